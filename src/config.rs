@@ -1,0 +1,118 @@
+//! The plugin configuration: decoded from either encoding, validated whole.
+
+use crate::error::{ConfigError, ConfigErrors};
+use crate::matcher::RequestFacts;
+use crate::pb_struct;
+use crate::policy::Policy;
+use crate::tree::{wrong_type, Object};
+use serde_json::Value;
+use std::rc::Rc;
+
+pub const MAX_POLICIES: usize = 1000;
+
+const MINIMAL: &str = r#"{"policies": [{"allow_origins": ["https://app.example.com"]}]}"#;
+
+#[derive(Debug)]
+pub struct Config {
+    pub policies: Vec<Rc<Policy>>,
+    /// Which request facts any policy matches on, so the others are never read.
+    pub needs_route: bool,
+    pub needs_authority: bool,
+    pub needs_path: bool,
+}
+
+impl Config {
+    /// Parses the plugin configuration bytes: JSON text, or a serialized `google.protobuf.Struct`.
+    pub fn parse(bytes: &[u8]) -> Result<Config, ConfigErrors> {
+        Config::from_tree(&decode(bytes)?)
+    }
+
+    pub fn from_tree(tree: &Value) -> Result<Config, ConfigErrors> {
+        let mut errors = ConfigErrors::default();
+        let Some(root) = Object::read(tree, "", &["policies"], &mut errors) else {
+            return Err(errors);
+        };
+        let policies = read_policies(&root, &mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let any = |f: fn(&Policy) -> bool| policies.iter().any(|p| f(p));
+        Ok(Config {
+            needs_route: any(|p| p.matcher.routes.is_some()),
+            needs_authority: any(|p| p.matcher.hosts.is_some()),
+            needs_path: any(|p| p.matcher.path_prefixes.is_some()),
+            policies,
+        })
+    }
+
+    /// The first policy whose `match` fits.
+    pub fn select(&self, facts: &RequestFacts) -> Option<&Rc<Policy>> {
+        self.policies.iter().find(|p| p.matcher.fits(facts))
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Value, ConfigErrors> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(root_error(format!(
+            "the configuration is empty; a minimal one is {MINIMAL}"
+        )));
+    }
+    // A Struct's first byte is its first field's tag, 0x0a (field 1, length-delimited).
+    // JSON may begin with a newline, the same byte, so a Struct that fails falls back to JSON.
+    if bytes[0] == 0x0a {
+        match pb_struct::decode(bytes) {
+            Ok(tree) => return Ok(tree),
+            Err(e) if serde_json::from_slice::<Value>(bytes).is_err() => {
+                return Err(root_error(format!("not a valid protobuf Struct: {e}")))
+            }
+            Err(_) => {}
+        }
+    }
+    serde_json::from_slice(bytes).map_err(|e| root_error(format!("not valid JSON: {e}")))
+}
+
+fn root_error(message: String) -> ConfigErrors {
+    ConfigError::new("configuration", message).into()
+}
+
+fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Rc<Policy>> {
+    let Some((value, path)) = root.get("policies") else {
+        errors.push(ConfigError::new(
+            "policies",
+            format!("is required; a minimal configuration is {MINIMAL}"),
+        ));
+        return Vec::new();
+    };
+    let Value::Array(items) = value else {
+        errors.push(wrong_type(&path, "a list", value));
+        return Vec::new();
+    };
+    if items.is_empty() || items.len() > MAX_POLICIES {
+        errors.push(ConfigError::new(
+            path,
+            format!(
+                "must have 1 to {MAX_POLICIES} entries, found {}",
+                items.len()
+            ),
+        ));
+        return Vec::new();
+    }
+    let mut policies: Vec<Rc<Policy>> = Vec::with_capacity(items.len());
+    let mut names: Vec<(String, usize)> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let item_path = format!("policies[{i}]");
+        let Some(policy) = Policy::read(item, &item_path, i, errors) else {
+            continue;
+        };
+        if let Some((_, first)) = names.iter().find(|(name, _)| *name == policy.name) {
+            errors.push(ConfigError::value(
+                format!("{item_path}.name"),
+                &policy.name,
+                format!("already the name of policies[{first}]"),
+            ));
+        }
+        names.push((policy.name.clone(), i));
+        policies.push(Rc::new(policy));
+    }
+    policies
+}

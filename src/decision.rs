@@ -1,0 +1,156 @@
+//! What to do with a request: the CORS protocol of <https://fetch.spec.whatwg.org/#http-cors-protocol>
+//! applied by the policy that matches it. Host-independent: headers come through [`RequestView`].
+
+use crate::config::Config;
+use crate::matcher::RequestFacts;
+use crate::policy::Policy;
+use crate::preflight;
+use crate::response::{AllowedOrigin, ResponsePlan};
+use std::fmt;
+use std::rc::Rc;
+
+/// The request as the decision reads it: one header at a time, only those it needs.
+pub trait RequestView {
+    /// The first value of a header (lower-case name), as bytes.
+    fn header(&self, name: &str) -> Option<Vec<u8>>;
+    /// The name of the route the request was matched to (Envoy's `xds.route_name`).
+    fn route_name(&self) -> Option<Vec<u8>>;
+}
+
+/// What the filter does now, and what it decided (for counters and logs).
+#[derive(Debug)]
+pub struct Evaluation {
+    pub policy: Option<Rc<Policy>>,
+    pub outcome: Outcome,
+    pub action: Action,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Unmatched,
+    Disabled,
+    NoOrigin,
+    PreflightAllowed,
+    PreflightDenied(Denial),
+    ActualAllowed,
+    ActualDenied(Denial),
+}
+
+#[derive(Debug)]
+pub enum Action {
+    /// Let the request and its response through untouched.
+    Nothing,
+    /// Answer the request locally; it never reaches the upstream.
+    Respond(LocalResponse),
+    /// Let the request through and apply the plan to its response.
+    Decorate(ResponsePlan),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct LocalResponse {
+    pub status: u32,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// Why a request was denied; the offending value is kept for the log line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Denial {
+    Origin(Vec<u8>),
+    Method(Vec<u8>),
+    Header(String),
+    MalformedRequestHeaders(Vec<u8>),
+    PrivateNetwork,
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denial::Origin(o) => write!(f, "origin {} is not allowed", shown(o)),
+            Denial::Method(m) => write!(f, "method {} is not allowed", shown(m)),
+            Denial::Header(h) => write!(f, "header {} is not allowed", shown(h.as_bytes())),
+            Denial::MalformedRequestHeaders(v) => {
+                write!(
+                    f,
+                    "Access-Control-Request-Headers {} is not a list of tokens",
+                    shown(v)
+                )
+            }
+            Denial::PrivateNetwork => f.write_str("private network access is not allowed"),
+        }
+    }
+}
+
+/// A request value for a log line: quoted, escaped, and cut at 128 bytes.
+fn shown(value: &[u8]) -> String {
+    let cut = &value[..value.len().min(128)];
+    let text = format!("{:?}", String::from_utf8_lossy(cut));
+    if cut.len() < value.len() {
+        format!("{text}...")
+    } else {
+        text
+    }
+}
+
+pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
+    let facts = RequestFacts {
+        route: config.needs_route.then(|| request.route_name()).flatten(),
+        authority: config
+            .needs_authority
+            .then(|| request.header(":authority"))
+            .flatten(),
+        path: config.needs_path.then(|| request.header(":path")).flatten(),
+    };
+    let Some(policy) = config.select(&facts) else {
+        return Evaluation {
+            policy: None,
+            outcome: Outcome::Unmatched,
+            action: Action::Nothing,
+        };
+    };
+    let (outcome, action) = if policy.disabled {
+        (Outcome::Disabled, Action::Nothing)
+    } else {
+        decide(policy, request)
+    };
+    let action = if policy.report_only {
+        Action::Nothing
+    } else {
+        action
+    };
+    Evaluation {
+        policy: Some(Rc::clone(policy)),
+        outcome,
+        action,
+    }
+}
+
+fn decide(policy: &Rc<Policy>, request: &impl RequestView) -> (Outcome, Action) {
+    let Some(origin) = request.header("origin") else {
+        return (Outcome::NoOrigin, decorate(policy, AllowedOrigin::NoOrigin));
+    };
+    if request.header(":method").as_deref() == Some(b"OPTIONS") {
+        if let Some(method) = request.header("access-control-request-method") {
+            return preflight::decide(policy, origin, method, request);
+        }
+    }
+    if policy.origins.allows(&origin) {
+        let allowed = AllowedOrigin::allowed(policy, origin);
+        (Outcome::ActualAllowed, decorate(policy, allowed))
+    } else {
+        (
+            Outcome::ActualDenied(Denial::Origin(origin)),
+            decorate(policy, AllowedOrigin::Denied),
+        )
+    }
+}
+
+/// The response plan, or nothing when the plan would change nothing.
+pub fn decorate(policy: &Rc<Policy>, origin: AllowedOrigin) -> Action {
+    if origin == AllowedOrigin::NoOrigin && !policy.varies_by_origin() {
+        return Action::Nothing;
+    }
+    Action::Decorate(ResponsePlan {
+        policy: Rc::clone(policy),
+        origin,
+    })
+}

@@ -1,0 +1,17 @@
+//! cors-wasm: a CORS filter for Envoy and Istio, as a proxy-wasm module.
+//!
+//! Everything but [`filter`] is plain Rust: the policy model, its validation and every CORS
+//! decision, tested natively. [`filter`] is the thin proxy-wasm layer that moves bytes.
+
+pub mod config;
+pub mod decision;
+pub mod error;
+pub mod filter;
+pub mod matcher;
+pub mod origin;
+pub mod pb_struct;
+pub mod policy;
+pub mod preflight;
+pub mod response;
+pub mod token;
+pub mod tree;

@@ -1,0 +1,156 @@
+//! Which requests a policy applies to: `match.routes`, `match.hosts`, `match.path_prefixes`.
+
+use crate::origin::is_dns_name;
+
+/// All given conditions must hold; inside one list any entry may.
+#[derive(Debug, Default)]
+pub struct RequestMatch {
+    pub routes: Option<Vec<Vec<u8>>>,
+    pub hosts: Option<Vec<HostPattern>>,
+    pub path_prefixes: Option<Vec<Vec<u8>>>,
+}
+
+/// What a request offers for matching; each is read only when some policy needs it.
+#[derive(Debug, Default)]
+pub struct RequestFacts {
+    pub route: Option<Vec<u8>>,
+    pub authority: Option<Vec<u8>>,
+    pub path: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPattern {
+    Exact(String),
+    /// `*.example.com`: any subdomain at any depth, never `example.com` itself.
+    Subdomains(String),
+}
+
+impl HostPattern {
+    pub fn parse(text: &str) -> Result<HostPattern, String> {
+        let lower = text.to_ascii_lowercase();
+        let (name, pattern): (&str, fn(String) -> HostPattern) = match lower.strip_prefix("*.") {
+            Some(suffix) => (suffix, HostPattern::Subdomains),
+            None => (&lower, HostPattern::Exact),
+        };
+        if is_dns_name(name.as_bytes()) {
+            Ok(pattern(name.to_string()))
+        } else {
+            Err("expected a host name such as api.example.com or *.example.com".into())
+        }
+    }
+
+    fn fits(&self, host: &[u8]) -> bool {
+        match self {
+            HostPattern::Exact(name) => host.eq_ignore_ascii_case(name.as_bytes()),
+            HostPattern::Subdomains(suffix) => {
+                let suffix = suffix.as_bytes();
+                host.len() > suffix.len() + 1
+                    && host[host.len() - suffix.len() - 1] == b'.'
+                    && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+            }
+        }
+    }
+}
+
+impl RequestMatch {
+    pub fn fits(&self, facts: &RequestFacts) -> bool {
+        let route_fits = |routes: &Vec<Vec<u8>>| {
+            let route = facts.route.as_deref().unwrap_or_default();
+            routes.iter().any(|r| r == route)
+        };
+        let host_fits = |hosts: &Vec<HostPattern>| {
+            let host = host_of(facts.authority.as_deref().unwrap_or_default());
+            hosts.iter().any(|h| h.fits(host))
+        };
+        let path_fits = |prefixes: &Vec<Vec<u8>>| {
+            let path = path_of(facts.path.as_deref().unwrap_or_default());
+            prefixes.iter().any(|p| path.starts_with(p))
+        };
+        self.routes.as_ref().is_none_or(route_fits)
+            && self.hosts.as_ref().is_none_or(host_fits)
+            && self.path_prefixes.as_ref().is_none_or(path_fits)
+    }
+}
+
+/// `:authority` without its port: `a.com:8080` → `a.com`, `[::1]:80` → `[::1]`.
+fn host_of(authority: &[u8]) -> &[u8] {
+    if authority.first() == Some(&b'[') {
+        let end = authority.iter().position(|&b| b == b']');
+        return end.map_or(authority, |i| &authority[..=i]);
+    }
+    match authority.iter().rposition(|&b| b == b':') {
+        Some(i) => &authority[..i],
+        None => authority,
+    }
+}
+
+/// The path before any query.
+fn path_of(path: &[u8]) -> &[u8] {
+    match path.iter().position(|&b| b == b'?') {
+        Some(i) => &path[..i],
+        None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(route: &str, authority: &str, path: &str) -> RequestFacts {
+        RequestFacts {
+            route: Some(route.into()),
+            authority: Some(authority.into()),
+            path: Some(path.into()),
+        }
+    }
+
+    #[test]
+    fn hosts_ignore_port_and_case_and_wildcards_skip_the_apex() {
+        let m = RequestMatch {
+            hosts: Some(vec![
+                HostPattern::parse("API.example.com").unwrap(),
+                HostPattern::parse("*.apps.example.com").unwrap(),
+            ]),
+            ..Default::default()
+        };
+        assert!(m.fits(&facts("", "api.example.com:8080", "/")));
+        assert!(m.fits(&facts("", "Api.Example.Com", "/")));
+        assert!(m.fits(&facts("", "a.b.apps.example.com", "/")));
+        assert!(!m.fits(&facts("", "apps.example.com", "/")));
+        assert!(!m.fits(&facts("", "evilapps.example.com", "/")));
+        assert!(!m.fits(&facts("", "api.example.com.evil.net", "/")));
+        assert!(!m.fits(&RequestFacts::default()));
+    }
+
+    #[test]
+    fn path_prefixes_look_before_the_query() {
+        let m = RequestMatch {
+            path_prefixes: Some(vec![b"/api/".to_vec()]),
+            ..Default::default()
+        };
+        assert!(m.fits(&facts("", "", "/api/v1?x=1")));
+        assert!(!m.fits(&facts("", "", "/apiv1")));
+        assert!(!m.fits(&facts("", "", "/x?/api/")));
+    }
+
+    #[test]
+    fn all_conditions_must_hold() {
+        let m = RequestMatch {
+            routes: Some(vec![b"r1".to_vec(), b"r2".to_vec()]),
+            path_prefixes: Some(vec![b"/a".to_vec()]),
+            ..Default::default()
+        };
+        assert!(m.fits(&facts("r2", "", "/a")));
+        assert!(!m.fits(&facts("r3", "", "/a")));
+        assert!(!m.fits(&facts("r1", "", "/b")));
+        assert!(RequestMatch::default().fits(&RequestFacts::default()));
+    }
+
+    #[test]
+    fn host_patterns_are_validated() {
+        assert!(HostPattern::parse("*.com").is_ok());
+        for bad in ["", "*", "a..b", "a b", "*.", "a.*.b", "a.com:80"] {
+            assert!(HostPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

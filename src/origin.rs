@@ -1,0 +1,503 @@
+//! Origins: the configured patterns, and matching a request's `Origin` against them.
+//! A request's origin is compared as the browser serializes it
+//! (<https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin>).
+
+use crate::error::ConfigError;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
+
+/// Keys come from the configuration, so a fixed hasher is enough and needs no entropy.
+type Hasher = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+
+/// One entry of `allow_origins`, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OriginPattern {
+    Any,
+    Null,
+    Exact(String),
+    Wildcard(HostRule),
+}
+
+/// A pattern with `*.` or `:*`: scheme, host (or the suffix after `*.`) and port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostRule {
+    pub scheme: String,
+    pub host: String,
+    pub subdomains: bool,
+    pub port: Port,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Port {
+    Default,
+    Number(u16),
+    Any,
+}
+
+impl OriginPattern {
+    /// Parses and normalizes one configured origin; the error is the message after the path.
+    pub fn parse(text: &str) -> Result<OriginPattern, String> {
+        match text {
+            "*" => return Ok(OriginPattern::Any),
+            "null" => return Ok(OriginPattern::Null),
+            _ => {}
+        }
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or("expected scheme://host[:port], \"null\" or \"*\"")?;
+        let scheme = scheme.to_ascii_lowercase();
+        if !is_scheme(scheme.as_bytes()) {
+            return Err("the scheme is not valid".into());
+        }
+        let authority = authority_only(rest)?;
+        let (host, port) = split_port(authority)?;
+        let port = match port {
+            Port::Number(n) if Some(n) == default_port(&scheme) => Port::Default,
+            port => port,
+        };
+        let (host, subdomains) = parse_host(host)?;
+        if !subdomains && port != Port::Any {
+            let port = match port {
+                Port::Number(n) => format!(":{n}"),
+                _ => String::new(),
+            };
+            return Ok(OriginPattern::Exact(format!("{scheme}://{host}{port}")));
+        }
+        Ok(OriginPattern::Wildcard(HostRule {
+            scheme,
+            host,
+            subdomains,
+            port,
+        }))
+    }
+}
+
+fn authority_only(rest: &str) -> Result<&str, String> {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Err("an origin has no userinfo".into());
+    }
+    match tail.as_bytes().first() {
+        None => Ok(authority),
+        Some(b'/') if tail == "/" => Err("an origin has no trailing slash".into()),
+        Some(b'/') => Err("an origin has no path".into()),
+        Some(b'?') => Err("an origin has no query".into()),
+        _ => Err("an origin has no fragment".into()),
+    }
+}
+
+fn split_port(authority: &str) -> Result<(&str, Port), String> {
+    let port_start = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => i,
+        _ => return Ok((authority, Port::Default)),
+    };
+    let (host, port) = (&authority[..port_start], &authority[port_start + 1..]);
+    if port == "*" {
+        return Ok((host, Port::Any));
+    }
+    parse_port(port.as_bytes())
+        .map(|n| (host, Port::Number(n)))
+        .ok_or_else(|| "the port must be a number from 1 to 65535".into())
+}
+
+fn parse_host(host: &str) -> Result<(String, bool), String> {
+    if host.is_empty() {
+        return Err("the host is empty".into());
+    }
+    if !host.is_ascii() {
+        return Err("the host is not ASCII; write it in punycode (xn--...)".into());
+    }
+    let host = host.to_ascii_lowercase();
+    if host.starts_with('[') {
+        return if is_ipv6_literal(host.as_bytes()) {
+            Ok((host, false))
+        } else {
+            Err("the IPv6 address is not valid".into())
+        };
+    }
+    if host.ends_with('.') {
+        return Err("the host has a trailing dot".into());
+    }
+    let (host, subdomains) = match host.strip_prefix("*.") {
+        Some(suffix) if suffix.split('.').count() < 2 => {
+            return Err("a wildcard needs at least two labels after it".into())
+        }
+        Some(suffix) => (suffix.to_string(), true),
+        None => (host, false),
+    };
+    if host.contains('*') {
+        return Err("\"*\" must be the whole leftmost label".into());
+    }
+    if !is_dns_name(host.as_bytes()) {
+        return Err("the host is not a valid name".into());
+    }
+    Ok((host, subdomains))
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+fn is_scheme(s: &[u8]) -> bool {
+    matches!(s.first(), Some(b'a'..=b'z'))
+        && s.iter()
+            .all(|&b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'+' | b'-' | b'.'))
+}
+
+/// Lower-case labels of letters, digits, `-` and `_`, none empty.
+pub(crate) fn is_dns_name(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.split(|&b| b == b'.').all(|label| {
+            !label.is_empty()
+                && label
+                    .iter()
+                    .all(|&b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'))
+        })
+}
+
+fn is_ipv6_literal(s: &[u8]) -> bool {
+    s.len() > 2
+        && s.first() == Some(&b'[')
+        && s.last() == Some(&b']')
+        && s[1..s.len() - 1]
+            .iter()
+            .all(|&b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b':' | b'.'))
+}
+
+/// Digits only, no leading zero, 1 to 65535: the way a browser serializes a port.
+fn parse_port(s: &[u8]) -> Option<u16> {
+    if s.is_empty() || s.len() > 5 || s[0] == b'0' || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    s.iter()
+        .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'))
+        .try_into()
+        .ok()
+}
+
+/// A request's `Origin`, split, when it is a well-formed serialized origin.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RequestOrigin<'a> {
+    scheme: &'a [u8],
+    host: &'a [u8],
+    port: Option<u16>,
+}
+
+impl<'a> RequestOrigin<'a> {
+    pub fn parse(origin: &'a [u8]) -> Option<RequestOrigin<'a>> {
+        let sep = origin.windows(3).position(|w| w == b"://")?;
+        let (scheme, authority) = (&origin[..sep], &origin[sep + 3..]);
+        if !is_scheme(scheme) {
+            return None;
+        }
+        let (host, port) = match authority.iter().rposition(|&b| b == b':') {
+            Some(i) if !authority[i..].contains(&b']') => {
+                (&authority[..i], Some(parse_port(&authority[i + 1..])?))
+            }
+            _ => (authority, None),
+        };
+        let valid = is_dns_name(host) || is_ipv6_literal(host);
+        valid.then_some(RequestOrigin { scheme, host, port })
+    }
+
+    fn port_fits(&self, rule: &HostRule) -> bool {
+        match rule.port {
+            Port::Any => true,
+            Port::Default => self.port.is_none(),
+            Port::Number(n) => self.port == Some(n),
+        }
+    }
+}
+
+/// The origins a policy allows, indexed so a lookup costs the same for 1 or 10,000 entries.
+#[derive(Debug, Default)]
+pub struct OriginSet {
+    pub any: bool,
+    null: bool,
+    exact: HashSet<Vec<u8>, Hasher>,
+    /// Wildcard rules keyed by host (for `:*`) or by the suffix after `*.`.
+    rules: HashMap<String, Vec<HostRule>, Hasher>,
+    regexes: Vec<regex_lite::Regex>,
+}
+
+impl OriginSet {
+    pub fn insert(&mut self, pattern: OriginPattern) {
+        match pattern {
+            OriginPattern::Any => self.any = true,
+            OriginPattern::Null => self.null = true,
+            OriginPattern::Exact(origin) => {
+                self.exact.insert(origin.into_bytes());
+            }
+            OriginPattern::Wildcard(rule) => {
+                self.rules.entry(rule.host.clone()).or_default().push(rule);
+            }
+        }
+    }
+
+    /// Compiles `pattern` anchored at both ends; the engine runs in linear time.
+    pub fn add_regex(&mut self, pattern: &str) -> Result<(), ConfigError> {
+        let regex = regex_lite::Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| ConfigError::new("", format!("not a valid regex: {e}")))?;
+        self.regexes.push(regex);
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.any
+            && !self.null
+            && self.exact.is_empty()
+            && self.rules.is_empty()
+            && self.regexes.is_empty()
+    }
+
+    /// Whether a request's `Origin` value is allowed. Anything not well-formed is not.
+    pub fn allows(&self, origin: &[u8]) -> bool {
+        if self.any || self.exact.contains(origin) {
+            return true;
+        }
+        if origin == b"null" {
+            return self.null;
+        }
+        let Some(parsed) = RequestOrigin::parse(origin) else {
+            return false;
+        };
+        self.rule_allows(&parsed) || self.regex_allows(origin)
+    }
+
+    fn rule_allows(&self, origin: &RequestOrigin) -> bool {
+        if self.rules.is_empty() {
+            return false;
+        }
+        let fits = |key: &[u8], subdomains: bool| {
+            let rules = std::str::from_utf8(key)
+                .ok()
+                .and_then(|k| self.rules.get(k));
+            rules.into_iter().flatten().any(|rule| {
+                rule.subdomains == subdomains
+                    && rule.scheme.as_bytes() == origin.scheme
+                    && origin.port_fits(rule)
+            })
+        };
+        if fits(origin.host, false) {
+            return true;
+        }
+        // Every proper suffix that starts after a dot: "a.b.example.com" tries
+        // "b.example.com", then "example.com", then "com".
+        origin
+            .host
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'.')
+            .any(|(i, _)| fits(&origin.host[i + 1..], true))
+    }
+
+    fn regex_allows(&self, origin: &[u8]) -> bool {
+        match std::str::from_utf8(origin) {
+            Ok(text) => self.regexes.iter().any(|re| re.is_match(text)),
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(patterns: &[&str]) -> OriginSet {
+        let mut set = OriginSet::default();
+        for p in patterns {
+            set.insert(OriginPattern::parse(p).unwrap());
+        }
+        set
+    }
+
+    #[test]
+    fn normalizes_case_and_default_ports() {
+        let exact = |s: &str| OriginPattern::Exact(s.to_string());
+        assert_eq!(
+            OriginPattern::parse("HTTPS://App.Example.COM"),
+            Ok(exact("https://app.example.com"))
+        );
+        assert_eq!(
+            OriginPattern::parse("https://a.com:443"),
+            Ok(exact("https://a.com"))
+        );
+        assert_eq!(
+            OriginPattern::parse("http://a.com:80"),
+            Ok(exact("http://a.com"))
+        );
+        assert_eq!(
+            OriginPattern::parse("http://a.com:443"),
+            Ok(exact("http://a.com:443"))
+        );
+        assert_eq!(
+            OriginPattern::parse("http://[::1]:8080"),
+            Ok(exact("http://[::1]:8080"))
+        );
+        assert_eq!(OriginPattern::parse("null"), Ok(OriginPattern::Null));
+        assert_eq!(OriginPattern::parse("*"), Ok(OriginPattern::Any));
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_origin_with_exact_messages() {
+        let cases = [
+            (
+                "https://*.com",
+                "a wildcard needs at least two labels after it",
+            ),
+            ("https://a.com/", "an origin has no trailing slash"),
+            ("https://a.com/x", "an origin has no path"),
+            ("https://a.com?x", "an origin has no query"),
+            ("https://a.com#x", "an origin has no fragment"),
+            ("https://u@a.com", "an origin has no userinfo"),
+            ("a.com", "expected scheme://host[:port], \"null\" or \"*\""),
+            ("NULL", "expected scheme://host[:port], \"null\" or \"*\""),
+            ("1http://a.com", "the scheme is not valid"),
+            ("https://", "the host is empty"),
+            ("https://a.com.", "the host has a trailing dot"),
+            ("https://a*.b.com", "\"*\" must be the whole leftmost label"),
+            (
+                "https://a.*.b.com",
+                "\"*\" must be the whole leftmost label",
+            ),
+            (
+                "https://*.*.b.com",
+                "\"*\" must be the whole leftmost label",
+            ),
+            ("https://a..com", "the host is not a valid name"),
+            ("https://a b.com", "the host is not a valid name"),
+            (
+                "https://bücher.de",
+                "the host is not ASCII; write it in punycode (xn--...)",
+            ),
+            (
+                "https://a.com:0",
+                "the port must be a number from 1 to 65535",
+            ),
+            (
+                "https://a.com:65536",
+                "the port must be a number from 1 to 65535",
+            ),
+            (
+                "https://a.com:08",
+                "the port must be a number from 1 to 65535",
+            ),
+            (
+                "https://a.com:",
+                "the port must be a number from 1 to 65535",
+            ),
+            ("http://[::g]", "the IPv6 address is not valid"),
+        ];
+        for (input, message) in cases {
+            assert_eq!(
+                OriginPattern::parse(input),
+                Err(message.to_string()),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn exact_origins_match_byte_for_byte() {
+        let s = set(&["https://app.example.com", "http://localhost:3000"]);
+        assert!(s.allows(b"https://app.example.com"));
+        assert!(s.allows(b"http://localhost:3000"));
+        for denied in [
+            &b"https://APP.example.com"[..],
+            b"https://app.example.com:443",
+            b"https://app.example.com.",
+            b"https://app.example.com/",
+            b"http://app.example.com",
+            b"https://app.example.com.evil.net",
+            b"https://evil-app.example.com",
+            b"http://localhost:30000",
+            b"null",
+            b"",
+            b"\xff\xfe",
+        ] {
+            assert!(!s.allows(denied), "{}", String::from_utf8_lossy(denied));
+        }
+    }
+
+    #[test]
+    fn subdomain_wildcards_match_any_depth_but_never_the_apex() {
+        let s = set(&["https://*.example.com"]);
+        assert!(s.allows(b"https://a.example.com"));
+        assert!(s.allows(b"https://a.b.c.example.com"));
+        for denied in [
+            &b"https://example.com"[..],
+            b"https://evil-example.com",
+            b"https://aexample.com",
+            b"https://.example.com",
+            b"https://a..example.com",
+            b"http://a.example.com",
+            b"https://a.example.com:8443",
+            b"https://a.example.com.evil.net",
+            b"https://A.example.com",
+            b"https://a.example.com/",
+        ] {
+            assert!(!s.allows(denied), "{}", String::from_utf8_lossy(denied));
+        }
+    }
+
+    #[test]
+    fn any_port_includes_none() {
+        let s = set(&["http://localhost:*", "https://*.dev.example.com:*"]);
+        assert!(s.allows(b"http://localhost"));
+        assert!(s.allows(b"http://localhost:1"));
+        assert!(s.allows(b"http://localhost:65535"));
+        assert!(s.allows(b"https://x.dev.example.com:8443"));
+        assert!(!s.allows(b"http://localhost:0"));
+        assert!(!s.allows(b"http://localhost:65536"));
+        assert!(!s.allows(b"http://localhost:080"));
+        assert!(!s.allows(b"https://localhost:3000"));
+        assert!(!s.allows(b"http://localhost.evil.net:3000"));
+        assert!(!s.allows(b"https://dev.example.com:8443"));
+    }
+
+    #[test]
+    fn null_only_when_listed_and_star_allows_all() {
+        assert!(!set(&["https://a.com"]).allows(b"null"));
+        assert!(set(&["null"]).allows(b"null"));
+        assert!(set(&["*"]).allows(b"https://anything.example"));
+    }
+
+    #[test]
+    fn regexes_are_anchored_at_both_ends() {
+        let mut s = OriginSet::default();
+        s.add_regex(r"https://[a-z]+\.example\.com").unwrap();
+        assert!(s.allows(b"https://app.example.com"));
+        assert!(!s.allows(b"https://app.example.com.evil.net"));
+        assert!(!s.allows(b"https://evil.net/https://app.example.com"));
+        assert!(!s.allows(b"xhttps://app.example.com"));
+        // Alternation is grouped before anchoring, so neither branch escapes.
+        let mut s = OriginSet::default();
+        s.add_regex(r"https://a\.com|https://b\.com").unwrap();
+        assert!(!s.allows(b"https://a.com.evil.net"));
+        assert!(!s.allows(b"https://evil.net.https://b.com"));
+        assert!(s.allows(b"https://b.com"));
+    }
+
+    #[test]
+    fn a_regex_never_admits_a_malformed_origin() {
+        let mut s = OriginSet::default();
+        s.add_regex(".*").unwrap();
+        assert!(s.allows(b"https://x.y"));
+        assert!(!s.allows(b"https://x.y/path"));
+        assert!(!s.allows(b"https://x.y\r\nset-cookie: a=b"));
+    }
+
+    #[test]
+    fn request_origins_parse_strictly() {
+        assert!(RequestOrigin::parse(b"https://a.com:8080").is_some());
+        assert!(RequestOrigin::parse(b"http://[::1]:3000").is_some());
+        assert!(RequestOrigin::parse(b"https://a.com:").is_none());
+        assert!(RequestOrigin::parse(b"https://user@a.com").is_none());
+        assert!(RequestOrigin::parse(b"HTTPS://a.com").is_none());
+    }
+}

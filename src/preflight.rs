@@ -1,0 +1,116 @@
+//! Preflights: `OPTIONS` with `Origin` and `Access-Control-Request-Method`
+//! (<https://fetch.spec.whatwg.org/#cors-preflight-fetch>), answered by the filter itself.
+
+use crate::decision::{decorate, Action, Denial, LocalResponse, Outcome, RequestView};
+use crate::policy::Policy;
+use crate::response::AllowedOrigin;
+use crate::token::parse_header_list;
+use std::rc::Rc;
+
+pub fn decide(
+    policy: &Rc<Policy>,
+    origin: Vec<u8>,
+    method: Vec<u8>,
+    request: &impl RequestView,
+) -> (Outcome, Action) {
+    match check(policy, &origin, &method, request) {
+        Ok(granted) => {
+            let response = granted.response(policy, origin, method);
+            (Outcome::PreflightAllowed, Action::Respond(response))
+        }
+        Err(denial) if policy.forward_unmatched_preflights => {
+            let verdict = if policy.origins.allows(&origin) {
+                AllowedOrigin::allowed(policy, origin)
+            } else {
+                AllowedOrigin::Denied
+            };
+            (Outcome::PreflightDenied(denial), decorate(policy, verdict))
+        }
+        Err(denial) => {
+            let vary = policy.rendered.preflight_vary.to_string();
+            let response = LocalResponse {
+                status: 403,
+                headers: vec![("vary", vary)],
+            };
+            (Outcome::PreflightDenied(denial), Action::Respond(response))
+        }
+    }
+}
+
+/// What an allowed preflight asked for.
+struct Granted {
+    headers: Vec<String>,
+    private_network: bool,
+}
+
+fn check(
+    policy: &Policy,
+    origin: &[u8],
+    method: &[u8],
+    request: &impl RequestView,
+) -> Result<Granted, Denial> {
+    if !policy.origins.allows(origin) {
+        return Err(Denial::Origin(origin.to_vec()));
+    }
+    if !policy.methods.allows(method) {
+        return Err(Denial::Method(method.to_vec()));
+    }
+    let headers = match request.header("access-control-request-headers") {
+        None => Vec::new(),
+        Some(value) => parse_header_list(&value).ok_or(Denial::MalformedRequestHeaders(value))?,
+    };
+    if let Some(name) = headers.iter().find(|name| !policy.headers.allows(name)) {
+        return Err(Denial::Header(name.clone()));
+    }
+    // <https://wicg.github.io/private-network-access/#headers>
+    let private_network = request
+        .header("access-control-request-private-network")
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"true"));
+    if private_network && !policy.allow_private_network {
+        return Err(Denial::PrivateNetwork);
+    }
+    Ok(Granted {
+        headers,
+        private_network,
+    })
+}
+
+impl Granted {
+    fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
+        let rendered = &policy.rendered;
+        let mut headers = Vec::with_capacity(7);
+        if let AllowedOrigin::Allowed(value) = AllowedOrigin::allowed(policy, origin) {
+            headers.push(("access-control-allow-origin", value));
+        }
+        if policy.allow_credentials {
+            headers.push(("access-control-allow-credentials", "true".to_string()));
+        }
+        let methods = if policy.methods.any {
+            // Checked to be a token, so ASCII.
+            Some(String::from_utf8_lossy(&method).into_owned())
+        } else {
+            rendered.allow_methods.clone()
+        };
+        headers.extend(methods.map(|m| ("access-control-allow-methods", m)));
+        let allow_headers = if policy.headers.any {
+            (!self.headers.is_empty()).then(|| self.headers.join(", "))
+        } else {
+            rendered.allow_headers.clone()
+        };
+        headers.extend(allow_headers.map(|h| ("access-control-allow-headers", h)));
+        headers.extend(
+            rendered
+                .max_age
+                .clone()
+                .map(|m| ("access-control-max-age", m)),
+        );
+        if self.private_network {
+            headers.push(("access-control-allow-private-network", "true".to_string()));
+        }
+        headers.push(("vary", rendered.preflight_vary.to_string()));
+        LocalResponse {
+            status: policy.preflight_status,
+            headers,
+        }
+    }
+}

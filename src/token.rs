@@ -1,0 +1,190 @@
+//! Methods and header names: RFC 9110 tokens, and the sets a policy allows.
+
+/// `tchar` of <https://www.rfc-editor.org/rfc/rfc9110#name-tokens>.
+pub fn is_token(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// Methods the Fetch standard upper-cases when it normalizes a method
+/// (<https://fetch.spec.whatwg.org/#concept-method-normalize>).
+const NORMALIZED_METHODS: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+
+/// CORS-safelisted methods (<https://fetch.spec.whatwg.org/#cors-safelisted-method>).
+const SAFELISTED_METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
+
+/// A method as compared: one of the normalized six upper-cased, anything else byte-exact.
+pub fn normalize_method(method: &[u8]) -> &[u8] {
+    NORMALIZED_METHODS
+        .iter()
+        .find(|m| m.as_bytes().eq_ignore_ascii_case(method))
+        .map_or(method, |m| m.as_bytes())
+}
+
+pub fn is_safelisted_method(method: &[u8]) -> bool {
+    SAFELISTED_METHODS.iter().any(|m| m.as_bytes() == method)
+}
+
+/// The methods a policy allows beyond the safelisted ones.
+#[derive(Debug, Default)]
+pub struct MethodSet {
+    pub any: bool,
+    listed: Vec<Vec<u8>>,
+}
+
+impl MethodSet {
+    /// Adds a configured method (already a valid token, or `*`).
+    pub fn insert(&mut self, method: &str) {
+        if method == "*" {
+            self.any = true;
+        } else {
+            self.listed
+                .push(normalize_method(method.as_bytes()).to_vec());
+        }
+    }
+
+    /// Whether a preflight may ask for `requested` (the raw `Access-Control-Request-Method`).
+    pub fn allows(&self, requested: &[u8]) -> bool {
+        if !is_token(requested) {
+            return false;
+        }
+        let method = normalize_method(requested);
+        self.any || is_safelisted_method(method) || self.listed.iter().any(|m| m == method)
+    }
+
+    /// Whether anything beyond GET, HEAD and POST is configured.
+    pub fn beyond_safelisted(&self) -> bool {
+        self.any || self.listed.iter().any(|m| !is_safelisted_method(m))
+    }
+}
+
+/// Header names a policy allows in a preflight's `Access-Control-Request-Headers`.
+#[derive(Debug, Default)]
+pub struct HeaderSet {
+    pub any: bool,
+    listed: Vec<String>,
+}
+
+impl HeaderSet {
+    /// Adds a configured header name (a valid token, or `*`), lower-cased.
+    pub fn insert(&mut self, name: &str) {
+        if name == "*" {
+            self.any = true;
+        } else {
+            self.listed.push(name.to_ascii_lowercase());
+        }
+    }
+
+    /// `name` is lower-case. `*` never covers `authorization`
+    /// (<https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name>).
+    pub fn allows(&self, name: &str) -> bool {
+        (self.any && name != "authorization") || self.listed.iter().any(|h| h == name)
+    }
+}
+
+/// The names in an `Access-Control-Request-Headers` value, lower-cased. Elements are
+/// separated by commas with optional white space; empty elements are skipped
+/// (RFC 9110 §5.6.1). `None` when an element is not a token.
+pub fn parse_header_list(value: &[u8]) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    for element in value.split(|&b| b == b',') {
+        let name = element.trim_ascii();
+        if name.is_empty() {
+            continue;
+        }
+        if !is_token(name) {
+            return None;
+        }
+        // A token is ASCII, so this conversion cannot fail.
+        names.push(String::from_utf8(name.to_ascii_lowercase()).ok()?);
+    }
+    Some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn methods(list: &[&str]) -> MethodSet {
+        let mut set = MethodSet::default();
+        list.iter().for_each(|m| set.insert(m));
+        set
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(is_token(b"X-Custom_1.2~"));
+        for bad in [&b""[..], b"a b", b"a,b", b"a:b", b"\xff", b"a\0", b"(x)"] {
+            assert!(!is_token(bad));
+        }
+    }
+
+    #[test]
+    fn the_six_methods_compare_case_insensitively_others_byte_exact() {
+        let set = methods(&["put", "PATCH"]);
+        assert!(set.allows(b"PUT"));
+        assert!(set.allows(b"put"));
+        assert!(set.allows(b"PATCH"));
+        assert!(!set.allows(b"patch"));
+        assert!(set.allows(b"get"));
+        assert!(set.allows(b"POST"));
+        assert!(!set.allows(b"DELETE"));
+        assert!(!set.allows(b"OPTIONS"));
+        assert!(!set.allows(b""));
+        assert!(!set.allows(b"PU T"));
+    }
+
+    #[test]
+    fn star_allows_any_token() {
+        let set = methods(&["*"]);
+        assert!(set.allows(b"PURGE"));
+        assert!(!set.allows(b"BAD METHOD"));
+    }
+
+    #[test]
+    fn beyond_safelisted() {
+        assert!(!methods(&[]).beyond_safelisted());
+        assert!(!methods(&["GET", "post"]).beyond_safelisted());
+        assert!(methods(&["GET", "PUT"]).beyond_safelisted());
+    }
+
+    #[test]
+    fn header_star_never_covers_authorization() {
+        let mut set = HeaderSet::default();
+        set.insert("*");
+        assert!(set.allows("x-anything"));
+        assert!(!set.allows("authorization"));
+        set.insert("Authorization");
+        assert!(set.allows("authorization"));
+    }
+
+    #[test]
+    fn header_lists_tolerate_spacing_and_empty_elements() {
+        let parsed = parse_header_list(b" X-A ,\tx-b,, ,Content-Type ").unwrap();
+        assert_eq!(parsed, ["x-a", "x-b", "content-type"]);
+        assert_eq!(parse_header_list(b""), Some(vec![]));
+        assert_eq!(parse_header_list(b",,,"), Some(vec![]));
+        assert_eq!(parse_header_list(b"x-a, x b"), None);
+        assert_eq!(parse_header_list(b"x-a;x-b"), None);
+        assert_eq!(parse_header_list(b"\xff"), None);
+    }
+}

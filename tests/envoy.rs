@@ -1,0 +1,483 @@
+//! The filter in a real Envoy, over real HTTP on loopback, against an upstream that records
+//! what reaches it. Each test starts its own Envoy and upstream, and stops them on drop.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::envoy::{bootstrap, wasm_filter, Encoding, Envoy};
+use support::http::{self, Response};
+use support::upstream::Upstream;
+
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
+const APP: &str = "https://app.example.com";
+const PREFLIGHT_VARY: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+
+/// Several policies, selected by route, host and path, in front of these routes.
+fn policies() -> Value {
+    json!({"policies": [
+        {"name": "admin", "match": {"routes": ["admin-route"]}, "disabled": true},
+        {"name": "forwarding", "match": {"path_prefixes": ["/forward/"]},
+         "allow_origins": [APP], "allow_methods": ["PUT"], "forward_unmatched_preflights": true},
+        {"name": "public", "match": {"hosts": ["*.public.example.com"]},
+         "allow_origins": ["*"], "allow_methods": ["*"], "allow_headers": ["*"],
+         "expose_headers": ["x-request-id"], "max_age": 60, "preflight_status": 200},
+        {"name": "report", "match": {"path_prefixes": ["/report/"]},
+         "allow_origins": [APP], "report_only": true},
+        {"name": "api",
+         "allow_origins": [APP, "https://*.example.com", "http://localhost:*"],
+         "allow_methods": ["PUT", "DELETE"], "allow_headers": ["content-type", "authorization"],
+         "expose_headers": ["x-request-id"], "allow_credentials": true, "max_age": 600},
+    ]})
+}
+
+fn routes() -> Value {
+    json!([
+        {"name": "direct-401", "match": {"prefix": "/direct-401"},
+         "direct_response": {"status": 401, "body": {"inline_string": "no"}}},
+        {"name": "admin-route", "match": {"prefix": "/admin"}, "route": {"cluster": "upstream"}},
+        {"name": "api-route", "match": {"prefix": "/"}, "route": {"cluster": "upstream"}},
+    ])
+}
+
+fn start(encoding: Encoding) -> (Envoy, Upstream) {
+    let upstream = Upstream::start();
+    let config = bootstrap(
+        vec![wasm_filter(&policies(), encoding)],
+        routes(),
+        upstream.port,
+    );
+    (Envoy::start(&config), upstream)
+}
+
+fn preflight(
+    envoy: &Envoy,
+    path: &str,
+    origin: &str,
+    method: &str,
+    headers: Option<&str>,
+) -> Response {
+    let mut list = vec![
+        ("origin", origin),
+        ("access-control-request-method", method),
+    ];
+    list.extend(headers.map(|h| ("access-control-request-headers", h)));
+    envoy.request("OPTIONS", path, &list)
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn an_allowed_preflight_is_answered_by_envoy_and_never_reaches_the_upstream() {
+    let (envoy, upstream) = start(Encoding::Struct);
+    let response = preflight(
+        &envoy,
+        "/p1",
+        APP,
+        "PUT",
+        Some("Content-Type, Authorization"),
+    );
+    assert_eq!(response.status, 204);
+    assert_eq!(
+        response.cors(),
+        pairs(&[
+            ("access-control-allow-credentials", "true"),
+            (
+                "access-control-allow-headers",
+                "content-type, authorization"
+            ),
+            ("access-control-allow-methods", "PUT, DELETE"),
+            ("access-control-allow-origin", APP),
+            ("access-control-max-age", "600"),
+        ])
+    );
+    assert_eq!(response.header("vary").as_deref(), Some(PREFLIGHT_VARY));
+    assert!(response.body.is_empty());
+    assert!(upstream.requests_to("/p1").is_empty());
+}
+
+#[test]
+fn a_denied_preflight_gets_403_with_only_vary() {
+    let (envoy, upstream) = start(Encoding::Struct);
+    let cases = [
+        ("/d1", "https://evil.example", "PUT", None),
+        ("/d2", "https://app.example.com.evil.net", "PUT", None),
+        ("/d3", APP, "PATCH", None),
+        ("/d4", APP, "PUT", Some("x-not-allowed")),
+        ("/d5", APP, "PUT", Some("content-type, x-not-allowed")),
+        ("/d6", APP, "PUT", Some("content-type;")),
+    ];
+    for (path, origin, method, headers) in cases {
+        let response = preflight(&envoy, path, origin, method, headers);
+        assert_eq!(response.status, 403, "{path}");
+        assert_eq!(response.cors(), vec![], "{path}");
+        assert_eq!(
+            response.header("vary").as_deref(),
+            Some(PREFLIGHT_VARY),
+            "{path}"
+        );
+        assert!(response.body.is_empty(), "{path}");
+        assert!(upstream.requests_to(path).is_empty(), "{path}");
+    }
+}
+
+#[test]
+fn forward_unmatched_preflights_sends_a_denied_preflight_upstream() {
+    let (envoy, upstream) = start(Encoding::Struct);
+    let response = envoy.request(
+        "OPTIONS",
+        "/forward/x",
+        &[
+            ("origin", APP),
+            ("access-control-request-method", "PATCH"),
+            ("x-upstream-header", "access-control-allow-methods: PATCH"),
+        ],
+    );
+    assert_eq!(response.status, 200);
+    let seen = upstream.requests_to("/forward/x");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method, "OPTIONS");
+    // Treated as an actual response: the origin is allowed, the upstream's CORS header goes.
+    assert_eq!(
+        response.cors(),
+        pairs(&[("access-control-allow-origin", APP)])
+    );
+    assert_eq!(response.header("vary").as_deref(), Some("Origin"));
+    // An allowed preflight on the same policy is still answered by Envoy.
+    let allowed = preflight(&envoy, "/forward/y", APP, "PUT", None);
+    assert_eq!(allowed.status, 204);
+    assert!(upstream.requests_to("/forward/y").is_empty());
+}
+
+#[test]
+fn actual_responses_get_the_policy_headers_and_only_those() {
+    let (envoy, upstream) = start(Encoding::Struct);
+    let upstream_cors = [
+        (
+            "x-upstream-header",
+            "access-control-allow-origin: https://evil.example",
+        ),
+        ("x-upstream-header", "access-control-allow-methods: PATCH"),
+        (
+            "x-upstream-header",
+            "access-control-allow-credentials: false",
+        ),
+        ("x-upstream-header", "vary: Accept-Encoding"),
+    ];
+    let mut headers = vec![("origin", APP)];
+    headers.extend(upstream_cors);
+    let allowed = envoy.request("GET", "/a1", &headers);
+    assert_eq!(allowed.status, 200);
+    assert_eq!(
+        allowed.cors(),
+        pairs(&[
+            ("access-control-allow-credentials", "true"),
+            ("access-control-allow-origin", APP),
+            ("access-control-expose-headers", "x-request-id"),
+        ])
+    );
+    assert_eq!(
+        allowed.header("vary").as_deref(),
+        Some("Accept-Encoding, Origin")
+    );
+    assert_eq!(upstream.requests_to("/a1").len(), 1);
+
+    headers[0] = ("origin", "https://evil.example");
+    let denied = envoy.request("GET", "/a2", &headers);
+    assert_eq!(denied.status, 200);
+    assert_eq!(denied.cors(), vec![]);
+    assert_eq!(
+        denied.header("vary").as_deref(),
+        Some("Accept-Encoding, Origin")
+    );
+}
+
+#[test]
+fn vary_is_merged_never_duplicated() {
+    let (envoy, _upstream) = start(Encoding::Struct);
+    let vary_after = |upstream_vary: &[&str]| {
+        let mut headers = vec![("origin", APP)];
+        let lines: Vec<String> = upstream_vary.iter().map(|v| format!("vary: {v}")).collect();
+        headers.extend(lines.iter().map(|l| ("x-upstream-header", l.as_str())));
+        envoy.request("GET", "/v", &headers).all("vary")
+    };
+    assert_eq!(vary_after(&[]), ["Origin"]);
+    assert_eq!(vary_after(&["origin"]), ["origin"]);
+    assert_eq!(vary_after(&["Accept, Origin"]), ["Accept, Origin"]);
+    assert_eq!(vary_after(&["*"]), ["*"]);
+    assert_eq!(
+        vary_after(&["Accept", "Accept-Language"]),
+        ["Accept, Accept-Language, Origin"]
+    );
+}
+
+#[test]
+fn a_request_without_origin_is_untouched_but_for_vary() {
+    let (envoy, upstream) = start(Encoding::Struct);
+    let response = envoy.request(
+        "GET",
+        "/n1",
+        &[(
+            "x-upstream-header",
+            "access-control-allow-origin: https://upstream.example",
+        )],
+    );
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.cors(),
+        pairs(&[("access-control-allow-origin", "https://upstream.example")])
+    );
+    assert_eq!(response.header("vary").as_deref(), Some("Origin"));
+    assert_eq!(upstream.requests_to("/n1").len(), 1);
+}
+
+#[test]
+fn a_local_reply_from_envoy_itself_carries_the_cors_headers() {
+    let (envoy, _upstream) = start(Encoding::Struct);
+    let response = envoy.request("GET", "/direct-401", &[("origin", APP)]);
+    assert_eq!(response.status, 401);
+    assert_eq!(
+        response.header("access-control-allow-origin").as_deref(),
+        Some(APP)
+    );
+    assert_eq!(
+        response
+            .header("access-control-allow-credentials")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(response.header("vary").as_deref(), Some("Origin"));
+    let denied = envoy.request("GET", "/direct-401", &[("origin", "https://evil.example")]);
+    assert_eq!(denied.cors(), vec![]);
+}
+
+#[test]
+fn policies_are_selected_by_route_host_and_path() {
+    let (envoy, upstream) = start(Encoding::Struct);
+    // Route "admin-route": a disabled policy, so the preflight goes upstream untouched.
+    let admin = preflight(&envoy, "/admin/x", APP, "PUT", None);
+    assert_eq!(admin.status, 200);
+    assert_eq!(upstream.requests_to("/admin/x").len(), 1);
+    assert_eq!(admin.header("vary"), None);
+
+    // Host "*.public.example.com": the public policy, "*" and preflight_status 200.
+    let public = envoy.request(
+        "OPTIONS",
+        "/h1",
+        &[
+            ("host", "cdn.public.example.com"),
+            ("origin", "https://anyone.example"),
+            ("access-control-request-method", "PATCH"),
+            ("access-control-request-headers", "x-a, x-b"),
+        ],
+    );
+    assert_eq!(public.status, 200);
+    assert_eq!(
+        public.cors(),
+        pairs(&[
+            ("access-control-allow-headers", "x-a, x-b"),
+            ("access-control-allow-methods", "PATCH"),
+            ("access-control-allow-origin", "*"),
+            ("access-control-max-age", "60"),
+        ])
+    );
+    let public_get = envoy.request(
+        "GET",
+        "/h2",
+        &[
+            ("host", "cdn.public.example.com:8443"),
+            ("origin", "https://x.example"),
+        ],
+    );
+    assert_eq!(
+        public_get.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    assert_eq!(public_get.header("vary"), None);
+
+    // The apex is not a subdomain: it falls through to the api policy.
+    let apex = envoy.request(
+        "GET",
+        "/h3",
+        &[
+            ("host", "public.example.com"),
+            ("origin", "https://x.example"),
+        ],
+    );
+    assert_eq!(apex.cors(), vec![]);
+    assert_eq!(apex.header("vary").as_deref(), Some("Origin"));
+
+    // Path "/report/": report_only decides but changes nothing.
+    let report = preflight(&envoy, "/report/x", "https://evil.example", "PUT", None);
+    assert_eq!(report.status, 200);
+    assert_eq!(upstream.requests_to("/report/x").len(), 1);
+}
+
+/// The same requests against both encodings of the same policy give the same answers.
+#[test]
+fn both_configuration_encodings_behave_the_same() {
+    let answers = |encoding| {
+        let (envoy, _upstream) = start(encoding);
+        let requests: Vec<(&str, &str, Headers)> = vec![
+            (
+                "OPTIONS",
+                "/e1",
+                vec![("origin", APP), ("access-control-request-method", "DELETE")],
+            ),
+            (
+                "OPTIONS",
+                "/e2",
+                vec![
+                    ("origin", "http://localhost:3000"),
+                    ("access-control-request-method", "PUT"),
+                ],
+            ),
+            (
+                "OPTIONS",
+                "/e3",
+                vec![("origin", APP), ("access-control-request-method", "PATCH")],
+            ),
+            ("GET", "/e4", vec![("origin", "https://a.b.example.com")]),
+            ("GET", "/e5", vec![("origin", "https://example.com")]),
+            ("GET", "/direct-401", vec![("origin", APP)]),
+            (
+                "OPTIONS",
+                "/forward/e",
+                vec![("origin", APP), ("access-control-request-method", "GET")],
+            ),
+        ];
+        requests
+            .into_iter()
+            .map(|(method, path, headers)| {
+                let r = envoy.request(method, path, &headers);
+                (path, r.status, r.cors(), r.all("vary"))
+            })
+            .collect::<Vec<_>>()
+    };
+    let from_json = answers(Encoding::Json);
+    let from_struct = answers(Encoding::Struct);
+    assert_eq!(from_json, from_struct);
+    assert_eq!(from_json[0].1, 204);
+    assert_eq!(from_json[2].1, 403);
+}
+
+#[test]
+fn an_invalid_configuration_keeps_envoy_from_starting_and_names_every_error() {
+    let policy = json!({"policies": [
+        {"allow_origins": ["https://app.example.com/"]},
+        {"allow_origins": ["https://*.com"], "max_age": 90000, "allow_method": ["PUT"]},
+    ]});
+    for encoding in [Encoding::Json, Encoding::Struct] {
+        let config = bootstrap(vec![wasm_filter(&policy, encoding)], routes(), 9);
+        let log = Envoy::refuse(&config);
+        for expected in [
+            r#"policies[0].allow_origins[0]: "https://app.example.com/": an origin has no trailing slash"#,
+            r#"policies[1].allow_origins[0]: "https://*.com": a wildcard needs at least two labels after it"#,
+            "policies[1].max_age: 90000",
+            "policies[1].allow_method: unknown field",
+        ] {
+            assert!(
+                log.contains(expected),
+                "{encoding:?}: {expected:?} not in the log:\n{log}"
+            );
+        }
+    }
+}
+
+#[test]
+fn non_utf8_and_repeated_origins_get_a_defined_answer() {
+    let (envoy, upstream) = start(Encoding::Struct);
+    let bad = http::send(
+        envoy.port,
+        "GET",
+        "/u1",
+        &[("origin", b"https://app.example.com\xff")],
+    );
+    assert_eq!(bad.status, 200);
+    assert_eq!(bad.cors(), vec![]);
+    let repeated = http::send(
+        envoy.port,
+        "GET",
+        "/u2",
+        &[
+            ("origin", b"https://evil.example"),
+            ("origin", APP.as_bytes()),
+        ],
+    );
+    assert_eq!(repeated.status, 200);
+    assert!(repeated.all("access-control-allow-origin").len() <= 1);
+    assert_ne!(
+        repeated.header("access-control-allow-origin").as_deref(),
+        Some("https://evil.example")
+    );
+    assert_eq!(upstream.requests_to("/u2").len(), 1);
+}
+
+/// `envoy/envoy.yaml` as shipped, on free ports: a curl-style preflight is answered as
+/// POLICY.md says.
+#[test]
+fn the_shipped_envoy_yaml_answers_a_preflight() {
+    let upstream = Upstream::start();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/envoy/envoy.yaml")).unwrap();
+    let module = support::envoy::module_path();
+    let config = replace_once(&shipped, "port_value: 9901", "port_value: 0");
+    let config = replace_once(&config, "port_value: 8080", "port_value: 0");
+    let config = replace_once(
+        &config,
+        "port_value: 8081",
+        &format!("port_value: {}", upstream.port),
+    );
+    let config = replace_once(
+        &config,
+        "filename: target/wasm32-wasip1/release/cors_wasm.wasm",
+        &format!("filename: {}", module.display()),
+    );
+    let envoy = Envoy::start_yaml(&config, "yaml");
+    let response = preflight(
+        &envoy,
+        "/api/orders",
+        "https://pr-7.preview.example.com",
+        "PATCH",
+        Some("content-type"),
+    );
+    assert_eq!(response.status, 204);
+    assert_eq!(
+        response.cors(),
+        pairs(&[
+            ("access-control-allow-credentials", "true"),
+            (
+                "access-control-allow-headers",
+                "content-type, authorization, x-request-id"
+            ),
+            ("access-control-allow-methods", "PUT, PATCH, DELETE"),
+            (
+                "access-control-allow-origin",
+                "https://pr-7.preview.example.com"
+            ),
+            ("access-control-max-age", "600"),
+        ])
+    );
+    assert_eq!(response.header("vary").as_deref(), Some(PREFLIGHT_VARY));
+    assert!(upstream.requests_to("/api/orders").is_empty());
+    let health = envoy.request("GET", "/healthz", &[("origin", "https://monitor.example")]);
+    assert_eq!(
+        health.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+}
+
+/// The shipped file's ports and paths are replaced for the test; each must be there once.
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "envoy/envoy.yaml should contain {from:?} once"
+    );
+    text.replacen(from, to, 1)
+}

@@ -1,0 +1,289 @@
+//! A real Envoy, started on free loopback ports with the built module, always stopped.
+
+use serde_json::{json, Value};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::http;
+
+pub struct Envoy {
+    child: Child,
+    dir: TempDir,
+    pub port: u16,
+    pub admin_port: u16,
+}
+
+/// How the policy is written in the Envoy config.
+#[derive(Clone, Copy, Debug)]
+pub enum Encoding {
+    /// A `google.protobuf.StringValue` holding JSON text.
+    Json,
+    /// A `google.protobuf.Struct` written as plain YAML; Envoy hands over its binary encoding.
+    Struct,
+}
+
+/// The built module; the test command builds it first.
+pub fn module_path() -> PathBuf {
+    let path = std::env::var_os("CORS_WASM_MODULE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/wasm32-wasip1/release/cors_wasm.wasm")
+        });
+    assert!(
+        path.exists(),
+        "the module {} is missing: run ./build.sh test, which builds it",
+        path.display()
+    );
+    path
+}
+
+/// The Envoy binary from the project's virtualenv (or `ENVOY_BIN`). Missing is a failure.
+pub fn envoy_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("ENVOY_BIN") {
+        return PathBuf::from(bin);
+    }
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
+    let found = fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find_map(|entry| {
+            let bin = entry.path().join("site-packages/envoy/_bin/envoy");
+            bin.exists().then_some(bin)
+        });
+    found.unwrap_or_else(|| {
+        panic!(
+            "Envoy is not installed in {}: run ./build.sh test, which installs it",
+            lib.display()
+        )
+    })
+}
+
+/// The `envoy.filters.http.wasm` filter with the module and `policy` in the given encoding.
+pub fn wasm_filter(policy: &Value, encoding: Encoding) -> Value {
+    let configuration = match encoding {
+        Encoding::Json => json!({
+            "@type": "type.googleapis.com/google.protobuf.StringValue",
+            "value": policy.to_string(),
+        }),
+        Encoding::Struct => json!({
+            "@type": "type.googleapis.com/google.protobuf.Struct",
+            "value": policy,
+        }),
+    };
+    json!({
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": "cors-wasm",
+                "root_id": "cors-wasm",
+                "vm_config": {
+                    "vm_id": "cors-wasm",
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": module_path()}},
+                },
+                "configuration": configuration,
+            },
+        },
+    })
+}
+
+/// A bootstrap: one listener on a free port with `filters` then the router, `routes` in one
+/// virtual host for every domain, and an `upstream` cluster on `upstream_port`.
+pub fn bootstrap(filters: Vec<Value>, routes: Value, upstream_port: u16) -> Value {
+    let mut http_filters = filters;
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+    }));
+    json!({
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "main",
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "main",
+                        "route_config": {
+                            "name": "routes",
+                            "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}],
+                        },
+                        "http_filters": http_filters,
+                    },
+                }]}],
+            }],
+            "clusters": [{
+                "name": "upstream",
+                "type": "STATIC",
+                "connect_timeout": "2s",
+                "load_assignment": {
+                    "cluster_name": "upstream",
+                    "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {
+                        "address": "127.0.0.1", "port_value": upstream_port,
+                    }}}}]}],
+                },
+            }],
+        },
+    })
+}
+
+impl Envoy {
+    /// Starts Envoy with this bootstrap and waits until it serves; panics with its log if not.
+    pub fn start(bootstrap: &Value) -> Envoy {
+        Envoy::start_yaml(&bootstrap.to_string(), "json")
+    }
+
+    /// Starts Envoy with a config file's text (`ext` is `yaml` or `json`).
+    pub fn start_yaml(config: &str, ext: &str) -> Envoy {
+        let (child, dir) = spawn(config, ext);
+        let mut envoy = Envoy {
+            child,
+            dir,
+            port: 0,
+            admin_port: 0,
+        };
+        envoy.wait_until_ready();
+        envoy
+    }
+
+    /// Runs Envoy with a config it must refuse: returns its log once it has exited non-zero.
+    pub fn refuse(bootstrap: &Value) -> String {
+        let (mut child, dir) = spawn(&bootstrap.to_string(), "json");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let log = read_log(&dir);
+                assert!(
+                    !status.success(),
+                    "Envoy exited 0 with an invalid configuration:\n{log}"
+                );
+                return log;
+            }
+            if Instant::now() > deadline || admin_is_live(&dir) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "Envoy started with an invalid configuration:\n{}",
+                    read_log(&dir)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        read_log(&self.dir)
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> http::Response {
+        http::request(self.port, method, path, headers)
+    }
+
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("Envoy exited ({status}):\n{}", self.log());
+            }
+            if let Some(admin) = admin_port(&self.dir) {
+                let listeners = http::try_send(admin, "GET", "/listeners?format=json", &[]);
+                if let Some(port) = listeners.ok().and_then(|l| listener_port(&l.body)) {
+                    self.admin_port = admin;
+                    self.port = port;
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("Envoy did not become ready in 60 s:\n{}", self.log());
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(config: &str, ext: &str) -> (Child, TempDir) {
+    let dir = TempDir::new();
+    let config_path = dir.path().join(format!("envoy.{ext}"));
+    fs::write(&config_path, config).unwrap();
+    let log = fs::File::create(dir.path().join("envoy.log")).unwrap();
+    let child = Command::new(envoy_bin())
+        .arg("-c")
+        .arg(&config_path)
+        .args(["--disable-hot-restart", "--concurrency", "1", "-l", "info"])
+        .args(["--component-log-level", "wasm:debug"])
+        .arg("--admin-address-path")
+        .arg(dir.path().join("admin"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start Envoy");
+    (child, dir)
+}
+
+fn read_log(dir: &TempDir) -> String {
+    fs::read_to_string(dir.path().join("envoy.log")).unwrap_or_default()
+}
+
+fn admin_port(dir: &TempDir) -> Option<u16> {
+    let address = fs::read_to_string(dir.path().join("admin")).ok()?;
+    address.trim().rsplit(':').next()?.parse().ok()
+}
+
+fn admin_is_live(dir: &TempDir) -> bool {
+    admin_port(dir).is_some_and(|port| {
+        http::try_send(port, "GET", "/ready", &[]).is_ok_and(|r| r.status == 200)
+    })
+}
+
+/// The port of the listener named `main` in the admin's `/listeners?format=json`.
+fn listener_port(body: &[u8]) -> Option<u16> {
+    let listeners: Value = serde_json::from_slice(body).ok()?;
+    let main = listeners["listener_statuses"]
+        .as_array()?
+        .iter()
+        .find(|l| l["name"] == "main")?;
+    let port = main["local_address"]["socket_address"]["port_value"].as_u64()?;
+    u16::try_from(port).ok().filter(|&p| p != 0)
+}
+
+/// A directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "cors-wasm-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let path = std::env::temp_dir().join(name);
+        fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}

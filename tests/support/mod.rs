@@ -1,0 +1,7 @@
+//! Test support shared by the integration tests: a real Envoy, an upstream of our own, and
+//! a raw HTTP client.
+#![allow(dead_code)]
+
+pub mod envoy;
+pub mod http;
+pub mod upstream;

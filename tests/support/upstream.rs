@@ -1,0 +1,124 @@
+//! The tests' own upstream: records every request that reaches it, and answers as the
+//! request asks (`x-upstream-status`, and one `x-upstream-header: name: value` per header).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+pub struct Upstream {
+    pub port: u16,
+    seen: Arc<Mutex<Vec<Recorded>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Upstream {
+    pub fn start() -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen_by_server, stop_server) = (Arc::clone(&seen), Arc::clone(&stop));
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop_server.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let seen = Arc::clone(&seen_by_server);
+                thread::spawn(move || serve(stream, &seen));
+            }
+        });
+        Upstream { port, seen, stop }
+    }
+
+    /// Every request that reached the upstream with this path (query included).
+    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter().filter(|r| r.path == path).cloned().collect()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Serves requests on one connection until the peer closes it.
+fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader) {
+        let response = respond(&request);
+        seen.lock().unwrap().push(request);
+        if writer.write_all(&response).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_request(reader: &mut impl BufRead) -> Option<Recorded> {
+    let mut line = String::new();
+    reader.read_line(&mut line).ok().filter(|&n| n > 0)?;
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
+    let mut headers = Vec::new();
+    loop {
+        let mut raw = Vec::new();
+        reader.read_until(b'\n', &mut raw).ok().filter(|&n| n > 0)?;
+        let text = String::from_utf8_lossy(&raw);
+        let text = text.trim_end();
+        if text.is_empty() {
+            break;
+        }
+        let (name, value) = text.split_once(':')?;
+        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Recorded {
+        method,
+        path,
+        headers,
+    })
+}
+
+fn respond(request: &Recorded) -> Vec<u8> {
+    let status = request
+        .headers
+        .iter()
+        .find(|(n, _)| n == "x-upstream-status")
+        .map_or("200", |(_, v)| v.as_str());
+    let body = "upstream";
+    let mut response = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+    for (_, header) in request
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-upstream-header")
+    {
+        response.push_str(header);
+        response.push_str("\r\n");
+    }
+    response.push_str("\r\n");
+    response.push_str(body);
+    response.into_bytes()
+}
