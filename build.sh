@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 ENVOY_VERSION=1.40.0
-MODULE=target/wasm32-wasip1/release/cors_wasm.wasm
+MODULE="${CARGO_TARGET_DIR:-target}/wasm32-wasip1/release/cors_wasm.wasm"
 
 toolchain() {
   # rust-toolchain.toml pins the compiler, the wasm32-wasip1 target, rustfmt and clippy.
@@ -23,7 +23,11 @@ build() {
 }
 
 envoy_bin() {
-  ls .venv/lib/python3*/site-packages/envoy/_bin/envoy 2>/dev/null | head -n 1
+  local bin
+  for bin in .venv/lib/python3*/site-packages/envoy/_bin/envoy; do
+    [ -x "$bin" ] && echo "$bin" && return
+  done
+  return 0
 }
 
 install_envoy() {
@@ -49,7 +53,7 @@ run_tests() {
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
-  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$PWD/$MODULE" cargo test --all-targets
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" cargo test --all-targets
 }
 
 run_envoy() {
