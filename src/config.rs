@@ -10,6 +10,14 @@ use std::rc::Rc;
 
 pub const MAX_POLICIES: usize = 1000;
 
+/// The largest configuration accepted, in bytes: room for 1,000 policies or 10,000 origins.
+pub const MAX_SIZE: usize = 4 * 1024 * 1024;
+
+/// What the configuration allows but is nearly always a mistake (the Gateway API's `*` with
+/// credentials, say). It loads; each is one line, `path: message`, as an error would be,
+/// which the filter logs and a policy checker can print.
+pub type ConfigWarning = ConfigError;
+
 const MINIMAL: &str = r#"{"policies": [{"allow_origins": ["https://app.example.com"]}]}"#;
 
 #[derive(Debug)]
@@ -19,6 +27,8 @@ pub struct Config {
     pub needs_route: bool,
     pub needs_authority: bool,
     pub needs_path: bool,
+    /// Every policy's warnings, in order.
+    pub warnings: Vec<ConfigWarning>,
 }
 
 impl Config {
@@ -29,6 +39,9 @@ impl Config {
 
     pub fn from_tree(tree: &Value) -> Result<Config, ConfigErrors> {
         let mut errors = ConfigErrors::default();
+        if !tree.is_object() {
+            return Err(wrong_type("configuration", "an object", tree).into());
+        }
         let Some(root) = Object::read(tree, "", &["policies"], &mut errors) else {
             return Err(errors);
         };
@@ -41,17 +54,25 @@ impl Config {
             needs_route: any(|p| p.matcher.routes.is_some()),
             needs_authority: any(|p| p.matcher.hosts.is_some()),
             needs_path: any(|p| p.matcher.path_prefixes.is_some()),
+            warnings: policies.iter().flat_map(|p| p.warnings.clone()).collect(),
             policies,
         })
     }
 
-    /// The first policy whose `match` fits.
-    pub fn select(&self, facts: &RequestFacts) -> Option<&Rc<Policy>> {
-        self.policies.iter().find(|p| p.matcher.fits(facts))
+    /// The first policy whose `match` fits, with its index.
+    pub fn select(&self, facts: &RequestFacts) -> Option<(usize, &Rc<Policy>)> {
+        self.policies
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.matcher.fits(facts))
     }
 }
 
 fn decode(bytes: &[u8]) -> Result<Value, ConfigErrors> {
+    if bytes.len() > MAX_SIZE {
+        let message = format!("{} bytes; the limit is {MAX_SIZE} (4 MiB)", bytes.len());
+        return Err(root_error(message));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(root_error(format!(
             "the configuration is empty; a minimal one is {MINIMAL}"

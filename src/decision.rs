@@ -20,7 +20,8 @@ pub trait RequestView {
 /// What the filter does now, and what it decided (for counters and logs).
 #[derive(Debug)]
 pub struct Evaluation {
-    pub policy: Option<Rc<Policy>>,
+    /// The policy that matched, and its index in the configuration.
+    pub policy: Option<(usize, Rc<Policy>)>,
     pub outcome: Outcome,
     pub action: Action,
 }
@@ -34,6 +35,29 @@ pub enum Outcome {
     PreflightDenied(Denial),
     ActualAllowed,
     ActualDenied(Denial),
+}
+
+/// The counters kept for every policy, by name.
+pub const COUNTERS: [&str; 5] = [
+    "preflight_allowed",
+    "preflight_denied",
+    "actual_allowed",
+    "actual_denied",
+    "no_origin",
+];
+
+impl Outcome {
+    /// Which of [`COUNTERS`] this outcome counts in, if any.
+    pub fn counter(&self) -> Option<usize> {
+        match self {
+            Outcome::PreflightAllowed => Some(0),
+            Outcome::PreflightDenied(_) => Some(1),
+            Outcome::ActualAllowed => Some(2),
+            Outcome::ActualDenied(_) => Some(3),
+            Outcome::NoOrigin => Some(4),
+            Outcome::Unmatched | Outcome::Disabled => None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -100,7 +124,7 @@ pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
             .flatten(),
         path: config.needs_path.then(|| request.header(":path")).flatten(),
     };
-    let Some(policy) = config.select(&facts) else {
+    let Some((index, policy)) = config.select(&facts) else {
         return Evaluation {
             policy: None,
             outcome: Outcome::Unmatched,
@@ -118,7 +142,7 @@ pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
         action
     };
     Evaluation {
-        policy: Some(Rc::clone(policy)),
+        policy: Some((index, Rc::clone(policy))),
         outcome,
         action,
     }
@@ -128,8 +152,9 @@ fn decide(policy: &Rc<Policy>, request: &impl RequestView) -> (Outcome, Action) 
     let Some(origin) = request.header("origin") else {
         return (Outcome::NoOrigin, decorate(policy, AllowedOrigin::NoOrigin));
     };
-    if request.header(":method").as_deref() == Some(b"OPTIONS") {
-        if let Some(method) = request.header("access-control-request-method") {
+    // Actual requests rarely carry this header, so asking for it first spares them a read.
+    if let Some(method) = request.header("access-control-request-method") {
+        if request.header(":method").as_deref() == Some(b"OPTIONS") {
             return preflight::decide(policy, origin, method, request);
         }
     }

@@ -3,8 +3,9 @@
 
 use crate::config::Config;
 use crate::decision::{self, Action, Evaluation, LocalResponse, Outcome, RequestView};
+use crate::metrics::{self, Counters};
 use crate::response::{HeaderEdit, ResponsePlan};
-use log::{debug, error, info};
+use log::{debug, error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action as HostAction, BufferType, ContextType, LogLevel, MapType};
@@ -12,11 +13,12 @@ use std::rc::Rc;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| Box::new(CorsRoot { config: None }));
+    proxy_wasm::set_root_context(|_| Box::new(CorsRoot { config: None, counters: Rc::default() }));
 }}
 
 struct CorsRoot {
     config: Option<Rc<Config>>,
+    counters: Rc<Counters>,
 }
 
 impl Context for CorsRoot {}
@@ -30,9 +32,27 @@ impl RootContext for CorsRoot {
             .ok()
             .flatten()
             .unwrap_or_default();
+        let started = hostcalls::get_current_time().ok();
         match Config::parse(&bytes) {
             Ok(config) => {
-                info!("cors-wasm: configured {} policies", config.policies.len());
+                let finished = hostcalls::get_current_time().ok();
+                let took = started
+                    .zip(finished)
+                    .and_then(|(start, end)| end.duration_since(start).ok())
+                    .unwrap_or_default();
+                for w in &config.warnings {
+                    warn!("cors-wasm: configuration warning: {w}");
+                }
+                info!(
+                    "cors-wasm: configured {} policies in {:.1} ms",
+                    config.policies.len(),
+                    took.as_secs_f64() * 1000.0
+                );
+                self.counters.flush();
+                self.counters = Rc::new(Counters::define(&config));
+                if let Err(status) = hostcalls::set_tick_period(metrics::FLUSH_PERIOD) {
+                    error!("cors-wasm: no timer for flushing counters: {status:?}");
+                }
                 self.config = Some(Rc::new(config));
                 true
             }
@@ -45,9 +65,14 @@ impl RootContext for CorsRoot {
         }
     }
 
+    fn on_tick(&mut self) {
+        self.counters.flush();
+    }
+
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(CorsHttp {
             config: self.config.clone(),
+            counters: Rc::clone(&self.counters),
             plan: None,
         }))
     }
@@ -60,6 +85,7 @@ impl RootContext for CorsRoot {
 struct CorsHttp {
     /// `None` only if the host runs requests on a plugin that never configured.
     config: Option<Rc<Config>>,
+    counters: Rc<Counters>,
     plan: Option<ResponsePlan>,
 }
 
@@ -72,6 +98,7 @@ impl HttpContext for CorsHttp {
         };
         let evaluation = decision::evaluate(config, &HostRequest);
         log_evaluation(&evaluation);
+        self.counters.count(&evaluation);
         match evaluation.action {
             Action::Nothing => HostAction::Continue,
             Action::Decorate(plan) => {
@@ -98,7 +125,7 @@ impl HttpContext for CorsHttp {
 }
 
 fn log_evaluation(evaluation: &Evaluation) {
-    let (Some(policy), Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial)) =
+    let (Some((_, policy)), Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial)) =
         (&evaluation.policy, &evaluation.outcome)
     else {
         return;

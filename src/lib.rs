@@ -7,7 +7,9 @@ pub mod config;
 pub mod decision;
 pub mod error;
 pub mod filter;
+pub mod gateway;
 pub mod matcher;
+pub mod metrics;
 pub mod origin;
 pub mod pb_struct;
 pub mod policy;
@@ -15,3 +17,8 @@ pub mod preflight;
 pub mod response;
 pub mod token;
 pub mod tree;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod yaml;
+
+#[cfg(test)]
+mod tests;

@@ -6,11 +6,16 @@ use crate::error::ConfigError;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 
+/// Bounds on one `allow_origin_regexes` entry: its text, its compiled size, its nesting.
+pub const MAX_REGEX_LEN: usize = 1024;
+const MAX_REGEX_PROGRAM: usize = 256 * 1024;
+const MAX_REGEX_NESTING: u32 = 50;
+
 /// Keys come from the configuration, so a fixed hasher is enough and needs no entropy.
 type Hasher = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
 
 /// One entry of `allow_origins`, normalized.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OriginPattern {
     Any,
     Null,
@@ -119,6 +124,9 @@ fn parse_host(host: &str) -> Result<(String, bool), String> {
     if host.ends_with('.') {
         return Err("the host has a trailing dot".into());
     }
+    if host == "*" {
+        return Err("a wildcard needs at least two labels after it".into());
+    }
     let (host, subdomains) = match host.strip_prefix("*.") {
         Some(suffix) if suffix.split('.').count() < 2 => {
             return Err("a wildcard needs at least two labels after it".into())
@@ -149,11 +157,13 @@ fn is_scheme(s: &[u8]) -> bool {
             .all(|&b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'+' | b'-' | b'.'))
 }
 
-/// Lower-case labels of letters, digits, `-` and `_`, none empty.
+/// Lower-case labels of letters, digits, `-` and `_`, none empty, within DNS's lengths
+/// (63 bytes a label, 253 a name: RFC 1035 §2.3.4).
 pub(crate) fn is_dns_name(s: &[u8]) -> bool {
     !s.is_empty()
+        && s.len() <= 253
         && s.split(|&b| b == b'.').all(|label| {
-            !label.is_empty()
+            (1..=63).contains(&label.len())
                 && label
                     .iter()
                     .all(|&b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'))
@@ -239,9 +249,20 @@ impl OriginSet {
         }
     }
 
-    /// Compiles `pattern` anchored at both ends; the engine runs in linear time.
+    /// Compiles `pattern` anchored at both ends; the engine runs in linear time, and the
+    /// compiled program and its nesting are bounded.
     pub fn add_regex(&mut self, pattern: &str) -> Result<(), ConfigError> {
-        let regex = regex_lite::Regex::new(&format!("^(?:{pattern})$"))
+        if pattern.len() > MAX_REGEX_LEN {
+            let message = format!(
+                "a regex of {} bytes; the limit is {MAX_REGEX_LEN}",
+                pattern.len()
+            );
+            return Err(ConfigError::new("", message));
+        }
+        let regex = regex_lite::RegexBuilder::new(&format!("^(?:{pattern})$"))
+            .size_limit(MAX_REGEX_PROGRAM)
+            .nest_limit(MAX_REGEX_NESTING)
+            .build()
             .map_err(|e| ConfigError::new("", format!("not a valid regex: {e}")))?;
         self.regexes.push(regex);
         Ok(())
@@ -443,6 +464,17 @@ mod tests {
         ] {
             assert!(!s.allows(denied), "{}", String::from_utf8_lossy(denied));
         }
+    }
+
+    #[test]
+    fn hosts_beyond_dns_lengths_never_match() {
+        let s = set(&["https://*.example.com"]);
+        let label = |n| "a".repeat(n);
+        assert!(s.allows(format!("https://{}.example.com", label(63)).as_bytes()));
+        assert!(!s.allows(format!("https://{}.example.com", label(64)).as_bytes()));
+        assert!(!s.allows(format!("https://{}.example.com", label(65_536)).as_bytes()));
+        let long = [label(60).as_str(); 4].join(".");
+        assert!(!s.allows(format!("https://{long}.example.com").as_bytes()));
     }
 
     #[test]

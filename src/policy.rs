@@ -1,10 +1,13 @@
 //! One validated policy, with its response header values rendered once.
 
+use crate::config::ConfigWarning;
 use crate::error::{ConfigError, ConfigErrors};
+use crate::gateway;
 use crate::matcher::{HostPattern, RequestMatch};
 use crate::origin::{OriginPattern, OriginSet};
 use crate::token::{is_token, normalize_method, HeaderSet, MethodSet};
 use crate::tree::Object;
+use std::collections::HashMap;
 
 const FIELDS: &[&str] = &[
     "name",
@@ -21,6 +24,7 @@ const FIELDS: &[&str] = &[
     "preflight_status",
     "forward_unmatched_preflights",
     "report_only",
+    "cors",
 ];
 
 const MATCH_FIELDS: &[&str] = &["routes", "hosts", "path_prefixes"];
@@ -39,6 +43,22 @@ pub struct Policy {
     pub headers: HeaderSet,
     pub allow_credentials: bool,
     pub rendered: Rendered,
+    /// What the configuration allows but is nearly always a mistake; [`Config`] collects them.
+    ///
+    /// [`Config`]: crate::config::Config
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// What a policy allows, read from the native fields or from the Gateway API's `cors`.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub origins: OriginSet,
+    pub methods: MethodSet,
+    pub headers: HeaderSet,
+    pub allow_credentials: bool,
+    /// Every value but `preflight_vary`, which belongs to the policy.
+    pub rendered: Rendered,
+    pub warnings: Vec<ConfigWarning>,
 }
 
 /// Header values fixed by the policy, rendered at configure time.
@@ -49,6 +69,8 @@ pub struct Rendered {
     /// `None` when no header is configured, or for `*` (the request's are echoed).
     pub allow_headers: Option<String>,
     pub expose_headers: Option<String>,
+    /// `Access-Control-Expose-Headers` on allowed preflights too (the Gateway API's way).
+    pub preflight_expose_headers: Option<String>,
     pub max_age: Option<String>,
     pub preflight_vary: &'static str,
 }
@@ -68,27 +90,20 @@ impl Policy {
     ) -> Option<Policy> {
         let before = errors.0.len();
         let obj = Object::read(value, path, FIELDS, errors)?;
-        let allow_credentials = obj.bool("allow_credentials", errors).unwrap_or(false);
         let disabled = obj.bool("disabled", errors).unwrap_or(false);
-        let origins = read_origins(&obj, allow_credentials, disabled, errors);
-        let (methods, method_list) = read_methods(&obj, allow_credentials, errors);
-        let (headers, header_list) = read_headers(&obj, "allow_headers", allow_credentials, errors);
-        let (_, expose_list) = read_headers(&obj, "expose_headers", allow_credentials, errors);
+        let rules = if obj.has("cors") {
+            gateway::read(&obj, errors)
+        } else {
+            read_native(&obj, disabled, errors)
+        };
         let allow_private_network = obj.bool("allow_private_network", errors).unwrap_or(false);
         let rendered = Rendered {
-            allow_methods: (!methods.any && methods.beyond_safelisted())
-                .then(|| method_list.join(", ")),
-            allow_headers: (!headers.any && !header_list.is_empty())
-                .then(|| header_list.join(", ")),
-            expose_headers: (!expose_list.is_empty()).then(|| expose_list.join(", ")),
-            max_age: obj
-                .whole("max_age", 0..=86_400, errors)
-                .map(|(n, _)| n.to_string()),
             preflight_vary: if allow_private_network {
                 PREFLIGHT_VARY_PNA
             } else {
                 PREFLIGHT_VARY
             },
+            ..rules.rendered
         };
         let policy = Policy {
             name: read_name(&obj, index, errors),
@@ -100,11 +115,12 @@ impl Policy {
                 .unwrap_or(false),
             preflight_status: read_preflight_status(&obj, errors),
             allow_private_network,
-            origins,
-            methods,
-            headers,
-            allow_credentials,
+            origins: rules.origins,
+            methods: rules.methods,
+            headers: rules.headers,
+            allow_credentials: rules.allow_credentials,
             rendered,
+            warnings: rules.warnings,
         };
         (errors.0.len() == before).then_some(policy)
     }
@@ -112,6 +128,33 @@ impl Policy {
     /// `Vary: Origin` belongs on every response unless any origin gets the same answer.
     pub fn varies_by_origin(&self) -> bool {
         !self.origins.any
+    }
+}
+
+/// The native CORS fields: `allow_origins` through `max_age`.
+fn read_native(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
+    let allow_credentials = obj.bool("allow_credentials", errors).unwrap_or(false);
+    let origins = read_origins(obj, allow_credentials, disabled, errors);
+    let (methods, method_list) = read_methods(obj, allow_credentials, errors);
+    let (headers, header_list) = read_headers(obj, "allow_headers", allow_credentials, errors);
+    let (_, expose_list) = read_headers(obj, "expose_headers", allow_credentials, errors);
+    let rendered = Rendered {
+        allow_methods: (!methods.any && methods.beyond_safelisted())
+            .then(|| method_list.join(", ")),
+        allow_headers: (!headers.any && !header_list.is_empty()).then(|| header_list.join(", ")),
+        expose_headers: (!expose_list.is_empty()).then(|| expose_list.join(", ")),
+        max_age: obj
+            .whole("max_age", 0..=86_400, errors)
+            .map(|(n, _)| n.to_string()),
+        ..Rendered::default()
+    };
+    Rules {
+        origins,
+        methods,
+        headers,
+        allow_credentials,
+        rendered,
+        warnings: Vec::new(),
     }
 }
 
@@ -189,7 +232,8 @@ fn read_origins(
         .strings("allow_origin_regexes", errors)
         .unwrap_or_default();
     let origin_list = origins.as_deref().unwrap_or_default();
-    let mut seen: Vec<(OriginPattern, &str)> = Vec::new();
+    // Where each origin was first written, to name it in a duplicate's error.
+    let mut seen: HashMap<OriginPattern, &str> = HashMap::with_capacity(origin_list.len());
     for (text, path) in origin_list {
         let pattern = match OriginPattern::parse(text) {
             Ok(pattern) => pattern,
@@ -208,14 +252,14 @@ fn read_origins(
         if pattern == OriginPattern::Any && credentials {
             errors.push(star_with_credentials(path, text));
         }
-        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == pattern) {
+        if let Some(first) = seen.get(&pattern) {
             errors.push(ConfigError::value(
                 path.as_str(),
                 text,
                 format!("the same origin as {first}"),
             ));
         }
-        seen.push((pattern.clone(), path));
+        seen.entry(pattern.clone()).or_insert(path);
         set.insert(pattern);
     }
     for (text, path) in &regexes {
@@ -227,18 +271,16 @@ fn read_origins(
             errors.push(ConfigError::value(path.as_str(), text, message));
         }
     }
-    if !disabled && set.is_empty() {
-        let message = match obj.get("allow_origins") {
-            Some((_, path)) if regexes.is_empty() && origin_list.is_empty() => {
-                ConfigError::new(path, "must not be empty")
-            }
-            Some(_) => return set,
-            None => ConfigError::new(
+    // Judged on what was written: entries that failed to parse are reported already.
+    if !disabled && origin_list.is_empty() && regexes.is_empty() {
+        match (&origins, obj.get("allow_origins")) {
+            (Some(_), Some((_, path))) => errors.push(ConfigError::new(path, "must not be empty")),
+            (_, None) => errors.push(ConfigError::new(
                 obj.path(),
                 "allow_origins is required unless the policy is disabled or has allow_origin_regexes",
-            ),
-        };
-        errors.push(message);
+            )),
+            (None, Some(_)) => {}
+        }
     }
     set
 }
@@ -307,7 +349,7 @@ fn star_with_credentials(path: &str, text: &str) -> ConfigError {
 }
 
 fn read_preflight_status(obj: &Object, errors: &mut ConfigErrors) -> u32 {
-    match obj.whole("preflight_status", 0..=999, errors) {
+    match obj.whole("preflight_status", 0..=u64::MAX, errors) {
         None => 204,
         Some((status @ (200 | 204), _)) => status as u32,
         Some((status, path)) => {

@@ -78,7 +78,7 @@ fn check(
 impl Granted {
     fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
         let rendered = &policy.rendered;
-        let mut headers = Vec::with_capacity(7);
+        let mut headers = Vec::with_capacity(8);
         if let AllowedOrigin::Allowed(value) = AllowedOrigin::allowed(policy, origin) {
             headers.push(("access-control-allow-origin", value));
         }
@@ -98,6 +98,12 @@ impl Granted {
             rendered.allow_headers.clone()
         };
         headers.extend(allow_headers.map(|h| ("access-control-allow-headers", h)));
+        headers.extend(
+            rendered
+                .preflight_expose_headers
+                .clone()
+                .map(|e| ("access-control-expose-headers", e)),
+        );
         headers.extend(
             rendered
                 .max_age

@@ -4,6 +4,9 @@
 use crate::error::{ConfigError, ConfigErrors};
 use serde_json::{Map, Value};
 
+/// The most entries any list in a configuration may have.
+pub const MAX_LIST: usize = 10_000;
+
 /// An object's fields, checked against the names it may have.
 pub struct Object<'a> {
     path: String,
@@ -87,26 +90,34 @@ impl<'a> Object<'a> {
         match whole_number(number).filter(|n| range.contains(n)) {
             Some(n) => Some((n, path)),
             None => {
-                errors.push(ConfigError::new(
-                    path,
+                let message = if *range.end() == u64::MAX {
+                    format!("{number}: must be a whole number")
+                } else {
                     format!(
                         "{number}: must be a whole number from {} to {}",
                         range.start(),
                         range.end()
-                    ),
-                ));
+                    )
+                };
+                errors.push(ConfigError::new(path, message));
                 None
             }
         }
     }
 
-    /// A list of strings: each element with its path. Non-string elements are errors.
+    /// A list of strings: each element with its path. Non-string elements are errors, and
+    /// so is a list longer than [`MAX_LIST`] (whose entries are then not read).
     pub fn strings(&self, key: &str, errors: &mut ConfigErrors) -> Option<Vec<(&'a str, String)>> {
         let (value, path) = self.get(key)?;
         let Value::Array(items) = value else {
             errors.push(wrong_type(&path, "a list", value));
             return None;
         };
+        if items.len() > MAX_LIST {
+            let message = format!("has {} entries; the limit is {MAX_LIST}", items.len());
+            errors.push(ConfigError::new(path, message));
+            return None;
+        }
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");

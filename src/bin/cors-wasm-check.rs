@@ -1,0 +1,163 @@
+//! cors-wasm-check: validates policy files with exactly the filter's own validation and
+//! messages, for users' CI. Prints each policy's effect on one line and every warning;
+//! exits 1 when a file has errors, 2 on usage or I/O problems.
+//!
+//! A file is the plugin configuration as JSON or YAML, or an Istio `WasmPlugin` manifest
+//! (its `spec.pluginConfig` is checked).
+
+use cors_wasm::config::Config;
+use serde_json::Value;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let paths: Vec<String> = std::env::args().skip(1).collect();
+    if paths.is_empty() || paths.iter().any(|p| p == "-h" || p == "--help") {
+        eprintln!("usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)");
+        return ExitCode::from(2);
+    }
+    let mut worst = 0;
+    for path in &paths {
+        worst = worst.max(check(path));
+    }
+    ExitCode::from(worst)
+}
+
+/// 0 when the file is valid, 1 when it has errors, 2 when it cannot be read.
+fn check(path: &str) -> u8 {
+    let tree = match std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| plugin_config(&t))
+    {
+        Ok(tree) => tree,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            return 2;
+        }
+    };
+    match Config::from_tree(&tree) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                println!("{path}: warning: {warning}");
+            }
+            for (policy, value) in config
+                .policies
+                .iter()
+                .zip(tree["policies"].as_array().into_iter().flatten())
+            {
+                println!("{path}: {}: {}", policy.name, describe(value));
+            }
+            0
+        }
+        Err(errors) => {
+            for error in errors.iter() {
+                println!("{path}: error: {error}");
+            }
+            1
+        }
+    }
+}
+
+/// The plugin configuration in a file: JSON, YAML, or a `WasmPlugin`'s `spec.pluginConfig`.
+fn plugin_config(text: &str) -> Result<Value, String> {
+    let documents = match serde_json::from_str::<Value>(text) {
+        Ok(tree) => vec![tree],
+        Err(_) => cors_wasm::yaml::parse(text)?,
+    };
+    let wasm_plugin = documents.iter().find(|d| d["kind"] == "WasmPlugin");
+    match (wasm_plugin, documents.as_slice()) {
+        (Some(plugin), _) => Ok(plugin["spec"]["pluginConfig"].clone()),
+        (None, [single]) => Ok(single.clone()),
+        (None, []) => Err("the file is empty".into()),
+        (None, _) => Err("several documents and none is a WasmPlugin".into()),
+    }
+}
+
+/// One line on what a valid policy allows, in the words of its configuration.
+fn describe(policy: &Value) -> String {
+    let scope = match policy.get("match").and_then(Value::as_object) {
+        Some(m) if !m.is_empty() => {
+            let conditions: Vec<String> =
+                m.iter().map(|(k, v)| format!("{k} {}", list(v))).collect();
+            format!("when {}", conditions.join(" and "))
+        }
+        _ => "every request".to_string(),
+    };
+    if policy["disabled"] == true {
+        return format!("{scope}: disabled, no CORS handling");
+    }
+    let (fields, cors) = match policy.get("cors") {
+        Some(cors) => (
+            [
+                "allowOrigins",
+                "allowMethods",
+                "allowHeaders",
+                "exposeHeaders",
+                "allowCredentials",
+                "maxAge",
+            ],
+            cors,
+        ),
+        None => (
+            [
+                "allow_origins",
+                "allow_methods",
+                "allow_headers",
+                "expose_headers",
+                "allow_credentials",
+                "max_age",
+            ],
+            policy,
+        ),
+    };
+    let [origins, methods, headers, expose, credentials, max_age] = fields.map(|f| &cors[f]);
+    let mut parts = vec![format!("origins {}", list(origins))];
+    if let Some(regexes) = policy.get("allow_origin_regexes") {
+        parts.push(format!("origins matching {}", list(regexes)));
+    }
+    parts.push(format!("methods GET, HEAD, POST{}", extra(methods)));
+    parts.push(format!("request headers {}", non_empty(headers)));
+    parts.push(format!("exposed headers {}", non_empty(expose)));
+    if *credentials == true {
+        parts.push("credentials".into());
+    }
+    if !max_age.is_null() {
+        parts.push(format!("max-age {max_age}"));
+    }
+    for (flag, words) in [
+        ("allow_private_network", "private network access"),
+        (
+            "forward_unmatched_preflights",
+            "denied preflights forwarded upstream",
+        ),
+        ("report_only", "REPORT ONLY: nothing is enforced"),
+    ] {
+        if policy[flag] == true {
+            parts.push(words.into());
+        }
+    }
+    format!("{scope}: {}", parts.join("; "))
+}
+
+fn list(value: &Value) -> String {
+    let items: Vec<String> = value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn extra(methods: &Value) -> String {
+    match list(methods).as_str() {
+        "[]" => String::new(),
+        listed => format!(" and {listed}"),
+    }
+}
+
+fn non_empty(value: &Value) -> String {
+    match list(value).as_str() {
+        "[]" => "none".into(),
+        listed => listed.to_string(),
+    }
+}

@@ -1,0 +1,62 @@
+//! Envoy counters per policy through the proxy-wasm metrics ABI: in Envoy's `/stats` as
+//! `wasmcustom.cors_wasm.<policy>.<counter>`, for the counters of [`decision::COUNTERS`].
+//!
+//! Requests count in wasm memory; the root context flushes the counts to the host once a
+//! [`FLUSH_PERIOD`], so a request pays no host call for its counter.
+
+use crate::config::Config;
+use crate::decision::{self, Evaluation};
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MetricType;
+use std::cell::Cell;
+use std::time::Duration;
+
+pub const FLUSH_PERIOD: Duration = Duration::from_secs(1);
+
+const PER_POLICY: usize = decision::COUNTERS.len();
+
+/// One row per policy in configuration order: each counter's host id and unflushed count.
+#[derive(Debug, Default)]
+pub struct Counters {
+    rows: Vec<[(Option<u32>, Cell<u64>); PER_POLICY]>,
+}
+
+impl Counters {
+    /// Defines every policy's counters; the host hands back the same id for a name it knows.
+    pub fn define(config: &Config) -> Counters {
+        let rows = config
+            .policies
+            .iter()
+            .map(|policy| {
+                decision::COUNTERS.map(|counter| {
+                    let name = format!("cors_wasm.{}.{counter}", policy.name);
+                    (
+                        hostcalls::define_metric(MetricType::Counter, &name).ok(),
+                        Cell::new(0),
+                    )
+                })
+            })
+            .collect();
+        Counters { rows }
+    }
+
+    pub fn count(&self, evaluation: &Evaluation) {
+        let (Some((index, _)), Some(counter)) = (&evaluation.policy, evaluation.outcome.counter())
+        else {
+            return;
+        };
+        if let Some((_, pending)) = self.rows.get(*index).and_then(|row| row.get(counter)) {
+            pending.set(pending.get() + 1);
+        }
+    }
+
+    /// Hands the counts gathered since the last flush to the host.
+    pub fn flush(&self) {
+        for (id, pending) in self.rows.iter().flatten() {
+            let count = pending.replace(0);
+            if let (Some(id), 1..) = (id, count) {
+                let _ = hostcalls::increment_metric(*id, count as i64);
+            }
+        }
+    }
+}

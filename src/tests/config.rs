@@ -1,0 +1,298 @@
+//! Configuration errors, word for word: each names its JSON path.
+
+use crate::config::Config;
+use serde_json::json;
+
+fn errors(config: serde_json::Value) -> Vec<String> {
+    match Config::from_tree(&config) {
+        Ok(_) => panic!("accepted: {config}"),
+        Err(errors) => errors.lines(),
+    }
+}
+
+fn one_policy_errors(policy: serde_json::Value) -> Vec<String> {
+    errors(json!({ "policies": [policy] }))
+}
+
+#[test]
+fn empty_and_missing_configurations_say_what_a_minimal_one_is() {
+    let minimal = r#"{"policies": [{"allow_origins": ["https://app.example.com"]}]}"#;
+    let empty = Config::parse(b"").unwrap_err().lines();
+    assert_eq!(
+        empty,
+        [format!(
+            "configuration: the configuration is empty; a minimal one is {minimal}"
+        )]
+    );
+    assert_eq!(Config::parse(b"  \n").unwrap_err().lines(), empty);
+    assert_eq!(
+        errors(json!({})),
+        [format!(
+            "policies: is required; a minimal configuration is {minimal}"
+        )]
+    );
+    assert!(Config::parse(minimal.as_bytes()).is_ok());
+}
+
+#[test]
+fn malformed_input_is_an_error_in_either_encoding() {
+    assert_eq!(
+        Config::parse(b"{\"policies\": [").unwrap_err().lines(),
+        ["configuration: not valid JSON: EOF while parsing a list at line 1 column 14"]
+    );
+    assert_eq!(
+        Config::parse(&[0x0a, 0x05, 0x0a]).unwrap_err().lines(),
+        ["configuration: not a valid protobuf Struct: the data ends in the middle of a field"]
+    );
+    assert_eq!(
+        errors(json!([])),
+        ["configuration: expected an object, found a list"]
+    );
+}
+
+#[test]
+fn json_may_begin_with_a_newline_the_byte_a_struct_begins_with() {
+    let text = b"\n{\"policies\": [{\"allow_origins\": [\"https://a.example\"]}]}";
+    assert_eq!(Config::parse(text).unwrap().policies.len(), 1);
+}
+
+#[test]
+fn the_policy_list_has_1_to_1000_entries() {
+    assert_eq!(
+        errors(json!({"policies": []})),
+        ["policies: must have 1 to 1000 entries, found 0"]
+    );
+    let many: Vec<_> = (0..1001).map(|_| json!({"allow_origins": ["*"]})).collect();
+    assert_eq!(
+        errors(json!({ "policies": many })),
+        ["policies: must have 1 to 1000 entries, found 1001"]
+    );
+    assert_eq!(
+        errors(json!({"policies": {}})),
+        ["policies: expected a list, found an object"]
+    );
+}
+
+#[test]
+fn unknown_fields_are_errors_at_every_level() {
+    let fields = "name, match, disabled, allow_origins, allow_origin_regexes, allow_methods, \
+                  allow_headers, expose_headers, allow_credentials, allow_private_network, max_age, \
+                  preflight_status, forward_unmatched_preflights, report_only, cors";
+    assert_eq!(
+        errors(
+            json!({"policies": [{"allow_origins": ["*"], "allow_origin": ["x"]}], "polices": 1})
+        ),
+        [
+            "polices: unknown field; expected one of policies".to_string(),
+            format!("policies[0].allow_origin: unknown field; expected one of {fields}"),
+        ]
+    );
+    assert_eq!(
+        one_policy_errors(json!({"allow_origins": ["*"], "match": {"route": ["r"]}})),
+        ["policies[0].match.route: unknown field; expected one of routes, hosts, path_prefixes"]
+    );
+}
+
+#[test]
+fn every_error_is_reported_not_only_the_first() {
+    let config = json!({"policies": [
+        {"allow_origins": ["https://app.example.com/"]},
+        {"name": "Bad Name", "allow_origins": ["https://*.com", "*"], "max_age": 90000,
+         "allow_methods": ["GE T", ""], "allow_headers": ["x-a", "X-A"], "preflight_status": 201},
+    ]});
+    assert_eq!(
+        errors(config),
+        [
+            r#"policies[0].allow_origins[0]: "https://app.example.com/": an origin has no trailing slash"#,
+            r#"policies[1].allow_origins[0]: "https://*.com": a wildcard needs at least two labels after it"#,
+            r#"policies[1].allow_origins[1]: "*": "*" must be alone in the list"#,
+            r#"policies[1].allow_methods[0]: "GE T": not a valid token (RFC 9110)"#,
+            r#"policies[1].allow_methods[1]: "": must not be empty"#,
+            r#"policies[1].allow_headers[1]: "X-A": the same as policies[1].allow_headers[0]"#,
+            "policies[1].max_age: 90000: must be a whole number from 0 to 86400",
+            r#"policies[1].name: "Bad Name": a name is 1 to 64 of a-z, 0-9, _ and -"#,
+            "policies[1].preflight_status: 201: must be 204 or 200",
+        ]
+    );
+}
+
+#[test]
+fn star_never_goes_with_credentials() {
+    let policy = json!({"allow_origins": ["*"], "allow_methods": ["*"], "allow_headers": ["*"],
+                        "expose_headers": ["*"], "allow_credentials": true});
+    assert_eq!(
+        one_policy_errors(policy),
+        [
+            r#"policies[0].allow_origins[0]: "*": "*" cannot be used with allow_credentials: true"#,
+            r#"policies[0].allow_methods[0]: "*": "*" cannot be used with allow_credentials: true"#,
+            r#"policies[0].allow_headers[0]: "*": "*" cannot be used with allow_credentials: true"#,
+            r#"policies[0].expose_headers[0]: "*": "*" cannot be used with allow_credentials: true"#,
+        ]
+    );
+}
+
+#[test]
+fn origins_are_required_unless_disabled_or_regexes_are_given() {
+    assert_eq!(
+        one_policy_errors(json!({"allow_methods": ["PUT"]})),
+        ["policies[0]: allow_origins is required unless the policy is disabled or has allow_origin_regexes"]
+    );
+    assert_eq!(
+        one_policy_errors(json!({"allow_origins": []})),
+        ["policies[0].allow_origins: must not be empty"]
+    );
+    let ok = |policy| Config::from_tree(&json!({ "policies": [policy] })).is_ok();
+    assert!(ok(json!({"disabled": true})));
+    assert!(ok(
+        json!({"allow_origin_regexes": [r"https://[a-z]+\.example\.com"]})
+    ));
+    assert!(ok(
+        json!({"allow_origins": [], "allow_origin_regexes": ["https://a\\.com"]})
+    ));
+}
+
+#[test]
+fn origin_duplicates_are_found_after_normalization() {
+    assert_eq!(
+        one_policy_errors(json!({"allow_origins": ["https://a.com", "HTTPS://A.com:443"]})),
+        [
+            r#"policies[0].allow_origins[1]: "HTTPS://A.com:443": the same origin as policies[0].allow_origins[0]"#
+        ]
+    );
+    assert_eq!(
+        one_policy_errors(
+            json!({"allow_origins": ["https://a.com"], "allow_methods": ["put", "PUT"]})
+        ),
+        [r#"policies[0].allow_methods[1]: "PUT": the same as policies[0].allow_methods[0]"#]
+    );
+}
+
+#[test]
+fn regexes_must_compile_and_not_be_empty() {
+    let lines = one_policy_errors(json!({"allow_origin_regexes": ["(", ""]}));
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].starts_with(r#"policies[0].allow_origin_regexes[0]: "(": not a valid regex: "#),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1],
+        r#"policies[0].allow_origin_regexes[1]: "": must not be empty"#
+    );
+}
+
+#[test]
+fn match_lists_are_validated() {
+    let policy = json!({"allow_origins": ["*"],
+                        "match": {"routes": [], "hosts": ["a b"], "path_prefixes": ["api"]}});
+    assert_eq!(
+        one_policy_errors(policy),
+        [
+            "policies[0].match.routes: must not be empty",
+            r#"policies[0].match.hosts[0]: "a b": expected a host name such as api.example.com or *.example.com"#,
+            r#"policies[0].match.path_prefixes[0]: "api": a path prefix starts with "/""#,
+        ]
+    );
+}
+
+#[test]
+fn wrong_types_name_what_was_expected() {
+    let policy = json!({"allow_origins": "https://a.com", "allow_credentials": "yes",
+                        "max_age": "600", "allow_headers": [1], "name": 7});
+    assert_eq!(
+        one_policy_errors(policy),
+        [
+            "policies[0].allow_credentials: expected true or false, found a string",
+            "policies[0].allow_origins: expected a list, found a string",
+            "policies[0].allow_headers[0]: expected a string, found a number",
+            "policies[0].max_age: expected a number, found a string",
+            "policies[0].name: expected a string, found a number",
+        ]
+    );
+}
+
+#[test]
+fn names_default_to_their_index_and_must_be_unique() {
+    let config = Config::from_tree(&json!({"policies": [
+        {"allow_origins": ["*"]}, {"name": "api", "allow_origins": ["*"]},
+    ]}))
+    .unwrap();
+    assert_eq!(config.policies[0].name, "policy-0");
+    assert_eq!(config.policies[1].name, "api");
+    assert_eq!(
+        errors(json!({"policies": [
+            {"name": "api", "allow_origins": ["*"]}, {"name": "api", "allow_origins": ["*"]},
+            {"name": "policy-0", "allow_origins": ["*"]}, {"allow_origins": ["*"]},
+        ]})),
+        [r#"policies[1].name: "api": already the name of policies[0]"#]
+    );
+}
+
+#[test]
+fn numbers_may_be_doubles_as_a_struct_carries_them() {
+    let config = Config::from_tree(&json!({"policies": [
+        {"allow_origins": ["*"], "max_age": 600.0, "preflight_status": 200.0},
+    ]}))
+    .unwrap();
+    assert_eq!(config.policies[0].rendered.max_age.as_deref(), Some("600"));
+    assert_eq!(config.policies[0].preflight_status, 200);
+    assert_eq!(
+        one_policy_errors(json!({"allow_origins": ["*"], "max_age": 1.5})),
+        ["policies[0].max_age: 1.5: must be a whole number from 0 to 86400"]
+    );
+}
+
+#[test]
+fn null_is_the_same_as_absent() {
+    let config = Config::from_tree(&json!({"policies": [
+        {"allow_origins": ["*"], "max_age": null, "match": null},
+    ]}))
+    .unwrap();
+    assert_eq!(config.policies[0].rendered.max_age, None);
+}
+
+#[test]
+fn only_the_facts_some_policy_matches_on_are_read() {
+    let config = Config::from_tree(&json!({"policies": [
+        {"match": {"path_prefixes": ["/a"]}, "allow_origins": ["*"]},
+        {"match": {"hosts": ["a.com"]}, "allow_origins": ["*"]},
+    ]}))
+    .unwrap();
+    assert!(!config.needs_route);
+    assert!(config.needs_authority);
+    assert!(config.needs_path);
+}
+
+#[test]
+fn limits_are_errors_with_their_numbers() {
+    let huge = vec![b' '; crate::config::MAX_SIZE + 1];
+    assert_eq!(
+        Config::parse(&huge).unwrap_err().lines(),
+        ["configuration: 4194305 bytes; the limit is 4194304 (4 MiB)"]
+    );
+    let origins: Vec<String> = (0..10_001)
+        .map(|i| format!("https://a{i}.example.com"))
+        .collect();
+    assert_eq!(
+        one_policy_errors(json!({ "allow_origins": origins })),
+        ["policies[0].allow_origins: has 10001 entries; the limit is 10000"]
+    );
+    let ten_thousand: Vec<String> = (0..10_000)
+        .map(|i| format!("https://a{i}.example.com"))
+        .collect();
+    assert!(Config::from_tree(&json!({"policies": [{ "allow_origins": ten_thousand }]})).is_ok());
+    let long = "a".repeat(1025);
+    assert_eq!(
+        one_policy_errors(json!({ "allow_origin_regexes": [long.clone()] })),
+        [format!(
+            r#"policies[0].allow_origin_regexes[0]: "{long}": a regex of 1025 bytes; the limit is 1024"#
+        )]
+    );
+    let deep = format!("{}a{}", "(".repeat(60), ")".repeat(60));
+    let lines = one_policy_errors(json!({ "allow_origin_regexes": [deep] }));
+    assert!(lines[0].contains("not a valid regex: "), "{lines:?}");
+    let big = "(?:a{0,100}){0,100}";
+    let lines = one_policy_errors(json!({ "allow_origin_regexes": [big] }));
+    assert!(lines[0].contains("not a valid regex: "), "{lines:?}");
+}

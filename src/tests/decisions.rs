@@ -1,0 +1,436 @@
+//! The CORS decisions, end to end through `evaluate` and the response plan.
+
+use super::FakeRequest;
+use crate::config::Config;
+use crate::decision::{evaluate, Action, Denial, LocalResponse, Outcome, RequestView};
+use crate::response::HeaderEdit;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+
+const APP: &str = "https://app.example.com";
+const VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+
+fn config(policy: Value) -> Config {
+    Config::from_tree(&json!({ "policies": [policy] })).unwrap()
+}
+
+fn api() -> Config {
+    config(json!({
+        "name": "api", "allow_origins": [APP, "null"], "allow_methods": ["PUT", "delete"],
+        "allow_headers": ["Content-Type", "authorization"], "expose_headers": ["X-Request-Id"],
+        "allow_credentials": true, "max_age": 600,
+    }))
+}
+
+fn preflight(origin: &str, method: &str, headers: Option<&str>) -> FakeRequest {
+    let mut request = FakeRequest::new(&[
+        (":method", "OPTIONS"),
+        ("origin", origin),
+        ("access-control-request-method", method),
+    ]);
+    if let Some(h) = headers {
+        request
+            .headers
+            .push(("access-control-request-headers", h.as_bytes().to_vec()));
+    }
+    request
+}
+
+fn local(config: &Config, request: &FakeRequest) -> LocalResponse {
+    match evaluate(config, request).action {
+        Action::Respond(response) => response,
+        other => panic!("expected a local response, got {other:?}"),
+    }
+}
+
+fn owned(list: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    list.iter().map(|(n, v)| (*n, v.to_string())).collect()
+}
+
+/// The edits for a response with these upstream headers.
+fn edits(config: &Config, request: &FakeRequest, upstream: &[(&str, &str)]) -> Vec<HeaderEdit> {
+    match evaluate(config, request).action {
+        Action::Decorate(plan) => {
+            plan.edits(upstream.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
+        }
+        Action::Nothing => Vec::new(),
+        Action::Respond(r) => panic!("unexpected local response {r:?}"),
+    }
+}
+
+fn set(name: &'static str, value: &str) -> HeaderEdit {
+    HeaderEdit::Set(name, value.to_string())
+}
+
+#[test]
+fn an_allowed_preflight_is_answered_with_the_policy_headers() {
+    let response = local(
+        &api(),
+        &preflight(APP, "PUT", Some("content-type , Authorization")),
+    );
+    assert_eq!(
+        response,
+        LocalResponse {
+            status: 204,
+            headers: owned(&[
+                ("access-control-allow-origin", APP),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "PUT, DELETE"),
+                (
+                    "access-control-allow-headers",
+                    "content-type, authorization"
+                ),
+                ("access-control-max-age", "600"),
+                ("vary", VARY),
+            ]),
+        }
+    );
+}
+
+#[test]
+fn safelisted_methods_need_no_listing_and_are_not_rendered_alone() {
+    let config = config(json!({"allow_origins": [APP]}));
+    let response = local(&config, &preflight(APP, "GET", None));
+    assert_eq!(response.status, 204);
+    assert_eq!(
+        response.headers,
+        owned(&[("access-control-allow-origin", APP), ("vary", VARY)])
+    );
+    assert_eq!(local(&config, &preflight(APP, "post", None)).status, 204);
+}
+
+#[test]
+fn denied_preflights_get_403_with_only_vary() {
+    let denied = |request: FakeRequest, denial: Denial| {
+        let evaluation = evaluate(&api(), &request);
+        assert_eq!(evaluation.outcome, Outcome::PreflightDenied(denial));
+        let Action::Respond(response) = evaluation.action else {
+            panic!("not answered")
+        };
+        assert_eq!(
+            response,
+            LocalResponse {
+                status: 403,
+                headers: owned(&[("vary", VARY)])
+            }
+        );
+    };
+    denied(
+        preflight("https://evil.example", "PUT", None),
+        Denial::Origin(b"https://evil.example".to_vec()),
+    );
+    denied(
+        preflight("https://app.example.com.evil.net", "GET", None),
+        Denial::Origin(b"https://app.example.com.evil.net".to_vec()),
+    );
+    denied(
+        preflight("https://APP.example.com", "GET", None),
+        Denial::Origin(b"https://APP.example.com".to_vec()),
+    );
+    denied(
+        preflight(APP, "PATCH", None),
+        Denial::Method(b"PATCH".to_vec()),
+    );
+    denied(preflight(APP, "", None), Denial::Method(b"".to_vec()));
+    denied(
+        preflight(APP, "PUT", Some("content-type, x-other")),
+        Denial::Header("x-other".into()),
+    );
+    denied(
+        preflight(APP, "PUT", Some("content-type x-other")),
+        Denial::MalformedRequestHeaders(b"content-type x-other".to_vec()),
+    );
+    let mut pna = preflight(APP, "PUT", None);
+    pna.headers
+        .push(("access-control-request-private-network", b"true".to_vec()));
+    denied(pna, Denial::PrivateNetwork);
+}
+
+#[test]
+fn method_case_follows_fetch_normalization() {
+    let config = config(json!({"allow_origins": [APP], "allow_methods": ["PATCH", "PUT"]}));
+    assert_eq!(local(&config, &preflight(APP, "put", None)).status, 204);
+    assert_eq!(local(&config, &preflight(APP, "PATCH", None)).status, 204);
+    assert_eq!(local(&config, &preflight(APP, "patch", None)).status, 403);
+}
+
+#[test]
+fn thousands_of_requested_headers_and_odd_spacing_are_handled() {
+    let config = config(json!({"allow_origins": [APP], "allow_headers": ["x-a"]}));
+    let many = vec!["x-a"; 5000].join(" ,\t,");
+    assert_eq!(
+        local(&config, &preflight(APP, "GET", Some(&many))).status,
+        204
+    );
+    assert_eq!(
+        local(&config, &preflight(APP, "GET", Some(",,, ,"))).status,
+        204
+    );
+    assert_eq!(
+        local(&config, &preflight(APP, "GET", Some(&",".repeat(100_000)))).status,
+        204
+    );
+}
+
+#[test]
+fn star_policies_echo_what_was_checked_and_never_cover_authorization() {
+    let config =
+        config(json!({"allow_origins": ["*"], "allow_methods": ["*"], "allow_headers": ["*"]}));
+    let response = local(
+        &config,
+        &preflight("https://x.example", "PURGE", Some("X-B, x-a")),
+    );
+    assert_eq!(
+        response.headers,
+        owned(&[
+            ("access-control-allow-origin", "*"),
+            ("access-control-allow-methods", "PURGE"),
+            ("access-control-allow-headers", "x-b, x-a"),
+            ("vary", VARY),
+        ])
+    );
+    assert_eq!(
+        local(
+            &config,
+            &preflight("https://x.example", "GET", Some("authorization"))
+        )
+        .status,
+        403
+    );
+    let named =
+        self::config(json!({"allow_origins": ["*"], "allow_headers": ["*", "authorization"]}));
+    assert_eq!(
+        local(
+            &named,
+            &preflight("https://x.example", "GET", Some("authorization"))
+        )
+        .status,
+        204
+    );
+}
+
+#[test]
+fn private_network_access_is_granted_only_when_allowed_and_asked() {
+    let config = config(
+        json!({"allow_origins": [APP], "allow_private_network": true, "preflight_status": 200}),
+    );
+    let vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, \
+                Access-Control-Request-Private-Network";
+    let mut asked = preflight(APP, "GET", None);
+    asked
+        .headers
+        .push(("access-control-request-private-network", b"true".to_vec()));
+    assert_eq!(
+        local(&config, &asked),
+        LocalResponse {
+            status: 200,
+            headers: owned(&[
+                ("access-control-allow-origin", APP),
+                ("access-control-allow-private-network", "true"),
+                ("vary", vary),
+            ]),
+        }
+    );
+    let not_asked = local(&config, &preflight(APP, "GET", None));
+    assert_eq!(
+        not_asked.headers,
+        owned(&[("access-control-allow-origin", APP), ("vary", vary)])
+    );
+}
+
+#[test]
+fn the_null_origin_only_when_listed() {
+    assert_eq!(
+        local(&api(), &preflight("null", "GET", None)).headers[0],
+        ("access-control-allow-origin", "null".into())
+    );
+    let config = config(json!({"allow_origins": [APP]}));
+    assert_eq!(local(&config, &preflight("null", "GET", None)).status, 403);
+}
+
+#[test]
+fn options_without_request_method_is_an_actual_request() {
+    let request = FakeRequest::new(&[(":method", "OPTIONS"), ("origin", APP)]);
+    assert_eq!(evaluate(&api(), &request).outcome, Outcome::ActualAllowed);
+}
+
+#[test]
+fn an_allowed_actual_response_replaces_every_upstream_cors_header() {
+    let request = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    let upstream = [
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-origin", "https://evil.example"),
+        ("access-control-max-age", "1"),
+        ("vary", "Accept-Encoding"),
+        ("vary", "Accept"),
+    ];
+    assert_eq!(
+        edits(&api(), &request, &upstream),
+        [
+            HeaderEdit::Remove("access-control-max-age".into()),
+            set("access-control-allow-origin", APP),
+            set("access-control-allow-credentials", "true"),
+            set("access-control-expose-headers", "x-request-id"),
+            set("vary", "Accept-Encoding, Accept, Origin"),
+        ]
+    );
+}
+
+#[test]
+fn a_denied_actual_response_loses_every_cors_header() {
+    let request = FakeRequest::new(&[(":method", "GET"), ("origin", "https://evil.example")]);
+    let upstream = [
+        ("access-control-allow-origin", "https://evil.example"),
+        ("vary", "origin"),
+    ];
+    assert_eq!(
+        edits(&api(), &request, &upstream),
+        [HeaderEdit::Remove("access-control-allow-origin".into())]
+    );
+}
+
+#[test]
+fn without_origin_only_vary_is_added() {
+    let request = FakeRequest::new(&[(":method", "GET")]);
+    let upstream = [("access-control-allow-origin", "https://x.example")];
+    assert_eq!(edits(&api(), &request, &upstream), [set("vary", "Origin")]);
+    assert_eq!(edits(&api(), &request, &[("vary", "*")]), []);
+    let star = config(json!({"allow_origins": ["*"]}));
+    assert!(matches!(evaluate(&star, &request).action, Action::Nothing));
+}
+
+#[test]
+fn a_star_policy_sends_star_and_no_vary() {
+    let config = config(json!({"allow_origins": ["*"], "expose_headers": ["*"]}));
+    let request = FakeRequest::new(&[(":method", "GET"), ("origin", "https://x.example")]);
+    assert_eq!(
+        edits(&config, &request, &[]),
+        [
+            set("access-control-allow-origin", "*"),
+            set("access-control-expose-headers", "*")
+        ]
+    );
+}
+
+#[test]
+fn forward_unmatched_preflights_go_upstream_as_actual_requests() {
+    let config = config(json!({"allow_origins": [APP], "forward_unmatched_preflights": true}));
+    let evaluation = evaluate(&config, &preflight(APP, "PATCH", None));
+    assert_eq!(
+        evaluation.outcome,
+        Outcome::PreflightDenied(Denial::Method(b"PATCH".to_vec()))
+    );
+    let Action::Decorate(plan) = evaluation.action else {
+        panic!("not forwarded")
+    };
+    let upstream: [(&[u8], &[u8]); 1] = [(b"access-control-allow-methods", b"PATCH")];
+    assert_eq!(
+        plan.edits(upstream),
+        [
+            HeaderEdit::Remove("access-control-allow-methods".into()),
+            set("access-control-allow-origin", APP),
+            set("vary", "Origin"),
+        ]
+    );
+}
+
+#[test]
+fn report_only_and_disabled_change_nothing() {
+    let report = config(json!({"allow_origins": [APP], "report_only": true}));
+    let evaluation = evaluate(&report, &preflight("https://evil.example", "GET", None));
+    assert!(matches!(evaluation.outcome, Outcome::PreflightDenied(_)));
+    assert!(matches!(evaluation.action, Action::Nothing));
+    let disabled = config(json!({"disabled": true}));
+    let evaluation = evaluate(&disabled, &preflight(APP, "GET", None));
+    assert_eq!(evaluation.outcome, Outcome::Disabled);
+    assert!(matches!(evaluation.action, Action::Nothing));
+}
+
+/// Records which request facts a decision read.
+struct Counting(FakeRequest, RefCell<Vec<String>>);
+
+impl RequestView for Counting {
+    fn header(&self, name: &str) -> Option<Vec<u8>> {
+        self.1.borrow_mut().push(name.to_string());
+        self.0.header(name)
+    }
+    fn route_name(&self) -> Option<Vec<u8>> {
+        self.1.borrow_mut().push("route".to_string());
+        self.0.route_name()
+    }
+}
+
+#[test]
+fn policies_are_selected_in_order_reading_only_what_they_match_on() {
+    let config = Config::from_tree(&json!({"policies": [
+        {"name": "admin", "match": {"routes": ["admin"]}, "disabled": true},
+        {"name": "cdn", "match": {"hosts": ["*.cdn.example.com"], "path_prefixes": ["/s/"]}, "allow_origins": ["*"]},
+        {"name": "rest", "allow_origins": [APP]},
+    ]}))
+    .unwrap();
+    let pick = |route: Option<&'static str>, headers: &[(&'static str, &str)]| {
+        let request = FakeRequest {
+            route,
+            ..FakeRequest::new(headers)
+        };
+        evaluate(&config, &request)
+            .policy
+            .map(|(_, p)| p.name.clone())
+    };
+    assert_eq!(pick(Some("admin"), &[]).as_deref(), Some("admin"));
+    assert_eq!(
+        pick(
+            None,
+            &[(":authority", "a.cdn.example.com:443"), (":path", "/s/x?y")]
+        )
+        .as_deref(),
+        Some("cdn")
+    );
+    assert_eq!(
+        pick(
+            None,
+            &[(":authority", "cdn.example.com"), (":path", "/s/x")]
+        )
+        .as_deref(),
+        Some("rest")
+    );
+    assert_eq!(
+        pick(
+            None,
+            &[(":authority", "a.cdn.example.com"), (":path", "/t/s/")]
+        )
+        .as_deref(),
+        Some("rest")
+    );
+
+    let only_origins = self::config(json!({"allow_origins": [APP]}));
+    let counting = Counting(FakeRequest::new(&[(":method", "GET")]), RefCell::default());
+    evaluate(&only_origins, &counting);
+    assert_eq!(counting.1.into_inner(), ["origin"]);
+}
+
+#[test]
+fn no_policy_matched_means_untouched() {
+    let config = config(json!({"match": {"path_prefixes": ["/api"]}, "allow_origins": [APP]}));
+    let request = FakeRequest::new(&[(":path", "/other"), ("origin", APP)]);
+    let evaluation = evaluate(&config, &request);
+    assert_eq!(evaluation.outcome, Outcome::Unmatched);
+    assert!(matches!(evaluation.action, Action::Nothing));
+}
+
+#[test]
+fn denials_read_well_in_a_log_line() {
+    assert_eq!(
+        Denial::Origin(b"https://e\xff".to_vec()).to_string(),
+        "origin \"https://e\u{fffd}\" is not allowed"
+    );
+    assert_eq!(
+        Denial::Header("x-a".into()).to_string(),
+        r#"header "x-a" is not allowed"#
+    );
+    let long = Denial::Method(vec![b'A'; 300]).to_string();
+    assert!(
+        long.ends_with("\"... is not allowed") && long.len() < 170,
+        "{long}"
+    );
+}
