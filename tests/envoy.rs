@@ -423,22 +423,7 @@ fn non_utf8_and_repeated_origins_get_a_defined_answer() {
 #[test]
 fn the_shipped_envoy_yaml_answers_a_preflight() {
     let upstream = Upstream::start();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/envoy/envoy.yaml")).unwrap();
-    let module = support::envoy::module_path();
-    let config = replace_once(&shipped, "port_value: 9901", "port_value: 0");
-    let config = replace_once(&config, "port_value: 8080", "port_value: 0");
-    let config = replace_once(
-        &config,
-        "port_value: 8081",
-        &format!("port_value: {}", upstream.port),
-    );
-    let config = replace_once(
-        &config,
-        "filename: target/wasm32-wasip1/release/cors_wasm.wasm",
-        &format!("filename: {}", module.display()),
-    );
-    let envoy = Envoy::start_yaml(&config, "yaml");
+    let envoy = support::shipped::start("envoy.yaml", upstream.port);
     let response = preflight(
         &envoy,
         "/api/orders",
@@ -470,14 +455,4 @@ fn the_shipped_envoy_yaml_answers_a_preflight() {
         health.header("access-control-allow-origin").as_deref(),
         Some("*")
     );
-}
-
-/// The shipped file's ports and paths are replaced for the test; each must be there once.
-fn replace_once(text: &str, from: &str, to: &str) -> String {
-    assert_eq!(
-        text.matches(from).count(),
-        1,
-        "envoy/envoy.yaml should contain {from:?} once"
-    );
-    text.replacen(from, to, 1)
 }

@@ -249,15 +249,16 @@ fn admin_is_live(dir: &TempDir) -> bool {
     })
 }
 
-/// The port of the listener named `main` in the admin's `/listeners?format=json`.
+/// The port of the first bound listener in the admin's `/listeners?format=json`.
 fn listener_port(body: &[u8]) -> Option<u16> {
     let listeners: Value = serde_json::from_slice(body).ok()?;
-    let main = listeners["listener_statuses"]
+    listeners["listener_statuses"]
         .as_array()?
         .iter()
-        .find(|l| l["name"] == "main")?;
-    let port = main["local_address"]["socket_address"]["port_value"].as_u64()?;
-    u16::try_from(port).ok().filter(|&p| p != 0)
+        .find_map(|l| {
+            let port = l["local_address"]["socket_address"]["port_value"].as_u64()?;
+            u16::try_from(port).ok().filter(|&p| p != 0)
+        })
 }
 
 /// A directory under the system temp dir, removed on drop.

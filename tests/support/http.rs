@@ -74,13 +74,18 @@ pub fn try_send(
         request.extend_from_slice(b"\r\n");
     }
     request.extend_from_slice(b"connection: close\r\n\r\n");
+    exchange(port, &request)
+}
+
+/// Writes raw request bytes on a new connection and reads the whole response.
+pub fn exchange(port: u16, request: &[u8]) -> Result<Response, String> {
     let mut stream =
         TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .map_err(|e| e.to_string())?;
     stream
-        .write_all(&request)
+        .write_all(request)
         .map_err(|e| format!("write: {e}"))?;
     let mut raw = Vec::new();
     stream

@@ -13,6 +13,7 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 pub struct Upstream {
@@ -88,18 +89,49 @@ fn read_request(reader: &mut impl BufRead) -> Option<Recorded> {
         let (name, value) = text.split_once(':')?;
         headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
     }
-    let length: usize = headers
+    let chunked = headers
         .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        read_chunked(reader)?
+    } else {
+        let length = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok());
+        let mut body = vec![0; length.unwrap_or(0)];
+        reader.read_exact(&mut body).ok()?;
+        body
+    };
     Some(Recorded {
         method,
         path,
         headers,
+        body,
     })
+}
+
+/// A chunked body; trailers, if any, are read and dropped.
+fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok().filter(|&n| n > 0)?;
+        let size = usize::from_str_radix(line.trim().split(';').next()?, 16).ok()?;
+        if size == 0 {
+            break;
+        }
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).ok()?;
+        body.extend_from_slice(&chunk[..size]);
+    }
+    loop {
+        let mut trailer = String::new();
+        reader.read_line(&mut trailer).ok().filter(|&n| n > 0)?;
+        if trailer.trim().is_empty() {
+            return Some(body);
+        }
+    }
 }
 
 fn respond(request: &Recorded) -> Vec<u8> {

@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""cors-wasm against Envoy's native CORS filter, side by side, on loopback.
+
+Run through `./build.sh bench`, which builds both modules and installs Envoy, wrk, nginx and
+binaryen. Envoy runs with one worker pinned to CPU 0; wrk and the nginx upstream share CPU 1.
+Every variant's Envoy stays up for the whole run, and the variants are measured in turn,
+round after round, so drift on a noisy machine spreads over all of them alike.
+
+The headline number is Envoy's CPU time per request: utime + stime from /proc/<pid>/stat
+over a wrk run, divided by the requests wrk completed. Requests/s and wrk's p50/p99 latency
+are reported too. Results go to stdout, BENCHMARKS.md and bench/chart.svg.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP = "https://app.example.com"
+ENVOY_CPU, LOAD_CPU = "0", "1"
+
+# The policy both filters enforce.
+POLICY = {
+    "name": "api",
+    "allow_origins": [APP],
+    "allow_methods": ["GET", "PUT", "DELETE"],
+    "allow_headers": ["content-type", "authorization"],
+    "expose_headers": ["x-request-id"],
+    "allow_credentials": True,
+    "max_age": 600,
+}
+NATIVE_POLICY = {
+    "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
+    "allow_origin_string_match": [{"exact": APP}],
+    "allow_methods": "GET, PUT, DELETE",
+    "allow_headers": "content-type, authorization",
+    "expose_headers": "x-request-id",
+    "allow_credentials": True,
+    "max_age": "600",
+}
+
+SCENARIOS = {
+    "actual": ("GET", {"Origin": APP}),
+    "preflight": ("OPTIONS", {
+        "Origin": APP,
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "content-type",
+    }),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    """Every process the benchmark starts, stopped on exit whatever happens."""
+
+    def __init__(self):
+        self.children = []
+
+    def start(self, args, log):
+        child = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.children.append(child)
+        return child
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        for child in self.children:
+            child.kill()
+            child.wait()
+
+
+def start_nginx(procs, workdir):
+    port = free_port()
+    conf = os.path.join(workdir, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+daemon off; master_process off; worker_processes 1;
+pid {workdir}/nginx.pid; error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {workdir}; proxy_temp_path {workdir}; fastcgi_temp_path {workdir};
+  uwsgi_temp_path {workdir}; scgi_temp_path {workdir};
+  keepalive_requests 10000000;
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok\\n"; }} }}
+}}
+""")
+    procs.start(["taskset", "-c", LOAD_CPU, "nginx", "-c", conf, "-p", workdir], open(os.path.join(workdir, "nginx.out"), "w"))
+    wait_for_port(port)
+    return port
+
+
+def wait_for_port(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port} after {timeout}s")
+
+
+def wasm_filter(module, policy):
+    config = {
+        "name": "bench",
+        "root_id": "bench",
+        "vm_config": {"vm_id": "bench", "runtime": "envoy.wasm.runtime.v8", "code": {"local": {"filename": module}}},
+    }
+    if policy is not None:
+        config["configuration"] = {"@type": "type.googleapis.com/google.protobuf.Struct", "value": policy}
+    return {"name": "envoy.filters.http.wasm", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm", "config": config}}
+
+
+def envoy_config(filters, upstream_port, routes=None, vhost_extra=None):
+    routes = routes or [{"name": "api", "match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
+    vhost = {"name": "all", "domains": ["*"], "routes": routes, **(vhost_extra or {})}
+    router = {"name": "envoy.filters.http.router",
+              "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "main",
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "main",
+                        "route_config": {"name": "routes", "virtual_hosts": [vhost]},
+                        "http_filters": filters + [router],
+                    }}]}],
+            }],
+            "clusters": [{
+                "name": "upstream", "type": "STATIC", "connect_timeout": "2s",
+                "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [{"endpoint": {
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream_port}}}}]}]},
+            }],
+        },
+    }
+
+
+class Envoy:
+    def __init__(self, procs, envoy_bin, name, config, workdir):
+        self.name = name
+        self.dir = os.path.join(workdir, re.sub(r"[^a-z0-9]+", "-", name.lower()))
+        os.makedirs(self.dir)
+        path = os.path.join(self.dir, "envoy.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        self.log = os.path.join(self.dir, "envoy.log")
+        admin_file = os.path.join(self.dir, "admin")
+        started = time.time()
+        self.process = procs.start(
+            ["taskset", "-c", ENVOY_CPU, envoy_bin, "-c", path, "--concurrency", "1",
+             "--disable-hot-restart", "-l", "info", "--admin-address-path", admin_file],
+            open(self.log, "w"))
+        self.admin, self.port = self._wait_ready(admin_file)
+        self.startup_seconds = time.time() - started
+
+    def _wait_ready(self, admin_file, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"Envoy ({self.name}) exited:\n{open(self.log).read()[-3000:]}")
+            try:
+                admin = open(admin_file).read().strip().rsplit(":", 1)[1]
+                with urllib.request.urlopen(f"http://127.0.0.1:{admin}/listeners?format=json", timeout=2) as r:
+                    listeners = json.load(r)["listener_statuses"]
+                port = listeners[0]["local_address"]["socket_address"]["port_value"]
+                if port:
+                    return admin, port
+            except (OSError, ValueError, KeyError, IndexError):
+                pass
+            time.sleep(0.05)
+        raise SystemExit(f"Envoy ({self.name}) not ready after {timeout}s")
+
+    def cpu_seconds(self):
+        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mib(self):
+        for line in open(f"/proc/{self.process.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def configure_ms(self):
+        match = re.search(r"configured \d+ polic\w+ in ([0-9.]+) ms", open(self.log).read())
+        return float(match.group(1)) if match else None
+
+
+def wrk_script(workdir, method, headers):
+    path = os.path.join(workdir, f"{method.lower()}-{len(headers)}.lua")
+    with open(path, "w") as f:
+        f.write(f'wrk.method = "{method}"\n')
+        for name, value in headers.items():
+            f.write(f'wrk.headers["{name}"] = "{value}"\n')
+    return path
+
+
+def run_wrk(envoy, script, seconds, connections, path="/"):
+    before = envoy.cpu_seconds()
+    out = subprocess.run(
+        ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script,
+         f"http://127.0.0.1:{envoy.port}{path}"],
+        capture_output=True, text=True, check=True).stdout
+    cpu = envoy.cpu_seconds() - before
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors or "Socket errors" in out:
+        raise SystemExit(f"wrk saw failed requests against {envoy.name}:\n{out}")
+    return {
+        "us_per_request": cpu / requests * 1e6,
+        "rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),
+        "p50_us": latency_us(out, "50%"),
+        "p99_us": latency_us(out, "99%"),
+    }
+
+
+def latency_us(out, percentile):
+    value, unit = re.search(rf"{re.escape(percentile)}\s+([0-9.]+)(us|ms|s)\b", out).groups()
+    return float(value) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+
+
+def check_answers(envoy):
+    """Each variant must really do what it is measured doing."""
+    def call(method, headers):
+        request = urllib.request.Request(f"http://127.0.0.1:{envoy.port}/", method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, r.headers
+    status, headers = call(*SCENARIOS["actual"])
+    cors = headers.get("access-control-allow-origin")
+    expected = None if envoy.name in ("no CORS", "no-op wasm") else APP
+    if status != 200 or cors != expected:
+        raise SystemExit(f"{envoy.name}: actual request answered {status} with allow-origin {cors!r}")
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--envoy", required=True)
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--noop", required=True)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="cors-wasm-bench-")
+    try:
+        with Processes() as procs:
+            results = measure(procs, args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report(results, args)
+
+
+def measure(procs, args, workdir):
+    upstream = start_nginx(procs, workdir)
+    native_vhost = {"typed_per_filter_config": {"envoy.filters.http.cors": NATIVE_POLICY}}
+    native_filter = {"name": "envoy.filters.http.cors", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
+    variants = [
+        ("no CORS", envoy_config([], upstream)),
+        ("native CORS", envoy_config([native_filter], upstream, vhost_extra=native_vhost)),
+        ("no-op wasm", envoy_config([wasm_filter(args.noop, None)], upstream)),
+        ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream)),
+    ]
+    envoys = [Envoy(procs, args.envoy, name, config, workdir) for name, config in variants]
+    scaling = scaling_envoys(procs, args, upstream, workdir)
+    for envoy in envoys + [e for e, _ in scaling]:
+        check_answers_at(envoy, scaling)
+    scripts = {name: wrk_script(workdir, *spec) for name, spec in SCENARIOS.items()}
+
+    runs = {(e.name, s): [] for e in envoys for s in SCENARIOS}
+    scale_runs = {e.name: [] for e, _ in scaling}
+    for round_number in range(args.rounds):
+        print(f"round {round_number + 1}/{args.rounds}", file=sys.stderr)
+        for envoy in envoys:
+            for scenario, script in scripts.items():
+                runs[(envoy.name, scenario)].append(run_wrk(envoy, script, args.seconds, args.connections))
+        for envoy, path in scaling:
+            scale_runs[envoy.name].append(run_wrk(envoy, scripts["actual"], args.seconds, args.connections, path))
+    return {
+        "runs": runs,
+        "scale_runs": scale_runs,
+        "rss": {e.name: e.rss_mib() for e in envoys},
+        "configure_ms": {e.name: e.configure_ms() for e, _ in scaling},
+        "sizes": module_sizes(args.module, workdir),
+        "noop_size": os.path.getsize(args.noop),
+        "versions": versions(args.envoy),
+    }
+
+
+def check_answers_at(envoy, scaling):
+    paths = {e.name: p for e, p in scaling}
+    if envoy.name not in paths:
+        check_answers(envoy)
+        return
+    request = urllib.request.Request(f"http://127.0.0.1:{envoy.port}{paths[envoy.name]}", headers={"Origin": APP})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        if r.headers.get("access-control-allow-origin") != APP:
+            raise SystemExit(f"{envoy.name}: the origin was not allowed")
+
+
+def scaling_envoys(procs, args, upstream, workdir):
+    """cors-wasm with larger policies; the request's origin is always the last one listed."""
+    def policies(origins):
+        return {"policies": [dict(POLICY, allow_origins=origins)]}
+    others = [f"https://app{i}.example.net" for i in range(9999)]
+    wildcards = [f"https://*.tenant{i}.example.org" for i in range(999)] + ["https://*.example.com"]
+    by_route = {"policies": [dict(POLICY, name=f"r{i}", match={"routes": [f"r{i}"]}) for i in range(100)]}
+    routes = [{"name": f"r{i}", "match": {"prefix": f"/r{i}/"}, "route": {"cluster": "upstream"}} for i in range(100)]
+    cases = [
+        ("1 exact origin", policies([APP]), None, "/"),
+        ("100 exact origins", policies(others[:99] + [APP]), None, "/"),
+        ("10,000 exact origins", policies(others + [APP]), None, "/"),
+        ("1,000 wildcard patterns", policies(wildcards), None, "/"),
+        ("100 policies by route", by_route, routes, "/r99/x"),
+    ]
+    return [
+        (Envoy(procs, args.envoy, name, envoy_config([wasm_filter(args.module, config)], upstream, routes), workdir), path)
+        for name, config, routes, path in cases
+    ]
+
+
+def module_sizes(module, workdir):
+    optimized = os.path.join(workdir, "optimized.wasm")
+    flags = ["--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
+             "--enable-mutable-globals", "--enable-multivalue", "--enable-reference-types"]
+    subprocess.run(["wasm-opt", "-Oz", *flags, module, "-o", optimized], check=True)
+    return {"built": os.path.getsize(module), "wasm-opt -Oz": os.path.getsize(optimized)}
+
+
+def versions(envoy_bin):
+    def first_line(args):
+        try:
+            return subprocess.run(args, capture_output=True, text=True).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "unknown"
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+    envoy = first_line([envoy_bin, "--version"]).split("version:")[-1].strip()
+    return {
+        "machine": f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+        "envoy": envoy,
+        "rustc": first_line(["rustc", "--version"]),
+        "wrk": first_line(["wrk", "--version"]) or "wrk",
+        "nginx": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
+    }
+
+
+def report(results, args):
+    runs = results["runs"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "cors-wasm against Envoy's native CORS filter, side by side in one run (`./build.sh bench`).",
+        f"Envoy with one worker pinned to CPU {ENVOY_CPU}; wrk (1 thread, {args.connections} connections) "
+        f"and an nginx upstream on CPU {LOAD_CPU}; {args.rounds} interleaved rounds of {args.seconds} s per "
+        "variant and scenario; medians. CPU is Envoy's utime + stime from /proc over the requests served.",
+        "",
+        "| scenario | variant | Envoy CPU µs/request | × native | requests/s | × native | p50 µs | p99 µs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    summary = {}
+    for scenario in SCENARIOS:
+        native = runs[("native CORS", scenario)]
+        for variant in ["no CORS", "native CORS", "no-op wasm", "cors-wasm"]:
+            r = runs[(variant, scenario)]
+            cpu, rps = median_of(r, "us_per_request"), median_of(r, "rps")
+            summary[(variant, scenario)] = cpu
+            lines.append(
+                f"| {scenario} | {variant} | {cpu:.1f} | {cpu / median_of(native, 'us_per_request'):.2f} | "
+                f"{rps:,.0f} | {rps / median_of(native, 'rps'):.2f} | {median_of(r, 'p50_us'):.0f} | "
+                f"{median_of(r, 'p99_us'):.0f} |")
+    overhead = summary[("cors-wasm", "actual")] - summary[("no CORS", "actual")]
+    floor = summary[("no-op wasm", "actual")] - summary[("no CORS", "actual")]
+    scale = {name: median_of(r, "us_per_request") for name, r in results["scale_runs"].items()}
+    one = scale["1 exact origin"]
+    lines += [
+        "",
+        "![Envoy CPU per request](bench/chart.svg)",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "|---|---:|---|",
+        target_row("actual: cors-wasm / native ≤ 1.10", summary[("cors-wasm", "actual")] / summary[("native CORS", "actual")], 1.10),
+        target_row("preflight: cors-wasm / native ≤ 1.25", summary[("cors-wasm", "preflight")] / summary[("native CORS", "preflight")], 1.25),
+        target_row("overhead over no CORS / no-op wasm's ≤ 1.5", overhead / floor if floor > 0 else float("inf"), 1.5),
+        target_row("10,000 origins / 1 origin ≤ 1.05", scale["10,000 exact origins"] / one, 1.05),
+        target_row("module ≤ 160 KiB (built)", results["sizes"]["built"] / 1024, 160, unit=" KiB"),
+        "",
+        "## Cost as the policy grows (actual GET, cors-wasm)",
+        "",
+        "| policy | Envoy CPU µs/request | × 1 origin | configure time |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, cpu in scale.items():
+        configure = results["configure_ms"].get(name)
+        lines.append(f"| {name} | {cpu:.1f} | {cpu / one:.2f} | {configure:.1f} ms |" if configure is not None
+                     else f"| {name} | {cpu:.1f} | {cpu / one:.2f} | n/a |")
+    sizes = results["sizes"]
+    lines += [
+        "",
+        "## Size and memory",
+        "",
+        f"- module: {sizes['built']:,} bytes built; {sizes['wasm-opt -Oz']:,} bytes after `wasm-opt -Oz` "
+        f"(the no-op filter, SDK alone: {results['noop_size']:,} bytes)",
+        "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
+        "",
+        "## Machine and versions",
+        "",
+    ] + [f"- {k}: {v}" for k, v in results["versions"].items()] + [""]
+    text = "\n".join(lines)
+    print(text)
+    with open(args.out, "w") as f:
+        f.write(text)
+    with open(os.path.join(ROOT, "bench", "chart.svg"), "w") as f:
+        f.write(chart(summary))
+
+
+def target_row(label, value, limit, unit=""):
+    return f"| {label} | {value:.2f}{unit} | {'yes' if value <= limit else 'no'} |"
+
+
+def chart(summary):
+    """Grouped horizontal bars: Envoy CPU µs/request per variant, for each scenario."""
+    colors = {"no CORS": "#9aa5b1", "native CORS": "#3e7cb1", "no-op wasm": "#c3a85a", "cors-wasm": "#d9534f"}
+    top = max(summary.values()) * 1.15
+    bar, gap, left, width = 18, 6, 150, 460
+    rows = []
+    y = 30
+    for scenario in SCENARIOS:
+        rows.append(f'<text x="10" y="{y + 12}" font-weight="bold">{scenario}</text>')
+        y += 20
+        for variant, color in colors.items():
+            value = summary[(variant, scenario)]
+            length = value / top * width
+            rows.append(f'<text x="{left - 8}" y="{y + 13}" text-anchor="end">{variant}</text>')
+            rows.append(f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar}" fill="{color}"/>')
+            rows.append(f'<text x="{left + length + 6:.1f}" y="{y + 13}">{value:.1f} µs</text>')
+            y += bar + gap
+        y += 14
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{y}" '
+            f'font-family="sans-serif" font-size="12">\n'
+            f'<text x="10" y="16" font-size="14">Envoy CPU per request (lower is better)</text>\n'
+            + "\n".join(rows) + "\n</svg>\n")
+
+
+if __name__ == "__main__":
+    main()

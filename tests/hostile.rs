@@ -1,0 +1,266 @@
+//! Hostile requests against the module in a real Envoy, each with a defined answer. After
+//! every one, Envoy must still answer a normal request as the policy says (a crashed VM
+//! would answer 503), and no response may carry a byte of the request that did not match.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::process::Command;
+use support::envoy::{bootstrap, wasm_filter, Encoding, Envoy};
+use support::http::{self, Response};
+use support::upstream::Upstream;
+
+const APP: &str = "https://app.example.com";
+
+fn start() -> (Envoy, Upstream) {
+    let policy = json!({"policies": [{
+        "name": "api",
+        "allow_origins": [APP, "https://*.example.com"],
+        "allow_methods": ["PUT"],
+        "allow_headers": ["x-a", "content-type"],
+        "allow_credentials": true,
+    }]});
+    let routes =
+        json!([{"name": "all", "match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
+    let upstream = Upstream::start();
+    let mut config = bootstrap(
+        vec![wasm_filter(&policy, Encoding::Struct)],
+        routes,
+        upstream.port,
+    );
+    // Let oversized headers through Envoy's own limit (60 KiB by default) to reach the filter.
+    let manager: &mut Value = &mut config["static_resources"]["listeners"][0]["filter_chains"][0]
+        ["filters"][0]["typed_config"];
+    manager["max_request_headers_kb"] = json!(1024);
+    (Envoy::start(&config), upstream)
+}
+
+/// Envoy still works, and still enforces the policy.
+fn still_serving(envoy: &Envoy) {
+    let response = envoy.request("GET", "/health", &[("origin", APP)]);
+    assert_eq!(response.status, 200, "Envoy no longer serves normally");
+    assert_eq!(
+        response.header("access-control-allow-origin").as_deref(),
+        Some(APP)
+    );
+}
+
+/// No CORS header at all, and Envoy fine afterwards.
+fn denied(envoy: &Envoy, response: &Response, what: &str) {
+    assert_eq!(response.cors(), vec![], "{what}");
+    still_serving(envoy);
+}
+
+fn get_with_origin(envoy: &Envoy, origin: &[u8]) -> Response {
+    http::send(envoy.port, "GET", "/h", &[("origin", origin)])
+}
+
+#[test]
+fn oversized_and_malformed_origins_are_denied() {
+    let (envoy, _upstream) = start();
+    let huge = format!("https://{}.example.com", "a".repeat(64 * 1024));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("a 64 KB origin", huge.into_bytes()),
+        (
+            "non-UTF-8 bytes",
+            b"https://app.example.com\xff\xfe".to_vec(),
+        ),
+        ("a path", b"https://app.example.com/x".to_vec()),
+        ("userinfo", b"https://user@app.example.com".to_vec()),
+        ("upper case", b"https://APP.EXAMPLE.COM".to_vec()),
+        ("port 0", b"https://app.example.com:0".to_vec()),
+        ("port 65536", b"https://app.example.com:65536".to_vec()),
+        ("the default port", b"https://app.example.com:443".to_vec()),
+        ("a trailing dot", b"https://app.example.com.".to_vec()),
+        ("null", b"null".to_vec()),
+        ("a suffix lookalike", b"https://evil-example.com".to_vec()),
+        (
+            "an allowed origin as a prefix",
+            b"https://app.example.com.evil.net".to_vec(),
+        ),
+        ("empty", b"".to_vec()),
+    ];
+    for (what, origin) in cases {
+        let response = get_with_origin(&envoy, &origin);
+        assert_eq!(
+            response.status, 200,
+            "{what}: the request itself goes through"
+        );
+        assert_eq!(response.header("vary").as_deref(), Some("Origin"), "{what}");
+        denied(&envoy, &response, what);
+    }
+    // Punycode is how a browser writes an internationalized host: a real subdomain.
+    let punycode = get_with_origin(&envoy, b"https://xn--bcher-kva.example.com");
+    assert_eq!(
+        punycode.header("access-control-allow-origin").as_deref(),
+        Some("https://xn--bcher-kva.example.com")
+    );
+}
+
+#[test]
+fn control_bytes_get_a_defined_answer_from_envoy_or_the_filter() {
+    let (envoy, _upstream) = start();
+    for origin in [
+        &b"https://app.example.com\x01"[..],
+        b"https://app.example.com\x7f",
+        b"https://app\x00.example.com",
+    ] {
+        let response = get_with_origin(&envoy, origin);
+        // Envoy's codec may refuse the request (400); if it lets it through, the filter denies it.
+        assert!(matches!(response.status, 200 | 400), "{}", response.status);
+        denied(&envoy, &response, "control bytes");
+    }
+}
+
+#[test]
+fn repeated_origin_headers_never_mix() {
+    let (envoy, _upstream) = start();
+    let evil_first = http::send(
+        envoy.port,
+        "GET",
+        "/r",
+        &[
+            ("origin", b"https://evil.example"),
+            ("origin", APP.as_bytes()),
+        ],
+    );
+    let allowed = evil_first.all("access-control-allow-origin");
+    assert!(allowed.is_empty() || allowed == [APP], "{allowed:?}");
+    let app_first = http::send(
+        envoy.port,
+        "GET",
+        "/r",
+        &[
+            ("origin", APP.as_bytes()),
+            ("origin", b"https://evil.example"),
+        ],
+    );
+    let allowed = app_first.all("access-control-allow-origin");
+    assert!(allowed.is_empty() || allowed == [APP], "{allowed:?}");
+    still_serving(&envoy);
+}
+
+#[test]
+fn huge_request_header_lists_are_handled() {
+    let (envoy, upstream) = start();
+    let preflight = |list: &str| {
+        envoy.request(
+            "OPTIONS",
+            "/p",
+            &[
+                ("origin", APP),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", list),
+            ],
+        )
+    };
+    let ten_thousand = vec!["x-a"; 10_000].join(", ");
+    let allowed = preflight(&ten_thousand);
+    assert_eq!(allowed.status, 204);
+    assert_eq!(
+        allowed.header("access-control-allow-headers").as_deref(),
+        Some("x-a, content-type")
+    );
+    assert_eq!(preflight(&",".repeat(100_000)).status, 204);
+    let last_denied = format!("{ten_thousand}, x-b");
+    let denied_response = preflight(&last_denied);
+    assert_eq!(denied_response.status, 403);
+    assert!(upstream.requests_to("/p").is_empty());
+    denied(
+        &envoy,
+        &denied_response,
+        "a denied header at the end of 10,000",
+    );
+}
+
+#[test]
+fn options_without_request_method_bodies_and_trailers_are_ordinary_requests() {
+    let (envoy, upstream) = start();
+    let options = envoy.request("OPTIONS", "/o", &[("origin", APP)]);
+    assert_eq!(
+        upstream.requests_to("/o").len(),
+        1,
+        "not a preflight: it goes upstream"
+    );
+    assert_eq!(
+        options.header("access-control-allow-origin").as_deref(),
+        Some(APP)
+    );
+
+    let body = b"POST /b HTTP/1.1\r\nhost: x\r\norigin: https://app.example.com\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello";
+    let posted = http::exchange(envoy.port, body).unwrap();
+    assert_eq!(
+        posted.header("access-control-allow-origin").as_deref(),
+        Some(APP)
+    );
+    assert_eq!(upstream.requests_to("/b")[0].body, b"hello");
+
+    let chunked = b"POST /t HTTP/1.1\r\nhost: x\r\norigin: https://app.example.com\r\ntransfer-encoding: chunked\r\n\
+                    te: trailers\r\nconnection: close\r\n\r\n5\r\nhello\r\n0\r\nx-trailer: 1\r\n\r\n";
+    let trailed = http::exchange(envoy.port, chunked).unwrap();
+    assert_eq!(trailed.status, 200);
+    assert_eq!(
+        trailed.header("access-control-allow-origin").as_deref(),
+        Some(APP)
+    );
+    assert_eq!(upstream.requests_to("/t")[0].body, b"hello");
+    still_serving(&envoy);
+}
+
+/// curl with HTTP/2 over cleartext (prior knowledge): headers as curl prints them.
+fn h2c(envoy: &Envoy, method: &str, headers: &[&str]) -> (String, String) {
+    let mut command = Command::new("curl");
+    command.args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-D",
+        "-",
+        "--http2-prior-knowledge",
+        "-X",
+        method,
+    ]);
+    for header in headers {
+        command.args(["-H", header]);
+    }
+    let output = command
+        .arg(format!("http://127.0.0.1:{}/h2", envoy.port))
+        .output()
+        .expect("run curl");
+    let head = String::from_utf8_lossy(&output.stdout).to_ascii_lowercase();
+    let status_line = head.lines().next().unwrap_or_default().to_string();
+    (status_line, head)
+}
+
+#[test]
+fn http2_clients_get_the_same_answers() {
+    let (envoy, upstream) = start();
+    let (status, head) = h2c(&envoy, "GET", &["origin: https://app.example.com"]);
+    assert_eq!(status.trim(), "http/2 200", "{head}");
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example.com\r\n"),
+        "{head}"
+    );
+    let (status, head) = h2c(
+        &envoy,
+        "OPTIONS",
+        &[
+            "origin: https://app.example.com",
+            "access-control-request-method: PUT",
+        ],
+    );
+    assert_eq!(status.trim(), "http/2 204", "{head}");
+    assert!(
+        head.contains("access-control-allow-methods: put\r\n"),
+        "{head}"
+    );
+    let (status, head) = h2c(&envoy, "GET", &["origin: https://evil.example"]);
+    assert_eq!(status.trim(), "http/2 200", "{head}");
+    assert!(!head.contains("access-control-"), "{head}");
+    assert_eq!(
+        upstream.requests_to("/h2").len(),
+        2,
+        "the preflight never reached the upstream"
+    );
+    still_serving(&envoy);
+}

@@ -1,0 +1,36 @@
+//! The configs the project ships under `envoy/`, run as they are but on free ports and with
+//! the built module. Each replaced value must stand in the file exactly once, so a config
+//! that drifts from what the tests expect fails loudly instead of running something else.
+
+use super::envoy::{module_path, Envoy};
+
+const ADMIN: &str = "port_value: 9901";
+const LISTENER: &str = "port_value: 8080";
+const UPSTREAM: &str = "port_value: 8081";
+const MODULE: &str = "filename: target/wasm32-wasip1/release/cors_wasm.wasm";
+
+/// Starts `envoy/<name>` with its upstream at `upstream_port`.
+pub fn start(name: &str, upstream_port: u16) -> Envoy {
+    let path = format!("{}/envoy/{name}", env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let config = [
+        (ADMIN, "port_value: 0".to_string()),
+        (LISTENER, "port_value: 0".to_string()),
+        (UPSTREAM, format!("port_value: {upstream_port}")),
+        (MODULE, format!("filename: {}", module_path().display())),
+    ]
+    .iter()
+    .fold(shipped, |text, (from, to)| {
+        replace_once(&text, from, to, name)
+    });
+    Envoy::start_yaml(&config, "yaml")
+}
+
+fn replace_once(text: &str, from: &str, to: &str, name: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "envoy/{name} should contain {from:?} once"
+    );
+    text.replacen(from, to, 1)
+}
