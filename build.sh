@@ -2,8 +2,13 @@
 # cors-wasm's one entry point.
 #   ./build.sh          build the module: target/wasm32-wasip1/release/cors_wasm.wasm
 #   ./build.sh test     run every test: unit tests, lints, and the module in a real Envoy
+#   ./build.sh demo     build, then run the demo: a page on http://localhost:3000 calling an API
+#                       through Envoy with cors-wasm (ports: DEMO_PAGE_PORT, DEMO_ENVOY_PORT,
+#                       DEMO_API_PORT); Ctrl+C stops it all
 #   ./build.sh run      build, then serve envoy/envoy.yaml on :8080 in front of a tiny upstream on :8081
 #   ./build.sh envoy    install the pinned Envoy into .venv (the other commands do this when needed)
+#   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
+#   ./build.sh check F  validate policy files (JSON, YAML or an Istio WasmPlugin) as the filter would
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -47,9 +52,28 @@ install_envoy() {
   "$bin" --version
 }
 
+# The browser tests need Debian's chromium, the docker-compose test Debian's docker-compose.
+# Installed when missing and possible; otherwise the test command fails, saying what is missing.
+install_test_tools() {
+  local missing=() sudo=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "installing ${missing[*]} (Debian packages) for the browser and docker-compose tests"
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
+  if ! command -v apt-get >/dev/null ||
+    ! "${sudo[@]}" apt-get update -qq ||
+    ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    echo "error: could not install ${missing[*]} with apt-get; the browser and docker-compose tests need them:" \
+      "install the Debian packages ${missing[*]} (or put them on PATH) and run again" >&2
+    exit 1
+  fi
+}
+
 run_tests() {
   build
   install_envoy
+  install_test_tools
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
@@ -68,10 +92,116 @@ run_envoy() {
   "$(envoy_bin)" -c envoy/envoy.yaml --concurrency 1 --disable-hot-restart -l warning --component-log-level wasm:info
 }
 
+# Replaces the one occurrence of $2 in $1 by $3; a missing or repeated $2 is an error.
+replace_once() {
+  local count
+  count=$(grep -cF -- "$2" <<<"$1" || true)
+  if [ "$count" -ne 1 ]; then
+    echo "error: envoy/demo.yaml should contain \"$2\" once, not $count times" >&2
+    return 1
+  fi
+  echo "${1/"$2"/"$3"}"
+}
+
+# envoy/demo.yaml as docker-compose runs it, made this machine's: loopback addresses, the
+# chosen ports, an admin port of Envoy's choosing, the built module.
+demo_config() {
+  local page_port=$1 envoy_port=$2 api_port=$3 module=$4 config
+  config=$(cat envoy/demo.yaml)
+  config=$(replace_once "$config" "port_value: 9901" "port_value: 0")
+  config=$(replace_once "$config" "address: 0.0.0.0, port_value: 8080" "address: 127.0.0.1, port_value: $envoy_port")
+  config=$(replace_once "$config" "address: api, port_value: 8081" "address: 127.0.0.1, port_value: $api_port")
+  config=$(replace_once "$config" "[http://localhost:3000]" "[http://localhost:$page_port]")
+  config=$(replace_once "$config" "filename: /etc/envoy/cors_wasm.wasm" "filename: $module")
+  echo "$config"
+}
+
+# Waits until something listens on 127.0.0.1:$1 (port 0: only checks); fails as soon as one
+# of the demo's processes has exited.
+wait_for_port() {
+  local i pid
+  for i in $(seq 100); do
+    for pid in "${DEMO_PIDS[@]}"; do
+      kill -0 "$pid" 2>/dev/null || return 1
+    done
+    [ "$1" -eq 0 ] && return
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return
+    sleep 0.1
+  done
+  return 1
+}
+
+run_demo() {
+  build
+  install_envoy
+  local page_port=${DEMO_PAGE_PORT:-3000} envoy_port=${DEMO_ENVOY_PORT:-8080} api_port=${DEMO_API_PORT:-8081}
+  local envoy config port
+  envoy="$PWD/$(envoy_bin)"
+  DEMO_DIR=$(mktemp -d)
+  DEMO_PIDS=()
+  trap 'kill "${DEMO_PIDS[@]}" 2>/dev/null; wait; rm -rf "$DEMO_DIR"' EXIT
+  trap 'echo; echo "stopping the demo"; exit 130' INT TERM
+  config=$(demo_config "$page_port" "$envoy_port" "$api_port" "$(realpath "$MODULE")")
+  echo "$config" >"$DEMO_DIR/envoy.yaml"
+  python3 -u demo/api.py --port "$api_port" &
+  DEMO_PIDS+=($!)
+  python3 -u demo/pages.py --port "$page_port" --api "http://localhost:$envoy_port" &
+  DEMO_PIDS+=($!)
+  "$envoy" -c "$DEMO_DIR/envoy.yaml" --concurrency 1 --disable-hot-restart -l warning --file-flush-interval-msec 200 &
+  DEMO_PIDS+=($!)
+  for port in "$api_port" "$page_port" "$envoy_port" 0; do
+    if ! wait_for_port "$port"; then
+      echo "error: the demo did not start (see above); if a port is taken, choose others with" \
+        "DEMO_PAGE_PORT, DEMO_ENVOY_PORT and DEMO_API_PORT" >&2
+      exit 1
+    fi
+  done
+  cat <<EOF
+
+cors-wasm demo
+  http://localhost:$page_port/   the page, from the origin the policy allows
+  http://127.0.0.1:$page_port/   the same page, from an origin the policy does not allow
+  http://localhost:$envoy_port/   Envoy with cors-wasm and the policy of envoy/demo.yaml
+  http://127.0.0.1:$api_port/   the API behind it (demo/api.py)
+Lines "envoy: ..." are every request Envoy got (upstream=- : answered by Envoy itself);
+lines "api: ..." are those that reached the API. Ctrl+C stops everything.
+
+EOF
+  # Until Ctrl+C, or until one of them exits.
+  wait -n || true
+  echo "a demo process exited; stopping the others" >&2
+  exit 1
+}
+
+apt_install() {
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
+  "${sudo[@]}" apt-get update -qq &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null ||
+    { echo "error: could not install the Debian packages $*; install them and run again" >&2; exit 1; }
+}
+
+run_bench() {
+  build
+  install_envoy
+  local tool
+  for tool in wrk nginx wasm-opt taskset; do
+    command -v "$tool" >/dev/null || { echo "installing wrk, nginx and binaryen (Debian packages)"; apt_install wrk nginx-light binaryen; break; }
+  done
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/noop" \
+    cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/noop/Cargo.toml
+  python3 bench/bench.py --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \
+    --noop "$(realpath "${CARGO_TARGET_DIR:-target}/noop/wasm32-wasip1/release/noop_filter.wasm")" "$@"
+}
+
 case "${1:-build}" in
   build) build ;;
   test) run_tests ;;
+  demo) run_demo ;;
+  demo-config) demo_config "$2" "$3" "$4" "$5" ;; # the demo's Envoy config (tests/demo.rs runs it)
   run) run_envoy ;;
   envoy) install_envoy ;;
-  *) echo "usage: ./build.sh [build|test|run|envoy]" >&2; exit 2 ;;
+  bench) shift; run_bench "$@" ;;
+  check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
+  *) echo "usage: ./build.sh [build|test|demo|run|envoy|bench|check FILE...]" >&2; exit 2 ;;
 esac

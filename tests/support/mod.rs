@@ -2,6 +2,8 @@
 //! a raw HTTP client.
 #![allow(dead_code)]
 
+pub mod demo;
 pub mod envoy;
 pub mod http;
+pub mod shipped;
 pub mod upstream;
