@@ -267,6 +267,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--candidate", help="another build of cors-wasm, measured beside the others (for A/B work)")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="cors-wasm-bench-")
@@ -289,6 +290,8 @@ def measure(procs, args, workdir):
         ("no-op wasm", envoy_config([wasm_filter(args.noop, None)], upstream)),
         ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream)),
     ]
+    if args.candidate:
+        variants.append(("candidate", envoy_config([wasm_filter(args.candidate, {"policies": [POLICY]})], upstream)))
     envoys = [Envoy(procs, args.envoy, name, config, workdir) for name, config in variants]
     scaling = scaling_envoys(procs, args, upstream, workdir)
     for envoy in envoys + [e for e, _ in scaling]:
@@ -388,7 +391,7 @@ def report(results, args):
     summary = {}
     for scenario in SCENARIOS:
         native = runs[("native CORS", scenario)]
-        for variant in ["no CORS", "native CORS", "no-op wasm", "cors-wasm"]:
+        for variant in ["no CORS", "native CORS", "no-op wasm", "cors-wasm"] + (["candidate"] if args.candidate else []):
             r = runs[(variant, scenario)]
             cpu, rps = median_of(r, "us_per_request"), median_of(r, "rps")
             summary[(variant, scenario)] = cpu

@@ -104,15 +104,27 @@ impl fmt::Display for Denial {
     }
 }
 
-/// A request value for a log line: quoted, escaped, and cut at 128 bytes.
+/// A request value for a log line: quoted, cut at 128 bytes, and every byte outside
+/// printable ASCII written as `\xNN`, so the line shows exactly what was sent.
 fn shown(value: &[u8]) -> String {
     let cut = &value[..value.len().min(128)];
-    let text = format!("{:?}", String::from_utf8_lossy(cut));
-    if cut.len() < value.len() {
-        format!("{text}...")
-    } else {
-        text
+    let mut text = String::with_capacity(cut.len() + 5);
+    text.push('"');
+    for &byte in cut {
+        match byte {
+            b'"' | b'\\' => {
+                text.push('\\');
+                text.push(char::from(byte));
+            }
+            b' '..=b'~' => text.push(char::from(byte)),
+            _ => text.push_str(&format!("\\x{byte:02x}")),
+        }
     }
+    text.push('"');
+    if cut.len() < value.len() {
+        text.push_str("...");
+    }
+    text
 }
 
 pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {

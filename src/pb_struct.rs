@@ -152,9 +152,11 @@ fn utf8(bytes: &[u8]) -> Result<String, String> {
 }
 
 fn number(f: f64) -> Result<Value, String> {
+    // Only NaN and the infinities fail; named here, as float formatting is large in wasm.
+    let name = if f.is_nan() { "NaN" } else { "an infinity" };
     Number::from_f64(f)
         .map(Value::Number)
-        .ok_or_else(|| format!("{f} is not a finite number"))
+        .ok_or_else(|| format!("{name} is not a finite number"))
 }
 
 #[cfg(test)]

@@ -422,7 +422,7 @@ fn no_policy_matched_means_untouched() {
 fn denials_read_well_in_a_log_line() {
     assert_eq!(
         Denial::Origin(b"https://e\xff".to_vec()).to_string(),
-        "origin \"https://e\u{fffd}\" is not allowed"
+        r#"origin "https://e\xff" is not allowed"#
     );
     assert_eq!(
         Denial::Header("x-a".into()).to_string(),
