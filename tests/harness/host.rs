@@ -179,6 +179,12 @@ impl Host {
         Ok(host)
     }
 
+    /// The size of the module's linear memory, in bytes.
+    pub fn memory_bytes(&mut self) -> usize {
+        let memory = self.instance.get_memory(&mut self.store, "memory");
+        memory.map_or(0, |m| m.data_size(&self.store))
+    }
+
     pub fn state(&self) -> &State {
         self.store.data()
     }
