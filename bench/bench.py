@@ -203,6 +203,13 @@ class Envoy:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
+    def stat(self, name):
+        """A stat's value; Envoy may or may not show the `wasmcustom.` prefix of wasm metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/stats?filter={re.escape(name)}", timeout=5) as r:
+            text = r.read().decode()
+        match = re.search(rf"^(?:wasmcustom\.)?{re.escape(name)}: (\d+)$", text, re.M)
+        return int(match.group(1)) if match else None
+
     def configure_ms(self):
         match = re.search(r"configured \d+ polic\w+ in ([0-9.]+) ms", open(self.log).read())
         return float(match.group(1)) if match else None
@@ -267,6 +274,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--soak", type=int, default=180, help="seconds of sustained mixed load on cors-wasm (0: none)")
     parser.add_argument("--candidate", help="another build of cors-wasm, measured beside the others (for A/B work)")
     args = parser.parse_args()
 
@@ -307,7 +315,10 @@ def measure(procs, args, workdir):
                 runs[(envoy.name, scenario)].append(run_wrk(envoy, script, args.seconds, args.connections))
         for envoy, path in scaling:
             scale_runs[envoy.name].append(run_wrk(envoy, scripts["actual"], args.seconds, args.connections, path))
+    cors_wasm = next(e for e in envoys if e.name == "cors-wasm")
+    soak = run_soak(cors_wasm, workdir, args.soak, args.connections) if args.soak else []
     return {
+        "soak": soak,
         "runs": runs,
         "scale_runs": scale_runs,
         "rss": {e.name: e.rss_mib() for e in envoys},
@@ -316,6 +327,42 @@ def measure(procs, args, workdir):
         "noop_size": os.path.getsize(args.noop),
         "versions": versions(args.envoy),
     }
+
+
+SOAK_SCRIPT = """
+local requests = {}
+function init(args)
+  requests[1] = wrk.format("GET", "/", {["Origin"] = "%(app)s"})
+  requests[2] = wrk.format("OPTIONS", "/", {["Origin"] = "%(app)s",
+    ["Access-Control-Request-Method"] = "PUT", ["Access-Control-Request-Headers"] = "content-type"})
+  requests[3] = wrk.format("GET", "/", {["Origin"] = "https://evil.example"})
+  requests[4] = wrk.format("GET", "/", {})
+end
+local i = 0
+function request()
+  i = i %% #requests + 1
+  return requests[i]
+end
+""" % {"app": APP}
+
+
+def run_soak(envoy, workdir, seconds, connections, segment=15):
+    """Mixed load (allowed, preflight, denied, no Origin) in segments, sampling memory after each."""
+    script = os.path.join(workdir, "soak.lua")
+    with open(script, "w") as f:
+        f.write(SOAK_SCRIPT)
+    samples, served = [], 0
+    for elapsed in range(segment, seconds + 1, segment):
+        print(f"soak {elapsed}/{seconds} s", file=sys.stderr)
+        out = subprocess.run(
+            ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{segment}s", "-s", script,
+             f"http://127.0.0.1:{envoy.port}/"], capture_output=True, text=True, check=True).stdout
+        if re.search(r"Non-2xx or 3xx responses|Socket errors", out):
+            raise SystemExit(f"the soak saw failed requests:\n{out}")
+        served += int(re.search(r"(\d+) requests in", out).group(1))
+        samples.append({"seconds": elapsed, "requests": served, "rss_mib": envoy.rss_mib(),
+                        "module_bytes": envoy.stat("cors_wasm.memory_bytes")})
+    return samples
 
 
 def check_answers_at(envoy, scaling):
@@ -435,6 +482,7 @@ def report(results, args):
         f"(the no-op filter, SDK alone: {results['noop_size']:,} bytes)",
         "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
         "",
+    ] + soak_lines(results["soak"]) + [
         "## Machine and versions",
         "",
     ] + [f"- {k}: {v}" for k, v in results["versions"].items()] + [""]
@@ -444,6 +492,22 @@ def report(results, args):
         f.write(text)
     with open(os.path.join(ROOT, "bench", "chart.svg"), "w") as f:
         f.write(chart(summary))
+
+
+def soak_lines(samples):
+    if not samples:
+        return []
+    lines = [
+        "## Soak",
+        "",
+        f"cors-wasm under sustained mixed load (allowed and preflight requests, a denied origin, no "
+        f"Origin) for {samples[-1]['seconds']} s, sampled every {samples[0]['seconds']} s; no request failed.",
+        "",
+        "| seconds | requests served | Envoy RSS MiB | module linear memory bytes |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {s['seconds']} | {s['requests']:,} | {s['rss_mib']:.1f} | {s['module_bytes']:,} |" for s in samples]
+    return lines + [""]
 
 
 def target_row(label, value, limit, unit=""):

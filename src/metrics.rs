@@ -15,10 +15,12 @@ pub const FLUSH_PERIOD: Duration = Duration::from_secs(1);
 
 const PER_POLICY: usize = decision::COUNTERS.len();
 
-/// One row per policy in configuration order: each counter's host id and unflushed count.
+/// One row per policy in configuration order: each counter's host id and unflushed count;
+/// and the gauge of the module's linear memory, `wasmcustom.cors_wasm.memory_bytes`.
 #[derive(Debug, Default)]
 pub struct Counters {
     rows: Vec<[(Option<u32>, Cell<u64>); PER_POLICY]>,
+    memory_gauge: Option<u32>,
 }
 
 impl Counters {
@@ -37,7 +39,9 @@ impl Counters {
                 })
             })
             .collect();
-        Counters { rows }
+        let memory_gauge =
+            hostcalls::define_metric(MetricType::Gauge, "cors_wasm.memory_bytes").ok();
+        Counters { rows, memory_gauge }
     }
 
     pub fn count(&self, evaluation: &Evaluation) {
@@ -50,8 +54,11 @@ impl Counters {
         }
     }
 
-    /// Hands the counts gathered since the last flush to the host.
+    /// Hands the counts gathered since the last flush to the host, and the memory size.
     pub fn flush(&self) {
+        if let Some(id) = self.memory_gauge {
+            let _ = hostcalls::record_metric(id, linear_memory_bytes());
+        }
         for (id, pending) in self.rows.iter().flatten() {
             let count = pending.replace(0);
             if let (Some(id), 1..) = (id, count) {
@@ -59,4 +66,14 @@ impl Counters {
             }
         }
     }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn linear_memory_bytes() -> u64 {
+    core::arch::wasm32::memory_size(0) as u64 * 65_536
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn linear_memory_bytes() -> u64 {
+    0
 }

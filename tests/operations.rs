@@ -81,6 +81,11 @@ fn every_decision_is_counted_per_policy() {
     assert_counter(&envoy, "api.actual_denied", 2);
     assert_counter(&envoy, "api.no_origin", 1);
     assert_counter(&envoy, "audit.preflight_denied", 0);
+    let memory = counter(&envoy, "memory_bytes");
+    assert!(
+        memory >= 65_536 && memory.is_multiple_of(65_536),
+        "linear memory is whole wasm pages: {memory}"
+    );
 }
 
 #[test]

@@ -78,6 +78,16 @@ fn a_million_requests_leave_the_modules_memory_flat() {
         after_warm_up,
         "linear memory grew after warm-up"
     );
+    let gauge = host
+        .state()
+        .metrics
+        .iter()
+        .find(|m| m.name == "cors_wasm.memory_bytes");
+    assert_eq!(
+        gauge.map(|m| m.value),
+        Some(after_warm_up as i64),
+        "the module's memory gauge"
+    );
     let counted: i64 = host
         .state()
         .metrics
