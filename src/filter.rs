@@ -9,6 +9,7 @@ use log::{debug, error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action as HostAction, BufferType, ContextType, LogLevel, MapType};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 proxy_wasm::main! {{
@@ -99,7 +100,7 @@ impl HttpContext for CorsHttp {
         let Some(config) = &self.config else {
             return HostAction::Continue;
         };
-        let evaluation = decision::evaluate(config, &HostRequest);
+        let evaluation = decision::evaluate(config, &HostRequest::default());
         log_evaluation(&evaluation);
         self.counters.count(&evaluation);
         match evaluation.action {
@@ -144,13 +145,31 @@ fn log_evaluation(evaluation: &Evaluation) {
     );
 }
 
-struct HostRequest;
+/// Header names and values as the host serialized them.
+type HeaderPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The request's headers, one host call each, until the request turns out to be a
+/// preflight: a preflight needs several more, so they come from one read of the whole map.
+#[derive(Default)]
+struct HostRequest {
+    all: RefCell<Option<HeaderPairs>>,
+}
 
 impl RequestView for HostRequest {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
-        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+        if let Some(all) = self.all.borrow().as_ref() {
+            // The first value, as Envoy's single-header read gives it.
+            let found = all.iter().find(|(n, _)| n.as_slice() == name.as_bytes());
+            return found.map(|(_, v)| v.clone());
+        }
+        let value = hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
             .ok()
-            .flatten()
+            .flatten();
+        if name == "access-control-request-method" && value.is_some() {
+            let bytes = raw::header_map_pairs(MapType::HttpRequestHeaders as i32);
+            *self.all.borrow_mut() = parse_header_map(&bytes);
+        }
+        value
     }
 
     fn route_name(&self) -> Option<Vec<u8>> {
@@ -187,14 +206,14 @@ fn apply(edit: &HeaderEdit) {
 
 /// All response headers as byte pairs. The SDK's own reader insists on UTF-8 names and
 /// trusts every length; this one checks each and stops at the first inconsistency.
-fn response_headers() -> Vec<(Vec<u8>, Vec<u8>)> {
+fn response_headers() -> HeaderPairs {
     let bytes = raw::header_map_pairs(MapType::HttpResponseHeaders as i32);
     parse_header_map(&bytes).unwrap_or_default()
 }
 
 /// The proxy-wasm map serialization: a u32 count, count pairs of u32 sizes, then each
 /// name and value followed by a NUL byte.
-pub fn parse_header_map(bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+pub fn parse_header_map(bytes: &[u8]) -> Option<HeaderPairs> {
     let u32_at = |at: usize| -> Option<usize> {
         let b = bytes.get(at..at.checked_add(4)?)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
