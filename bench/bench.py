@@ -498,6 +498,9 @@ def report(results, args):
         "## Machine and versions",
         "",
     ] + [f"- {k}: {v}" for k, v in results["versions"].items()] + [""]
+    analysis = os.path.join(ROOT, "bench", "analysis.md")
+    if os.path.exists(analysis):
+        lines += [open(analysis).read()]
     text = "\n".join(lines)
     print(text)
     with open(args.out, "w") as f:

@@ -1,7 +1,9 @@
-//! Hostile requests against the module in a real Envoy, each with a defined answer. After
-//! every one, Envoy must still answer a normal request as the policy says (a crashed VM
-//! would answer 503), and no response may carry a byte of the request that did not match.
+//! Hostile requests, each with a defined answer: through the real module in the wasmtime
+//! harness, and against a real Envoy wherever Envoy lets the input through. After every one,
+//! Envoy must still answer a normal request as the policy says (a crashed VM would answer
+//! 503), and no response may carry a byte of the request that did not match.
 
+mod harness;
 mod support;
 
 use serde_json::{json, Value};
@@ -263,4 +265,123 @@ fn http2_clients_get_the_same_answers() {
         "the preflight never reached the upstream"
     );
     still_serving(&envoy);
+}
+
+/// The same policy as [`start`], in the wasmtime harness.
+fn harness_host() -> harness::Host {
+    let mut host = harness::Host::real();
+    let policy = json!({"policies": [{
+        "name": "api",
+        "allow_origins": [APP, "https://*.example.com"],
+        "allow_methods": ["PUT"],
+        "allow_headers": ["x-a", "content-type"],
+        "allow_credentials": true,
+    }]});
+    assert!(
+        host.start(policy.to_string().as_bytes()).unwrap(),
+        "{:?}",
+        host.state().logs
+    );
+    host
+}
+
+/// The headers of a request through the harness: one `(name, bytes)` per line.
+fn through_harness(host: &mut harness::Host, lines: &[(&str, &[u8])]) -> harness::host::Exchange {
+    let mut request: harness::host::Headers = vec![(b":path".to_vec(), b"/".to_vec())];
+    request.extend(
+        lines
+            .iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.to_vec())),
+    );
+    if !lines.iter().any(|(n, _)| *n == ":method") {
+        request.push((b":method".to_vec(), b"GET".to_vec()));
+    }
+    let upstream = vec![(b":status".to_vec(), b"200".to_vec())];
+    host.exchange(request, harness::Reply::Upstream(upstream))
+        .unwrap()
+}
+
+fn cors_headers(exchange: &harness::host::Exchange) -> Vec<String> {
+    let names = exchange
+        .response_headers
+        .iter()
+        .map(|(n, _)| String::from_utf8_lossy(n).into_owned());
+    names.filter(|n| n.starts_with("access-control-")).collect()
+}
+
+#[test]
+fn the_hostile_catalogue_through_the_harness() {
+    let mut host = harness_host();
+    let huge = format!("https://{}.example.com", "a".repeat(64 * 1024));
+    for (what, origin) in [
+        ("a 64 KB origin", huge.as_bytes()),
+        ("non-UTF-8 bytes", &b"https://app.example.com\xff"[..]),
+        ("a control byte", b"https://app.example.com\x01"),
+        ("a NUL byte", b"https://app\x00.example.com"),
+        ("a path", b"https://app.example.com/x"),
+        ("userinfo", b"https://user@app.example.com"),
+        ("upper case", b"https://APP.EXAMPLE.COM"),
+        ("port 0", b"https://app.example.com:0"),
+        ("port 65536", b"https://app.example.com:65536"),
+        ("a trailing dot", b"https://app.example.com."),
+        ("null", b"null"),
+        (
+            "two origins joined",
+            b"https://evil.example, https://app.example.com",
+        ),
+    ] {
+        let exchange = through_harness(&mut host, &[("origin", origin)]);
+        assert!(exchange.reached_upstream, "{what}");
+        assert_eq!(cors_headers(&exchange), Vec::<String>::new(), "{what}");
+    }
+    let punycode = through_harness(
+        &mut host,
+        &[("origin", b"https://xn--bcher-kva.example.com")],
+    );
+    assert_eq!(
+        cors_headers(&punycode),
+        [
+            "access-control-allow-origin",
+            "access-control-allow-credentials"
+        ]
+    );
+
+    let preflight = |host: &mut harness::Host, list: &[u8]| {
+        let lines: [(&str, &[u8]); 4] = [
+            (":method", b"OPTIONS"),
+            ("origin", APP.as_bytes()),
+            ("access-control-request-method", b"PUT"),
+            ("access-control-request-headers", list),
+        ];
+        through_harness(host, &lines)
+            .local_response
+            .map(|l| l.status)
+    };
+    let ten_thousand = vec!["x-a"; 10_000].join(", ");
+    assert_eq!(preflight(&mut host, ten_thousand.as_bytes()), Some(204));
+    assert_eq!(
+        preflight(&mut host, ",".repeat(100_000).as_bytes()),
+        Some(204)
+    );
+    assert_eq!(
+        preflight(&mut host, format!("{ten_thousand}, x-b").as_bytes()),
+        Some(403)
+    );
+    assert_eq!(preflight(&mut host, b"x-a\x00"), Some(403));
+
+    let options = through_harness(
+        &mut host,
+        &[(":method", b"OPTIONS"), ("origin", APP.as_bytes())],
+    );
+    assert!(
+        options.reached_upstream,
+        "OPTIONS without Access-Control-Request-Method is not a preflight"
+    );
+    assert_eq!(
+        cors_headers(&options),
+        [
+            "access-control-allow-origin",
+            "access-control-allow-credentials"
+        ]
+    );
 }
