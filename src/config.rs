@@ -54,7 +54,10 @@ impl Config {
             needs_route: any(|p| p.matcher.routes.is_some()),
             needs_authority: any(|p| p.matcher.hosts.is_some()),
             needs_path: any(|p| p.matcher.path_prefixes.is_some()),
-            warnings: policies.iter().flat_map(|p| p.warnings.clone()).collect(),
+            warnings: policies
+                .iter()
+                .flat_map(|p| p.rules.warnings.clone())
+                .collect(),
             policies,
         })
     }

@@ -170,7 +170,7 @@ fn decide(policy: &Rc<Policy>, request: &impl RequestView) -> (Outcome, Action) 
             return preflight::decide(policy, origin, method, request);
         }
     }
-    if policy.origins.allows(&origin) {
+    if policy.rules.origins.allows(&origin) {
         let allowed = AllowedOrigin::allowed(policy, origin);
         (Outcome::ActualAllowed, decorate(policy, allowed))
     } else {

@@ -727,7 +727,7 @@ mod tests {
             "maxAge": 2_147_483_647,
         }));
         assert_eq!(
-            at_limit.policies[0].rendered.max_age.as_deref(),
+            at_limit.policies[0].rules.rendered.max_age.as_deref(),
             Some("2147483647")
         );
     }
@@ -766,6 +766,9 @@ mod tests {
             "allowOrigins": ["https://a.com"], "maxAge": 3600.0,
         }}]}))
         .unwrap();
-        assert_eq!(config.policies[0].rendered.max_age.as_deref(), Some("3600"));
+        assert_eq!(
+            config.policies[0].rules.rendered.max_age.as_deref(),
+            Some("3600")
+        );
     }
 }

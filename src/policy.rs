@@ -38,15 +38,7 @@ pub struct Policy {
     pub forward_unmatched_preflights: bool,
     pub preflight_status: u32,
     pub allow_private_network: bool,
-    pub origins: OriginSet,
-    pub methods: MethodSet,
-    pub headers: HeaderSet,
-    pub allow_credentials: bool,
-    pub rendered: Rendered,
-    /// What the configuration allows but is nearly always a mistake; [`Config`] collects them.
-    ///
-    /// [`Config`]: crate::config::Config
-    pub warnings: Vec<ConfigWarning>,
+    pub rules: Rules,
 }
 
 /// What a policy allows, read from the native fields or from the Gateway API's `cors`.
@@ -58,6 +50,9 @@ pub struct Rules {
     pub allow_credentials: bool,
     /// Every value but `preflight_vary`, which belongs to the policy.
     pub rendered: Rendered,
+    /// What the configuration allows but is nearly always a mistake; [`Config`] collects them.
+    ///
+    /// [`Config`]: crate::config::Config
     pub warnings: Vec<ConfigWarning>,
 }
 
@@ -91,19 +86,16 @@ impl Policy {
         let before = errors.0.len();
         let obj = Object::read(value, path, FIELDS, errors)?;
         let disabled = obj.bool("disabled", errors).unwrap_or(false);
-        let rules = if obj.has("cors") {
+        let mut rules = if obj.has("cors") {
             gateway::read(&obj, errors)
         } else {
             read_native(&obj, disabled, errors)
         };
         let allow_private_network = obj.bool("allow_private_network", errors).unwrap_or(false);
-        let rendered = Rendered {
-            preflight_vary: if allow_private_network {
-                PREFLIGHT_VARY_PNA
-            } else {
-                PREFLIGHT_VARY
-            },
-            ..rules.rendered
+        rules.rendered.preflight_vary = if allow_private_network {
+            PREFLIGHT_VARY_PNA
+        } else {
+            PREFLIGHT_VARY
         };
         let policy = Policy {
             name: read_name(&obj, index, errors),
@@ -115,19 +107,14 @@ impl Policy {
                 .unwrap_or(false),
             preflight_status: read_preflight_status(&obj, errors),
             allow_private_network,
-            origins: rules.origins,
-            methods: rules.methods,
-            headers: rules.headers,
-            allow_credentials: rules.allow_credentials,
-            rendered,
-            warnings: rules.warnings,
+            rules,
         };
         (errors.0.len() == before).then_some(policy)
     }
 
     /// `Vary: Origin` belongs on every response unless any origin gets the same answer.
     pub fn varies_by_origin(&self) -> bool {
-        !self.origins.any
+        !self.rules.origins.any
     }
 }
 

@@ -19,7 +19,7 @@ pub fn decide(
             (Outcome::PreflightAllowed, Action::Respond(response))
         }
         Err(denial) if policy.forward_unmatched_preflights => {
-            let verdict = if policy.origins.allows(&origin) {
+            let verdict = if policy.rules.origins.allows(&origin) {
                 AllowedOrigin::allowed(policy, origin)
             } else {
                 AllowedOrigin::Denied
@@ -27,7 +27,7 @@ pub fn decide(
             (Outcome::PreflightDenied(denial), decorate(policy, verdict))
         }
         Err(denial) => {
-            let vary = policy.rendered.preflight_vary.to_string();
+            let vary = policy.rules.rendered.preflight_vary.to_string();
             let response = LocalResponse {
                 status: 403,
                 headers: vec![("vary", vary)],
@@ -49,17 +49,20 @@ fn check(
     method: &[u8],
     request: &impl RequestView,
 ) -> Result<Granted, Denial> {
-    if !policy.origins.allows(origin) {
+    if !policy.rules.origins.allows(origin) {
         return Err(Denial::Origin(origin.to_vec()));
     }
-    if !policy.methods.allows(method) {
+    if !policy.rules.methods.allows(method) {
         return Err(Denial::Method(method.to_vec()));
     }
     let headers = match request.header("access-control-request-headers") {
         None => Vec::new(),
         Some(value) => parse_header_list(&value).ok_or(Denial::MalformedRequestHeaders(value))?,
     };
-    if let Some(name) = headers.iter().find(|name| !policy.headers.allows(name)) {
+    if let Some(name) = headers
+        .iter()
+        .find(|name| !policy.rules.headers.allows(name))
+    {
         return Err(Denial::Header(name.clone()));
     }
     // <https://wicg.github.io/private-network-access/#headers>
@@ -77,22 +80,22 @@ fn check(
 
 impl Granted {
     fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
-        let rendered = &policy.rendered;
+        let rendered = &policy.rules.rendered;
         let mut headers = Vec::with_capacity(8);
         if let AllowedOrigin::Allowed(value) = AllowedOrigin::allowed(policy, origin) {
             headers.push(("access-control-allow-origin", value));
         }
-        if policy.allow_credentials {
+        if policy.rules.allow_credentials {
             headers.push(("access-control-allow-credentials", "true".to_string()));
         }
-        let methods = if policy.methods.any {
+        let methods = if policy.rules.methods.any {
             // Checked to be a token, so ASCII.
             Some(String::from_utf8_lossy(&method).into_owned())
         } else {
             rendered.allow_methods.clone()
         };
         headers.extend(methods.map(|m| ("access-control-allow-methods", m)));
-        let allow_headers = if policy.headers.any {
+        let allow_headers = if policy.rules.headers.any {
             (!self.headers.is_empty()).then(|| self.headers.join(", "))
         } else {
             rendered.allow_headers.clone()

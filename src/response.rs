@@ -16,7 +16,7 @@ pub enum AllowedOrigin {
 impl AllowedOrigin {
     /// For an origin the policy allows. It matched, so it is well-formed ASCII.
     pub fn allowed(policy: &Policy, origin: Vec<u8>) -> AllowedOrigin {
-        if policy.origins.any {
+        if policy.rules.origins.any {
             return AllowedOrigin::Allowed("*".to_string());
         }
         String::from_utf8(origin).map_or(AllowedOrigin::Denied, AllowedOrigin::Allowed)
@@ -82,10 +82,10 @@ impl ResponsePlan {
             return Vec::new();
         };
         let mut sets = vec![(ALLOW_ORIGIN, origin.clone())];
-        if self.policy.allow_credentials {
+        if self.policy.rules.allow_credentials {
             sets.push((ALLOW_CREDENTIALS, "true".to_string()));
         }
-        if let Some(expose) = &self.policy.rendered.expose_headers {
+        if let Some(expose) = &self.policy.rules.rendered.expose_headers {
             sets.push((EXPOSE_HEADERS, expose.clone()));
         }
         sets

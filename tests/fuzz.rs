@@ -216,13 +216,14 @@ fn check_response(
                 "reflected something else"
             );
             assert!(
-                policy.origins.allows(value),
+                policy.rules.origins.allows(value),
                 "reflected an origin that did not match"
             );
         }
     }
     let allowed = matches!(outcome, Outcome::PreflightAllowed | Outcome::ActualAllowed)
-        || matches!(outcome, Outcome::PreflightDenied(_)) && policy.origins.allows(&request_origin);
+        || matches!(outcome, Outcome::PreflightDenied(_))
+            && policy.rules.origins.allows(&request_origin);
     if !allowed {
         let cors: Vec<&String> = headers
             .iter()

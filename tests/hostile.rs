@@ -14,14 +14,19 @@ use support::upstream::Upstream;
 
 const APP: &str = "https://app.example.com";
 
-fn start() -> (Envoy, Upstream) {
-    let policy = json!({"policies": [{
+/// One policy for every hostile request, in both hosts.
+fn policy() -> Value {
+    json!({"policies": [{
         "name": "api",
         "allow_origins": [APP, "https://*.example.com"],
         "allow_methods": ["PUT"],
         "allow_headers": ["x-a", "content-type"],
         "allow_credentials": true,
-    }]});
+    }]})
+}
+
+fn start() -> (Envoy, Upstream) {
+    let policy = policy();
     let routes =
         json!([{"name": "all", "match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
     let upstream = Upstream::start();
@@ -270,13 +275,7 @@ fn http2_clients_get_the_same_answers() {
 /// The same policy as [`start`], in the wasmtime harness.
 fn harness_host() -> harness::Host {
     let mut host = harness::Host::real();
-    let policy = json!({"policies": [{
-        "name": "api",
-        "allow_origins": [APP, "https://*.example.com"],
-        "allow_methods": ["PUT"],
-        "allow_headers": ["x-a", "content-type"],
-        "allow_credentials": true,
-    }]});
+    let policy = policy();
     assert!(
         host.start(policy.to_string().as_bytes()).unwrap(),
         "{:?}",

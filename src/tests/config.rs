@@ -235,7 +235,10 @@ fn numbers_may_be_doubles_as_a_struct_carries_them() {
         {"allow_origins": ["*"], "max_age": 600.0, "preflight_status": 200.0},
     ]}))
     .unwrap();
-    assert_eq!(config.policies[0].rendered.max_age.as_deref(), Some("600"));
+    assert_eq!(
+        config.policies[0].rules.rendered.max_age.as_deref(),
+        Some("600")
+    );
     assert_eq!(config.policies[0].preflight_status, 200);
     assert_eq!(
         one_policy_errors(json!({"allow_origins": ["*"], "max_age": 1.5})),
@@ -249,7 +252,7 @@ fn null_is_the_same_as_absent() {
         {"allow_origins": ["*"], "max_age": null, "match": null},
     ]}))
     .unwrap();
-    assert_eq!(config.policies[0].rendered.max_age, None);
+    assert_eq!(config.policies[0].rules.rendered.max_age, None);
 }
 
 #[test]
