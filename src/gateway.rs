@@ -17,7 +17,8 @@ use crate::policy::{Rendered, Rules};
 use crate::token::{is_token, HeaderSet, MethodSet};
 use crate::tree::Object;
 
-const FIELDS: &[&str] = &[
+/// The fields of `cors`: an `HTTPCORSFilter`'s.
+pub const FIELDS: &[&str] = &[
     "allowOrigins",
     "allowMethods",
     "allowHeaders",

@@ -9,7 +9,8 @@ use crate::token::{is_token, normalize_method, HeaderSet, MethodSet};
 use crate::tree::Object;
 use std::collections::HashMap;
 
-const FIELDS: &[&str] = &[
+/// The fields of a policy.
+pub const FIELDS: &[&str] = &[
     "name",
     "match",
     "disabled",
@@ -27,7 +28,8 @@ const FIELDS: &[&str] = &[
     "cors",
 ];
 
-const MATCH_FIELDS: &[&str] = &["routes", "hosts", "path_prefixes"];
+/// The fields of a policy's `match`.
+pub const MATCH_FIELDS: &[&str] = &["routes", "hosts", "path_prefixes"];
 
 #[derive(Debug)]
 pub struct Policy {

@@ -13,6 +13,7 @@ use cors_wasm::decision::{evaluate, Action, Outcome, RequestView};
 use cors_wasm::origin::OriginSet;
 use cors_wasm::pb_struct;
 use cors_wasm::response::HeaderEdit;
+use cors_wasm::{gateway, policy};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -319,33 +320,14 @@ fn config_tree() -> impl Strategy<Value = Value> {
         .prop_map(|s| json!(s)),
         ".{0,12}".prop_map(Value::String),
     ];
-    let keys = prop::sample::select(vec![
-        "policies",
-        "name",
-        "match",
-        "routes",
-        "hosts",
-        "path_prefixes",
-        "disabled",
-        "allow_origins",
-        "allow_origin_regexes",
-        "allow_methods",
-        "allow_headers",
-        "expose_headers",
-        "allow_credentials",
-        "allow_private_network",
-        "max_age",
-        "preflight_status",
-        "forward_unmatched_preflights",
-        "report_only",
-        "cors",
-        "allowOrigins",
-        "allowMethods",
-        "allowHeaders",
-        "exposeHeaders",
-        "allowCredentials",
-        "maxAge",
-    ]);
+    // Every field name the configuration knows, so a new field is fuzzed without a change here.
+    let known = [
+        &["policies"][..],
+        policy::FIELDS,
+        policy::MATCH_FIELDS,
+        gateway::FIELDS,
+    ];
+    let keys = prop::sample::select(known.concat());
     leaf.prop_recursive(5, 64, 8, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
