@@ -89,3 +89,66 @@ fn the_gateway_example_applies_a_policy_per_route() {
         Some("true")
     );
 }
+
+/// `envoy/gateway-api.yaml`: an HTTPCORSFilter pasted as a policy's `cors`, with the Gateway
+/// API's own semantics, beside a native policy.
+#[test]
+fn the_gateway_api_example_speaks_the_standards_cors() {
+    let upstream = Upstream::start();
+    let envoy = support::shipped::start("gateway-api.yaml", upstream.port);
+    let preflight = envoy.request(
+        "OPTIONS",
+        "/api/orders",
+        &[
+            ("origin", "https://eu.app.example.com"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "content-type"),
+        ],
+    );
+    assert_eq!(preflight.status, 204);
+    let header = |name: &str| preflight.header(name);
+    assert_eq!(
+        header("access-control-allow-origin").as_deref(),
+        Some("https://eu.app.example.com")
+    );
+    assert_eq!(
+        header("access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    // The configured list as written, safelisted methods included, unlike native policies.
+    assert_eq!(
+        header("access-control-allow-methods").as_deref(),
+        Some("GET, PUT, DELETE")
+    );
+    // The Gateway API sends exposed headers on preflights too.
+    assert_eq!(
+        header("access-control-expose-headers").as_deref(),
+        Some("x-request-id")
+    );
+    assert_eq!(header("access-control-max-age").as_deref(), Some("600"));
+    assert!(upstream.requests_to("/api/orders").is_empty());
+
+    let denied = envoy.request(
+        "OPTIONS",
+        "/api/orders",
+        &[
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "PUT"),
+        ],
+    );
+    assert_eq!(
+        denied.status, 403,
+        "what cors-wasm adds: a denied preflight is refused"
+    );
+    assert_eq!(denied.cors(), vec![]);
+
+    let asset = envoy.request(
+        "GET",
+        "/assets/logo.svg",
+        &[("origin", "https://anyone.example")],
+    );
+    assert_eq!(
+        asset.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+}
