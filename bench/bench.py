@@ -281,6 +281,7 @@ def main():
     parser.add_argument("--soak", type=int, default=180, help="seconds of sustained mixed load on cors-wasm (0: none)")
     parser.add_argument("--candidate", action="append", default=[], metavar="NAME=PATH",
                         help="another build of cors-wasm, measured beside the others (A/B work); repeatable")
+    parser.add_argument("--fuel", help="a table from examples/fuel.rs to include in the report")
     parser.add_argument("--quick", action="store_true", help="skip the policy-size variants")
     args = parser.parse_args()
 
@@ -532,7 +533,7 @@ def report(results, args):
         f"(the no-op filter, SDK alone: {results['noop_size']:,} bytes)",
         "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
         "",
-    ] + long_list_lines(results["long_lists"]) + soak_lines(results["soak"]) + [
+    ] + fuel_lines(args.fuel) + long_list_lines(results["long_lists"]) + soak_lines(results["soak"]) + [
         "## Machine and versions",
         "",
     ] + [f"- {k}: {v}" for k, v in results["versions"].items()] + [""]
@@ -545,6 +546,20 @@ def report(results, args):
         f.write(text)
     with open(os.path.join(ROOT, "bench", "chart.svg"), "w") as f:
         f.write(chart(summary))
+
+
+def fuel_lines(path):
+    if not path or not os.path.exists(path):
+        return []
+    return [
+        "## Work inside the module (wasmtime fuel, `./build.sh fuel`)",
+        "",
+        "About one unit per wasm instruction, for one whole request (context created, request and",
+        "response headers, end of stream) through the test harness; the same on any machine.",
+        "",
+        open(path).read().strip(),
+        "",
+    ]
 
 
 def long_list_lines(results):

@@ -139,6 +139,21 @@ impl Host {
         Host::instantiate(engine, module).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
+    /// The module in an engine that counts fuel (about one unit per wasm instruction), to
+    /// measure the work done inside the module; see [`Host::fuel`].
+    pub fn metered(wasm: &[u8]) -> Result<Host> {
+        let mut config = wasmtime::Config::new();
+        config.consume_fuel(true);
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, wasm)?;
+        Host::instantiate(&engine, &module)
+    }
+
+    /// The fuel left: what a metered module used is the difference of two readings.
+    pub fn fuel(&self) -> u64 {
+        self.store.get_fuel().unwrap_or(0)
+    }
+
     /// Compiles and instantiates a module (binary; tests turn text into binary with `wat`).
     pub fn load(wasm: &[u8]) -> Result<Host> {
         let engine = Engine::default();
@@ -163,6 +178,8 @@ impl Host {
                 ..State::default()
             },
         );
+        // Only a metered engine counts fuel; elsewhere this is refused, and that is fine.
+        let _ = store.set_fuel(u64::MAX);
         let mut linker = Linker::new(engine);
         let unprovided = abi::link(&mut linker, &mut store, module)?;
         store.data_mut().unprovided = unprovided;
