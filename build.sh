@@ -78,7 +78,7 @@ run_tests() {
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
-  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" cargo test --all-targets
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" cargo test --lib --bins --tests
 }
 
 run_envoy() {
