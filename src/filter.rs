@@ -3,8 +3,9 @@
 
 use crate::config::Config;
 use crate::decision::{self, Action, Evaluation, LocalResponse, Outcome, RequestView};
+use crate::header_map::HeaderMap;
 use crate::metrics::{self, Counters};
-use crate::response::{HeaderEdit, ResponsePlan};
+use crate::response::{Edit, ResponsePlan};
 use log::{debug, error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -118,11 +119,8 @@ impl HttpContext for CorsHttp {
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> HostAction {
         if let Some(plan) = self.plan.take() {
-            let headers = response_headers();
-            let pairs = headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice()));
-            for edit in plan.edits(pairs) {
-                apply(&edit);
-            }
+            let headers = read_header_map(MapType::HttpResponseHeaders);
+            plan.each_edit(headers.pairs(), apply);
         }
         HostAction::Continue
     }
@@ -145,37 +143,35 @@ fn log_evaluation(evaluation: &Evaluation) {
     );
 }
 
-/// Header names and values as the host serialized them.
-type HeaderPairs = Vec<(Vec<u8>, Vec<u8>)>;
-
-/// The request's headers, one host call each, until the request turns out to be a
-/// preflight: a preflight needs several more, so they come from one read of the whole map.
+/// The request's headers, one host call each, until the decision expects several more
+/// (a preflight): then they come from one read of the whole map.
 #[derive(Default)]
 struct HostRequest {
-    all: RefCell<Option<HeaderPairs>>,
+    all: RefCell<Option<HeaderMap>>,
 }
 
 impl RequestView for HostRequest {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
         if let Some(all) = self.all.borrow().as_ref() {
             // The first value, as Envoy's single-header read gives it.
-            let found = all.iter().find(|(n, _)| n.as_slice() == name.as_bytes());
-            return found.map(|(_, v)| v.clone());
+            return all.first(name.as_bytes()).map(<[u8]>::to_vec);
         }
-        let value = hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
             .ok()
-            .flatten();
-        if name == "access-control-request-method" && value.is_some() {
-            let bytes = raw::header_map_pairs(MapType::HttpRequestHeaders as i32);
-            *self.all.borrow_mut() = parse_header_map(&bytes);
-        }
-        value
+            .flatten()
     }
 
     fn route_name(&self) -> Option<Vec<u8>> {
         hostcalls::get_property(vec!["xds", "route_name"])
             .ok()
             .flatten()
+    }
+
+    fn expect_more_headers(&self) {
+        let mut all = self.all.borrow_mut();
+        if all.is_none() {
+            *all = Some(read_header_map(MapType::HttpRequestHeaders));
+        }
     }
 }
 
@@ -190,51 +186,32 @@ fn send(response: &LocalResponse) {
     }
 }
 
-fn apply(edit: &HeaderEdit) {
+fn apply(edit: Edit) {
     let result = match edit {
-        HeaderEdit::Set(name, value) => hostcalls::set_map_value_bytes(
+        Edit::Set(name, value) => hostcalls::set_map_value_bytes(
             MapType::HttpResponseHeaders,
             name,
             Some(value.as_bytes()),
         ),
-        HeaderEdit::Remove(name) => hostcalls::remove_map_value(MapType::HttpResponseHeaders, name),
+        Edit::Add(name, value) => {
+            hostcalls::add_map_value_bytes(MapType::HttpResponseHeaders, name, value.as_bytes())
+        }
+        Edit::Remove(name) => hostcalls::remove_map_value(MapType::HttpResponseHeaders, name),
     };
     if let Err(status) = result {
         error!("cors-wasm: the host refused a header edit: {status:?}");
     }
 }
 
-/// All response headers as byte pairs. The SDK's own reader insists on UTF-8 names and
-/// trusts every length; this one checks each and stops at the first inconsistency.
-fn response_headers() -> HeaderPairs {
-    let bytes = raw::header_map_pairs(MapType::HttpResponseHeaders as i32);
-    parse_header_map(&bytes).unwrap_or_default()
-}
-
-/// The proxy-wasm map serialization: a u32 count, count pairs of u32 sizes, then each
-/// name and value followed by a NUL byte.
-pub fn parse_header_map(bytes: &[u8]) -> Option<HeaderPairs> {
-    let u32_at = |at: usize| -> Option<usize> {
-        let b = bytes.get(at..at.checked_add(4)?)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    if bytes.is_empty() {
-        return Some(Vec::new());
-    }
-    let count = u32_at(0)?;
-    let mut data = count.checked_mul(8)?.checked_add(4)?;
-    let mut take = |len: usize| -> Option<Vec<u8>> {
-        let item = bytes.get(data..data.checked_add(len)?)?.to_vec();
-        data = data.checked_add(len + 1)?;
-        Some(item)
-    };
-    let mut pairs = Vec::with_capacity(count.min(256));
-    for i in 0..count {
-        let name_len = u32_at(4 + i * 8)?;
-        let value_len = u32_at(8 + i * 8)?;
-        pairs.push((take(name_len)?, take(value_len)?));
-    }
-    Some(pairs)
+/// A whole header map in one host call. The SDK's own reader copies every name and value,
+/// insists on UTF-8 names and trusts every size; this reads in place, after checking each.
+/// A map that does not add up reads as empty.
+fn read_header_map(map: MapType) -> HeaderMap {
+    let bytes = raw::header_map_pairs(map as i32);
+    HeaderMap::parse(bytes).unwrap_or_else(|| {
+        error!("cors-wasm: the host sent a malformed {map:?} map");
+        HeaderMap::default()
+    })
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -263,41 +240,5 @@ mod raw {
 mod raw {
     pub fn header_map_pairs(_map_type: i32) -> Vec<u8> {
         Vec::new()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_header_map;
-
-    fn serialize(pairs: &[(&str, &str)]) -> Vec<u8> {
-        let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
-        for (n, v) in pairs {
-            out.extend((n.len() as u32).to_le_bytes());
-            out.extend((v.len() as u32).to_le_bytes());
-        }
-        for (n, v) in pairs {
-            out.extend(n.bytes().chain([0]));
-            out.extend(v.bytes().chain([0]));
-        }
-        out
-    }
-
-    #[test]
-    fn parses_the_map_serialization() {
-        let bytes = serialize(&[(":status", "200"), ("vary", "Accept")]);
-        let pairs = parse_header_map(&bytes).unwrap();
-        assert_eq!(pairs[1], (b"vary".to_vec(), b"Accept".to_vec()));
-        assert_eq!(parse_header_map(&[]), Some(vec![]));
-    }
-
-    #[test]
-    fn refuses_inconsistent_maps_at_every_length() {
-        let bytes = serialize(&[("a", "b"), ("vary", "x")]);
-        // Every cut short of the last value's NUL terminator loses data.
-        for len in 1..bytes.len() - 1 {
-            assert_eq!(parse_header_map(&bytes[..len]), None, "{len}");
-        }
-        assert_eq!(parse_header_map(&[0xff, 0xff, 0xff, 0xff]), None);
     }
 }

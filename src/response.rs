@@ -2,6 +2,7 @@
 //! the upstream's and other filters' local replies alike.
 
 use crate::policy::Policy;
+use std::borrow::Cow;
 use std::rc::Rc;
 
 /// The request's origin as the policy judged it.
@@ -30,9 +31,19 @@ pub struct ResponsePlan {
     pub origin: AllowedOrigin,
 }
 
+/// One edit of the response headers, borrowing its strings: what the filter applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit<'a> {
+    /// Replace every value of the header with this one.
+    Set(&'static str, &'a str),
+    /// The same for a header the response does not have: Envoy adds for less than it sets.
+    Add(&'static str, &'a str),
+    Remove(&'a str),
+}
+
+/// An [`Edit`] that owns its strings, for tests and tools that keep edits.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HeaderEdit {
-    /// Replace every value of the header with this one.
     Set(&'static str, String),
     Remove(String),
 }
@@ -42,61 +53,132 @@ const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
 const EXPOSE_HEADERS: &str = "access-control-expose-headers";
 
 impl ResponsePlan {
-    /// The edits for a response with these headers (lower-case names, as Envoy has them).
-    pub fn edits<'h>(
-        &self,
-        headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
-    ) -> Vec<HeaderEdit> {
-        let mut vary: Vec<&[u8]> = Vec::new();
-        let mut upstream_cors: Vec<&[u8]> = Vec::new();
-        for (name, value) in headers {
-            if name == b"vary" {
-                vary.push(value);
-            } else if name.starts_with(b"access-control-") && !upstream_cors.contains(&name) {
-                upstream_cors.push(name);
+    /// Passes `apply` each edit for a response with these headers (lower-case names, as
+    /// Envoy has them), in order. Allocates only to merge a `Vary` the upstream sent, or to
+    /// remember which of its own CORS headers it removed.
+    pub fn each_edit<'h, H>(&self, headers: H, mut apply: impl FnMut(Edit<'_>))
+    where
+        H: IntoIterator<Item = (&'h [u8], &'h [u8])>,
+        H::IntoIter: Clone,
+    {
+        let headers = headers.into_iter();
+        let sets = self.cors_headers();
+        let judged = self.origin != AllowedOrigin::NoOrigin;
+        let survey = Survey::of(headers.clone(), &sets, judged);
+        for name in survey.foreign_cors {
+            // Envoy only has token names, which are ASCII; anything else stays.
+            if let Ok(name) = std::str::from_utf8(name) {
+                apply(Edit::Remove(name));
             }
         }
-        let sets = self.cors_headers();
-        let mut edits = Vec::with_capacity(sets.len() + upstream_cors.len() + 1);
-        if self.origin != AllowedOrigin::NoOrigin {
-            let replaced = |name: &[u8]| sets.iter().any(|(set, _)| set.as_bytes() == name);
-            edits.extend(
-                upstream_cors
-                    .into_iter()
-                    .filter(|name| !replaced(name))
-                    .map(|name| HeaderEdit::Remove(String::from_utf8_lossy(name).into_owned())),
-            );
+        for (set, present) in sets.into_iter().zip(survey.present) {
+            if let Some((name, value)) = set {
+                apply(Edit::put(name, value, present));
+            }
         }
-        edits.extend(
-            sets.into_iter()
-                .map(|(name, value)| HeaderEdit::Set(name, value)),
-        );
         if self.policy.varies_by_origin() {
-            edits.extend(merge_vary(&vary).map(|v| HeaderEdit::Set("vary", v)));
+            let merged = match survey.vary_lines {
+                0 | 1 => merge_vary(survey.first_vary.into_iter()),
+                _ => merge_vary(headers.filter(|(n, _)| *n == b"vary").map(|(_, v)| v)),
+            };
+            if let Some(merged) = merged {
+                apply(Edit::put("vary", &merged, survey.vary_lines > 0));
+            }
         }
+    }
+
+    /// The same edits as [`ResponsePlan::each_edit`], owned.
+    pub fn edits<'h, H>(&self, headers: H) -> Vec<HeaderEdit>
+    where
+        H: IntoIterator<Item = (&'h [u8], &'h [u8])>,
+        H::IntoIter: Clone,
+    {
+        let mut edits = Vec::new();
+        self.each_edit(headers, |edit| edits.push(HeaderEdit::from(edit)));
         edits
     }
 
-    fn cors_headers(&self) -> Vec<(&'static str, String)> {
+    fn cors_headers(&self) -> [Option<(&'static str, &str)>; 3] {
         let AllowedOrigin::Allowed(origin) = &self.origin else {
-            return Vec::new();
+            return [None; 3];
         };
-        let mut sets = vec![(ALLOW_ORIGIN, origin.clone())];
-        if self.policy.rules.allow_credentials {
-            sets.push((ALLOW_CREDENTIALS, "true".to_string()));
+        let rules = &self.policy.rules;
+        [
+            Some((ALLOW_ORIGIN, origin.as_str())),
+            rules
+                .allow_credentials
+                .then_some((ALLOW_CREDENTIALS, "true")),
+            (rules.rendered.expose_headers.as_deref()).map(|e| (EXPOSE_HEADERS, e)),
+        ]
+    }
+}
+
+impl<'a> Edit<'a> {
+    fn put(name: &'static str, value: &'a str, present: bool) -> Edit<'a> {
+        if present {
+            Edit::Set(name, value)
+        } else {
+            Edit::Add(name, value)
         }
-        if let Some(expose) = &self.policy.rules.rendered.expose_headers {
-            sets.push((EXPOSE_HEADERS, expose.clone()));
+    }
+}
+
+/// What in the upstream's headers the edits depend on, found in one pass.
+struct Survey<'h> {
+    /// Its `Access-Control-*` headers the plan does not set, each once.
+    foreign_cors: Vec<&'h [u8]>,
+    /// Which of the plan's CORS headers it has.
+    present: [bool; 3],
+    vary_lines: usize,
+    first_vary: Option<&'h [u8]>,
+}
+
+impl<'h> Survey<'h> {
+    fn of(
+        headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+        sets: &[Option<(&'static str, &str)>; 3],
+        judged: bool,
+    ) -> Survey<'h> {
+        let mut survey = Survey {
+            foreign_cors: Vec::new(),
+            present: [false; 3],
+            vary_lines: 0,
+            first_vary: None,
+        };
+        for (name, value) in headers {
+            if name == b"vary" {
+                survey.first_vary = survey.first_vary.or(Some(value));
+                survey.vary_lines += 1;
+            } else if !judged || !name.starts_with(b"access-control-") {
+                continue;
+            } else if let Some(i) = sets
+                .iter()
+                .position(|s| s.is_some_and(|(n, _)| n.as_bytes() == name))
+            {
+                survey.present[i] = true;
+            } else if !survey.foreign_cors.contains(&name) {
+                survey.foreign_cors.push(name);
+            }
         }
-        sets
+        survey
+    }
+}
+
+impl From<Edit<'_>> for HeaderEdit {
+    fn from(edit: Edit<'_>) -> HeaderEdit {
+        match edit {
+            Edit::Set(name, value) | Edit::Add(name, value) => {
+                HeaderEdit::Set(name, value.to_string())
+            }
+            Edit::Remove(name) => HeaderEdit::Remove(name.to_string()),
+        }
     }
 }
 
 /// The `Vary` value with `Origin` added, or `None` when it needs no change
 /// (it already names `Origin`, or is `*`). Several `Vary` lines become one.
-pub fn merge_vary(values: &[&[u8]]) -> Option<String> {
+pub fn merge_vary<'v>(values: impl Iterator<Item = &'v [u8]>) -> Option<Cow<'static, str>> {
     let elements = values
-        .iter()
         .flat_map(|v| v.split(|&b| b == b','))
         .map(|e| e.trim_ascii())
         .filter(|e| !e.is_empty());
@@ -108,6 +190,9 @@ pub fn merge_vary(values: &[&[u8]]) -> Option<String> {
         merged.push_str(&String::from_utf8_lossy(element));
         merged.push_str(", ");
     }
+    if merged.is_empty() {
+        return Some(Cow::Borrowed("Origin"));
+    }
     merged.push_str("Origin");
-    Some(merged)
+    Some(Cow::Owned(merged))
 }

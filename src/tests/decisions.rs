@@ -358,6 +358,9 @@ impl RequestView for Counting {
         self.1.borrow_mut().push("route".to_string());
         self.0.route_name()
     }
+    fn expect_more_headers(&self) {
+        self.1.borrow_mut().push("(whole map)".to_string());
+    }
 }
 
 #[test]
@@ -406,7 +409,31 @@ fn policies_are_selected_in_order_reading_only_what_they_match_on() {
     let only_origins = self::config(json!({"allow_origins": [APP]}));
     let counting = Counting(FakeRequest::new(&[(":method", "GET")]), RefCell::default());
     evaluate(&only_origins, &counting);
-    assert_eq!(counting.1.into_inner(), ["origin"]);
+    assert_eq!(
+        counting.1.into_inner(),
+        ["access-control-request-method", "origin"]
+    );
+}
+
+/// In Envoy a read that finds a value costs a call back into the module: a preflight makes
+/// two such reads (its requested method, then the whole map), an actual request one.
+#[test]
+fn reads_are_ordered_to_find_few_values() {
+    let reads = |config: &Config, request: FakeRequest| {
+        let counting = Counting(request, RefCell::default());
+        evaluate(config, &counting);
+        counting.1.into_inner()
+    };
+    let actual = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    assert_eq!(
+        reads(&api(), actual),
+        ["access-control-request-method", "origin"]
+    );
+    let asked = reads(&api(), preflight(APP, "PUT", Some("content-type")));
+    assert_eq!(asked[..2], ["access-control-request-method", "(whole map)"]);
+    let by_host = config(json!({"match": {"hosts": ["a.example"]}, "allow_origins": [APP]}));
+    let actual = FakeRequest::new(&[(":authority", "a.example"), ("origin", APP)]);
+    assert_eq!(reads(&by_host, actual)[0], "(whole map)");
 }
 
 #[test]

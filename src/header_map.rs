@@ -1,0 +1,117 @@
+//! A header map as the proxy-wasm host serializes it, read in place: a u32 count, count
+//! pairs of u32 sizes, then each name and each value followed by a NUL byte.
+
+/// A serialized map whose every size was checked against its length, so reading its pairs
+/// neither copies nor fails.
+#[derive(Debug, Default)]
+pub struct HeaderMap {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+}
+
+impl HeaderMap {
+    /// The map, or `None` when a size points past the end. Empty bytes are an empty map.
+    pub fn parse(bytes: Vec<u8>) -> Option<HeaderMap> {
+        if bytes.is_empty() {
+            return Some(HeaderMap::default());
+        }
+        let count = u32_at(&bytes, 0)?;
+        let mut end = count.checked_mul(8)?.checked_add(4)?;
+        for i in 0..count.checked_mul(2)? {
+            let size = u32_at(&bytes, 4 + i * 4)?;
+            end = end.checked_add(size)?.checked_add(1)?;
+        }
+        (end <= bytes.len()).then_some(HeaderMap { bytes, count })
+    }
+
+    /// The names and values, in order; names are lower-case as Envoy keeps them.
+    pub fn pairs(&self) -> Pairs<'_> {
+        let sizes_end = 4 + self.count * 8;
+        Pairs {
+            sizes: self.bytes.get(4..sizes_end).unwrap_or_default(),
+            data: self.bytes.get(sizes_end..).unwrap_or_default(),
+        }
+    }
+
+    /// The first value of a header.
+    pub fn first(&self, name: &[u8]) -> Option<&[u8]> {
+        self.pairs().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+#[derive(Clone)]
+pub struct Pairs<'a> {
+    /// The (name size, value size) pairs not yet read.
+    sizes: &'a [u8],
+    /// The names and values not yet read, each followed by its NUL.
+    data: &'a [u8],
+}
+
+impl<'a> Pairs<'a> {
+    fn take(&mut self, size: u32) -> Option<&'a [u8]> {
+        let (item, rest) = self.data.split_at_checked(size as usize)?;
+        self.data = rest.get(1..)?;
+        Some(item)
+    }
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let ([n0, n1, n2, n3, v0, v1, v2, v3], rest) = self.sizes.split_first_chunk::<8>()?;
+        self.sizes = rest;
+        let name = self.take(u32::from_le_bytes([*n0, *n1, *n2, *n3]))?;
+        let value = self.take(u32::from_le_bytes([*v0, *v1, *v2, *v3]))?;
+        Some((name, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeaderMap;
+
+    fn serialize(pairs: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
+        for (n, v) in pairs {
+            out.extend((n.len() as u32).to_le_bytes());
+            out.extend((v.len() as u32).to_le_bytes());
+        }
+        for (n, v) in pairs {
+            out.extend(n.bytes().chain([0]));
+            out.extend(v.bytes().chain([0]));
+        }
+        out
+    }
+
+    #[test]
+    fn reads_the_map_serialization() {
+        let map = HeaderMap::parse(serialize(&[(":status", "200"), ("vary", "Accept")])).unwrap();
+        let pairs: Vec<_> = map.pairs().collect();
+        assert_eq!(
+            pairs,
+            [(&b":status"[..], &b"200"[..]), (b"vary", b"Accept")]
+        );
+        assert_eq!(map.first(b"vary"), Some(&b"Accept"[..]));
+        assert_eq!(map.first(b"origin"), None);
+        assert_eq!(HeaderMap::parse(Vec::new()).unwrap().pairs().count(), 0);
+    }
+
+    #[test]
+    fn refuses_inconsistent_maps_at_every_length() {
+        let bytes = serialize(&[("a", "b"), ("vary", "x")]);
+        assert!(HeaderMap::parse(bytes.clone()).is_some());
+        // Every cut short of the last value's NUL terminator loses data.
+        for len in 1..bytes.len() {
+            assert!(HeaderMap::parse(bytes[..len].to_vec()).is_none(), "{len}");
+        }
+        assert!(HeaderMap::parse(vec![0xff, 0xff, 0xff, 0xff]).is_none());
+        let huge_size = [&1u32.to_le_bytes()[..], &u32::MAX.to_le_bytes(), &[0; 4]].concat();
+        assert!(HeaderMap::parse(huge_size).is_none());
+    }
+}
