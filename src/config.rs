@@ -1,11 +1,14 @@
 //! The plugin configuration: decoded from either encoding, validated whole.
 
 use crate::error::{ConfigError, ConfigErrors};
+use crate::hash::Fnv;
 use crate::matcher::RequestFacts;
 use crate::pb_struct;
 use crate::policy::Policy;
 use crate::tree::{wrong_type, Object};
 use serde_json::Value;
+use std::collections::HashMap;
+use std::iter::Peekable;
 use std::rc::Rc;
 
 pub const MAX_POLICIES: usize = 1000;
@@ -29,6 +32,10 @@ pub struct Config {
     pub needs_path: bool,
     /// Every policy's warnings, in order.
     pub warnings: Vec<ConfigWarning>,
+    /// The indices of the policies naming each route, and of those naming none: a request's
+    /// candidates, so a route picks among 1,000 route-matched policies in one lookup.
+    by_route: HashMap<Vec<u8>, Vec<usize>, Fnv>,
+    unrouted: Vec<usize>,
 }
 
 impl Config {
@@ -50,7 +57,10 @@ impl Config {
             return Err(errors);
         }
         let any = |f: fn(&Policy) -> bool| policies.iter().any(|p| f(p));
+        let (by_route, unrouted) = index_routes(&policies);
         Ok(Config {
+            by_route,
+            unrouted,
             needs_route: any(|p| p.matcher.routes.is_some()),
             needs_authority: any(|p| p.matcher.hosts.is_some()),
             needs_path: any(|p| p.matcher.path_prefixes.is_some()),
@@ -64,10 +74,54 @@ impl Config {
 
     /// The first policy whose `match` fits, with its index.
     pub fn select(&self, facts: &RequestFacts) -> Option<(usize, &Rc<Policy>)> {
-        self.policies
-            .iter()
-            .enumerate()
+        let routed = facts.route.as_deref().and_then(|r| self.by_route.get(r));
+        let candidates = Ascending(
+            routed.map_or(&[][..], Vec::as_slice).iter().peekable(),
+            self.unrouted.iter().peekable(),
+        );
+        candidates
+            .filter_map(|i| Some((i, self.policies.get(i)?)))
             .find(|(_, p)| p.matcher.fits(facts))
+    }
+}
+
+fn index_routes(policies: &[Rc<Policy>]) -> (HashMap<Vec<u8>, Vec<usize>, Fnv>, Vec<usize>) {
+    let mut by_route: HashMap<Vec<u8>, Vec<usize>, Fnv> = HashMap::default();
+    let mut unrouted = Vec::new();
+    for (i, policy) in policies.iter().enumerate() {
+        let Some(routes) = &policy.matcher.routes else {
+            unrouted.push(i);
+            continue;
+        };
+        for route in routes {
+            let indices = by_route.entry(route.clone()).or_default();
+            if indices.last() != Some(&i) {
+                indices.push(i);
+            }
+        }
+    }
+    (by_route, unrouted)
+}
+
+/// Two ascending lists of indices walked as one, in ascending order.
+struct Ascending<'a, A: Iterator<Item = &'a usize>, B: Iterator<Item = &'a usize>>(
+    Peekable<A>,
+    Peekable<B>,
+);
+
+impl<'a, A: Iterator<Item = &'a usize>, B: Iterator<Item = &'a usize>> Iterator
+    for Ascending<'a, A, B>
+{
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let next = match (self.0.peek(), self.1.peek()) {
+            (Some(a), Some(b)) if a < b => self.0.next(),
+            (_, Some(_)) => self.1.next(),
+            (Some(_), None) => self.0.next(),
+            (None, None) => None,
+        };
+        next.copied()
     }
 }
 

@@ -8,6 +8,7 @@ pub mod decision;
 pub mod error;
 pub mod filter;
 pub mod gateway;
+pub mod hash;
 pub mod header_map;
 pub mod matcher;
 pub mod metrics;

@@ -3,42 +3,13 @@
 //! (<https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin>).
 
 use crate::error::ConfigError;
+use crate::hash::Fnv;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// Bounds on one `allow_origin_regexes` entry: its text, its compiled size, its nesting.
 pub const MAX_REGEX_LEN: usize = 1024;
 const MAX_REGEX_PROGRAM: usize = 256 * 1024;
 const MAX_REGEX_NESTING: u32 = 50;
-
-/// Keys come from the configuration and requests only look up, so a fixed hash cannot be
-/// turned against the table: FNV-1a, a fraction of SipHash's work per request.
-type Fnv = BuildHasherDefault<Fnv1a>;
-
-/// <http://www.isthe.com/chongo/tech/comp/fnv/>, 64-bit, with MurmurHash3's finalizer:
-/// the table picks buckets by the low bits, which FNV alone mixes poorly.
-pub struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Fnv1a {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
 
 /// One entry of `allow_origins`, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

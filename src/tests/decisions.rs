@@ -437,6 +437,33 @@ fn reads_are_ordered_to_find_few_values() {
 }
 
 #[test]
+fn route_matched_and_other_policies_keep_their_order() {
+    let config = Config::from_tree(&json!({"policies": [
+        {"name": "a", "match": {"routes": ["r1"], "hosts": ["a.example"]}, "allow_origins": [APP]},
+        {"name": "b", "match": {"path_prefixes": ["/b/"]}, "allow_origins": [APP]},
+        {"name": "c", "match": {"routes": ["r2", "r1"]}, "allow_origins": [APP]},
+        {"name": "d", "allow_origins": [APP]},
+    ]}))
+    .unwrap();
+    let pick = |route: &'static str, headers: &[(&'static str, &str)]| {
+        let request = FakeRequest {
+            route: Some(route),
+            ..FakeRequest::new(headers)
+        };
+        let selected = evaluate(&config, &request).policy;
+        selected.map(|(i, p)| format!("{i} {}", p.name))
+    };
+    let a = [(":authority", "a.example"), (":path", "/b/x")];
+    assert_eq!(pick("r1", &a).as_deref(), Some("0 a"));
+    let b = [(":authority", "x.example"), (":path", "/b/x")];
+    assert_eq!(pick("r1", &b).as_deref(), Some("1 b"));
+    let neither = [(":authority", "x.example"), (":path", "/x")];
+    assert_eq!(pick("r1", &neither).as_deref(), Some("2 c"));
+    assert_eq!(pick("r2", &neither).as_deref(), Some("2 c"));
+    assert_eq!(pick("r3", &neither).as_deref(), Some("3 d"));
+}
+
+#[test]
 fn no_policy_matched_means_untouched() {
     let config = config(json!({"match": {"path_prefixes": ["/api"]}, "allow_origins": [APP]}));
     let request = FakeRequest::new(&[(":path", "/other"), ("origin", APP)]);
