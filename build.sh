@@ -182,10 +182,15 @@ apt_install() {
     { echo "error: could not install the Debian packages $*; install them and run again" >&2; exit 1; }
 }
 
+# The benchmark's reference filters (bench/noop): the no-op, or with $1=floor the least work
+# any wasm CORS filter does. Prints the module's path.
 build_noop() {
-  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/noop" \
-    cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/noop/Cargo.toml
-  realpath "${CARGO_TARGET_DIR:-target}/noop/wasm32-wasip1/release/noop_filter.wasm"
+  local variant=${1:-noop}
+  local features=()
+  [ "$variant" = floor ] && features=(--features floor)
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/$variant" \
+    cargo build --quiet --release --target wasm32-wasip1 --manifest-path bench/noop/Cargo.toml "${features[@]}"
+  realpath "${CARGO_TARGET_DIR:-target}/$variant/wasm32-wasip1/release/noop_filter.wasm"
 }
 
 run_fuel() {
@@ -202,6 +207,7 @@ run_bench() {
   done
   run_fuel > "${CARGO_TARGET_DIR:-target}/fuel.md"
   python3 bench/bench.py --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" --noop "$(build_noop)" \
+    --floor "$(build_noop floor)" \
     --fuel "${CARGO_TARGET_DIR:-target}/fuel.md" "$@"
 }
 

@@ -49,7 +49,7 @@ NATIVE_POLICY = {
     "max_age": "600",
 }
 
-MAIN_VARIANTS = ["no CORS", "native CORS", "no-op wasm", "cors-wasm"]
+MAIN_VARIANTS = ["no CORS", "native CORS", "no-op wasm", "wasm floor", "cors-wasm"]
 
 SCENARIOS = {
     "actual": ("GET", {"Origin": APP}),
@@ -162,9 +162,9 @@ def envoy_config(filters, upstream_port, routes=None, vhost_extra=None, max_head
 
 
 class Envoy:
-    def __init__(self, procs, envoy_bin, name, config, workdir):
+    def __init__(self, procs, envoy_bin, name, config, workdir, instance=0):
         self.name = name
-        self.dir = os.path.join(workdir, re.sub(r"[^a-z0-9]+", "-", name.lower()))
+        self.dir = os.path.join(workdir, re.sub(r"[^a-z0-9]+", "-", name.lower()) + f"-{instance}")
         os.makedirs(self.dir)
         path = os.path.join(self.dir, "envoy.json")
         with open(path, "w") as f:
@@ -274,8 +274,10 @@ def main():
     parser.add_argument("--envoy", required=True)
     parser.add_argument("--module", required=True)
     parser.add_argument("--noop", required=True)
+    parser.add_argument("--floor", required=True, help="bench/noop built with its `floor` feature")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--instances", type=int, default=2, help="Envoy processes per variant")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     parser.add_argument("--soak", type=int, default=180, help="seconds of sustained mixed load on cors-wasm (0: none)")
@@ -303,12 +305,16 @@ def measure(procs, args, workdir):
         ("no CORS", envoy_config([], upstream)),
         ("native CORS", envoy_config([native_filter], upstream, vhost_extra=native_vhost)),
         ("no-op wasm", envoy_config([wasm_filter(args.noop, None)], upstream)),
+        ("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream)),
         ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream)),
     ]
     for candidate in args.candidate:
         name, path = candidate.split("=", 1)
         variants.append((name, envoy_config([wasm_filter(os.path.abspath(path), {"policies": [POLICY]})], upstream)))
-    envoys = [Envoy(procs, args.envoy, name, config, workdir) for name, config in variants]
+    # Several processes per variant: identical Envoys differ by a few µs per request (where
+    # code and data land in memory), so one process per variant would be a draw.
+    envoys = [Envoy(procs, args.envoy, name, config, workdir, i)
+              for i in range(args.instances) for name, config in variants]
     scaling = [] if args.quick else scaling_envoys(procs, args, upstream, workdir)
     for envoy in envoys + [e for e, _ in scaling]:
         check_answers_at(envoy, scaling)
@@ -402,8 +408,9 @@ def scaling_envoys(procs, args, upstream, workdir):
         ("100 policies by route", by_route, routes, "/r99/x"),
     ]
     return [
-        (Envoy(procs, args.envoy, name, envoy_config([wasm_filter(args.module, config)], upstream, routes), workdir), path)
-        for name, config, routes, path in cases
+        (Envoy(procs, args.envoy, name, envoy_config([wasm_filter(args.module, config)], upstream, routes), workdir, i),
+         path)
+        for i in range(args.instances) for name, config, routes, path in cases
     ]
 
 
@@ -474,8 +481,9 @@ def report(results, args):
         "",
         "cors-wasm against Envoy's native CORS filter, side by side in one run (`./build.sh bench`).",
         f"Envoy with one worker pinned to CPU {ENVOY_CPU}; wrk (1 thread, {args.connections} connections) "
-        f"and an nginx upstream on CPU {LOAD_CPU}; {args.rounds} interleaved rounds of {args.seconds} s per "
-        "variant and scenario; medians. CPU is Envoy's utime + stime from /proc over the requests served.",
+        f"and an nginx upstream on CPU {LOAD_CPU}; {args.instances} Envoy processes per variant, "
+        f"{args.rounds} interleaved rounds of {args.seconds} s per process and scenario; medians over all. "
+        "CPU is Envoy's utime + stime from /proc over the requests served.",
         "",
         "| scenario | variant | Envoy CPU µs/request | × native | requests/s | × native | p50 µs | p99 µs |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -507,6 +515,15 @@ def report(results, args):
         target_row("preflight: cors-wasm / native ≤ 1.25", summary[("cors-wasm", "preflight")] / summary[("native CORS", "preflight")], 1.25),
         target_row("overhead over no CORS / no-op wasm's ≤ 1.5", overhead / floor if floor > 0 else float("inf"), 1.5),
     ]
+    # The same ratios for the least any wasm CORS filter does (bench/noop, `floor`): the bound.
+    least = summary[("wasm floor", "actual")] - summary[("no CORS", "actual")]
+    bound_rows = [
+        ("actual: wasm floor / native", summary[("wasm floor", "actual")] / summary[("native CORS", "actual")]),
+        ("preflight: wasm floor / native",
+         summary[("wasm floor", "preflight")] / summary[("native CORS", "preflight")]),
+        ("overhead: wasm floor's / no-op wasm's", least / floor if floor > 0 else float("inf")),
+    ]
+    lines += [f"| (bound) {label} | {value:.2f} | n/a |" for label, value in bound_rows]
     if one:
         lines.append(target_row("10,000 origins / 1 origin ≤ 1.05", scale["10,000 exact origins"] / one, 1.05))
     lines += [
@@ -598,7 +615,8 @@ def target_row(label, value, limit, unit=""):
 
 def chart(summary):
     """Grouped horizontal bars: Envoy CPU µs/request per variant, for each scenario."""
-    colors = {"no CORS": "#9aa5b1", "native CORS": "#3e7cb1", "no-op wasm": "#c3a85a", "cors-wasm": "#d9534f"}
+    colors = {"no CORS": "#9aa5b1", "native CORS": "#3e7cb1", "no-op wasm": "#c3a85a", "wasm floor": "#e0a040",
+              "cors-wasm": "#d9534f"}
     top = max(summary.values()) * 1.15
     bar, gap, left, width = 18, 6, 150, 460
     rows = []
