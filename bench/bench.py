@@ -53,6 +53,8 @@ MAIN_VARIANTS = ["no CORS", "native CORS", "no-op wasm", "wasm floor", "cors-was
 
 SCENARIOS = {
     "actual": ("GET", {"Origin": APP}),
+    # Same-origin GETs and calls from servers carry no Origin: still Vary, no CORS headers.
+    "no Origin": ("GET", {}),
     "preflight": ("OPTIONS", {
         "Origin": APP,
         "Access-Control-Request-Method": "PUT",
@@ -218,8 +220,8 @@ class Envoy:
         return float(match.group(1)) if match else None
 
 
-def wrk_script(workdir, method, headers):
-    path = os.path.join(workdir, f"{method.lower()}-{len(headers)}.lua")
+def wrk_script(workdir, scenario, method, headers):
+    path = os.path.join(workdir, re.sub(r"[^a-z0-9]+", "-", scenario.lower()) + ".lua")
     with open(path, "w") as f:
         f.write(f'wrk.method = "{method}"\n')
         for name, value in headers.items():
@@ -318,7 +320,7 @@ def measure(procs, args, workdir):
     scaling = [] if args.quick else scaling_envoys(procs, args, upstream, workdir)
     for envoy in envoys + [e for e, _ in scaling]:
         check_answers_at(envoy, scaling)
-    scripts = {name: wrk_script(workdir, *spec) for name, spec in SCENARIOS.items()}
+    scripts = {name: wrk_script(workdir, name, *spec) for name, spec in SCENARIOS.items()}
 
     runs = {(e.name, s): [] for e in envoys for s in SCENARIOS}
     scale_runs = {e.name: [] for e, _ in scaling}

@@ -129,9 +129,9 @@ fn shown(value: &[u8]) -> String {
     text
 }
 
-/// A note on cost: in Envoy, a header read that finds a value costs far more than one that
-/// does not (the host calls back into the module for memory), and a read of the whole map
-/// costs one such call. So the reads are ordered to find as few values as they can.
+/// On cost: every header read is a host call, and one that finds a value also makes Envoy
+/// call back into the module for the memory to put it in; a read of the whole map is one of
+/// those. So reads are few, and ordered to find as few values as they can.
 pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
     if config.needs_authority || config.needs_path {
         request.expect_more_headers();

@@ -143,8 +143,8 @@ fn log_evaluation(evaluation: &Evaluation) {
     );
 }
 
-/// The request's headers, one host call each, until the decision expects several more
-/// (a preflight): then they come from one read of the whole map.
+/// The request's headers, one host call each, until the decision expects several more (a
+/// preflight, or policies matching on host or path): then from one read of the whole map.
 #[derive(Default)]
 struct HostRequest {
     all: RefCell<Option<HeaderMap>>,
