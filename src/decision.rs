@@ -7,6 +7,7 @@ use crate::policy::Policy;
 use crate::preflight;
 use crate::response::{AllowedOrigin, ResponsePlan};
 use std::fmt;
+use std::ops::Deref;
 use std::rc::Rc;
 
 /// The request as the decision reads it: one header at a time, only those it needs.
@@ -75,7 +76,40 @@ pub enum Action {
 #[derive(Debug, PartialEq, Eq)]
 pub struct LocalResponse {
     pub status: u32,
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, HeaderValue)>,
+}
+
+/// A header value of a local response: a constant, the policy's own (rendered at configure
+/// time, shared, not copied), or made from this request.
+#[derive(Debug, Clone, Eq)]
+pub enum HeaderValue {
+    Static(&'static str),
+    Shared(Rc<str>),
+    Owned(String),
+}
+
+impl Deref for HeaderValue {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            HeaderValue::Static(value) => value,
+            HeaderValue::Shared(value) => value,
+            HeaderValue::Owned(value) => value,
+        }
+    }
+}
+
+impl From<&str> for HeaderValue {
+    fn from(value: &str) -> HeaderValue {
+        HeaderValue::Owned(value.to_string())
+    }
+}
+
+impl PartialEq for HeaderValue {
+    fn eq(&self, other: &HeaderValue) -> bool {
+        **self == **other
+    }
 }
 
 /// Why a request was denied; the offending value is kept for the log line.

@@ -179,7 +179,7 @@ fn send(response: &LocalResponse) {
     let headers = response
         .headers
         .iter()
-        .map(|(name, value)| (*name, value.as_str()))
+        .map(|(name, value)| (*name, &**value))
         .collect();
     if let Err(status) = hostcalls::send_http_response(response.status, headers, None) {
         error!("cors-wasm: the host refused a local response: {status:?}");

@@ -16,6 +16,7 @@ use crate::origin::{HostRule, OriginPattern, OriginSet, Port};
 use crate::policy::{Rendered, Rules};
 use crate::token::{is_token, HeaderSet, MethodSet};
 use crate::tree::Object;
+use std::rc::Rc;
 
 /// The fields of `cors`: an `HTTPCORSFilter`'s.
 pub const FIELDS: &[&str] = &[
@@ -72,16 +73,22 @@ pub fn read(policy: &Object, errors: &mut ConfigErrors) -> Rules {
     let origins = read_origins(&cors, credentials, errors, &mut warnings);
     let (methods, method_list) = read_methods(&cors, errors);
     let (headers, header_list) = read_allow_headers(&cors, errors);
-    let expose = listed(&read_expose_headers(&cors, credentials, errors));
+    let expose = listed(&read_expose_headers(&cors, credentials, errors)).map(Rc::<str>::from);
     let max_age = cors
         .whole("maxAge", MAX_AGE, errors)
         .map_or(DEFAULT_MAX_AGE, |(n, _)| n);
     let rendered = Rendered {
-        allow_methods: (!methods.any).then(|| listed(&method_list)).flatten(),
-        allow_headers: (!headers.any).then(|| listed(&header_list)).flatten(),
+        allow_methods: (!methods.any)
+            .then(|| listed(&method_list))
+            .flatten()
+            .map(Rc::from),
+        allow_headers: (!headers.any)
+            .then(|| listed(&header_list))
+            .flatten()
+            .map(Rc::from),
         preflight_expose_headers: expose.clone(),
         expose_headers: expose,
-        max_age: Some(max_age.to_string()),
+        max_age: Some(max_age.to_string().into()),
         ..Rendered::default()
     };
     Rules {
@@ -380,7 +387,7 @@ fn read_header_names<'a>(
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::decision::{evaluate, Action, LocalResponse, RequestView};
+    use crate::decision::{evaluate, Action, HeaderValue, LocalResponse, RequestView};
     use crate::response::HeaderEdit;
     use serde_json::{json, Value};
 
@@ -435,7 +442,7 @@ mod tests {
 
     fn header<'r>(response: &'r LocalResponse, name: &str) -> Option<&'r str> {
         let found = response.headers.iter().find(|(n, _)| *n == name);
-        found.map(|(_, v)| v.as_str())
+        found.map(|(_, v)| &**v)
     }
 
     /// The headers set on the response to an actual request with this origin.
@@ -486,7 +493,7 @@ mod tests {
                     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
                 ),
             ]
-            .map(|(n, v)| (n, v.to_string()))
+            .map(|(n, v)| (n, HeaderValue::from(v)))
         );
     }
 

@@ -8,6 +8,7 @@ use crate::origin::{OriginPattern, OriginSet};
 use crate::token::{is_token, normalize_method, HeaderSet, MethodSet};
 use crate::tree::Object;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// The fields of a policy.
 pub const FIELDS: &[&str] = &[
@@ -62,13 +63,13 @@ pub struct Rules {
 #[derive(Debug, Default)]
 pub struct Rendered {
     /// `None` when nothing beyond the safelisted methods is configured, or for `*`.
-    pub allow_methods: Option<String>,
+    pub allow_methods: Option<Rc<str>>,
     /// `None` when no header is configured, or for `*` (the request's are echoed).
-    pub allow_headers: Option<String>,
-    pub expose_headers: Option<String>,
+    pub allow_headers: Option<Rc<str>>,
+    pub expose_headers: Option<Rc<str>>,
     /// `Access-Control-Expose-Headers` on allowed preflights too (the Gateway API's way).
-    pub preflight_expose_headers: Option<String>,
-    pub max_age: Option<String>,
+    pub preflight_expose_headers: Option<Rc<str>>,
+    pub max_age: Option<Rc<str>>,
     pub preflight_vary: &'static str,
 }
 
@@ -129,12 +130,13 @@ fn read_native(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules
     let (_, expose_list) = read_headers(obj, "expose_headers", allow_credentials, errors);
     let rendered = Rendered {
         allow_methods: (!methods.any && methods.beyond_safelisted())
-            .then(|| method_list.join(", ")),
-        allow_headers: (!headers.any && !header_list.is_empty()).then(|| header_list.join(", ")),
-        expose_headers: (!expose_list.is_empty()).then(|| expose_list.join(", ")),
+            .then(|| method_list.join(", ").into()),
+        allow_headers: (!headers.any && !header_list.is_empty())
+            .then(|| header_list.join(", ").into()),
+        expose_headers: (!expose_list.is_empty()).then(|| expose_list.join(", ").into()),
         max_age: obj
             .whole("max_age", 0..=86_400, errors)
-            .map(|(n, _)| n.to_string()),
+            .map(|(n, _)| n.to_string().into()),
         ..Rendered::default()
     };
     Rules {

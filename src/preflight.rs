@@ -1,7 +1,7 @@
 //! Preflights: `OPTIONS` with `Origin` and `Access-Control-Request-Method`
 //! (<https://fetch.spec.whatwg.org/#cors-preflight-fetch>), answered by the filter itself.
 
-use crate::decision::{decorate, Action, Denial, LocalResponse, Outcome, RequestView};
+use crate::decision::{decorate, Action, Denial, HeaderValue, LocalResponse, Outcome, RequestView};
 use crate::policy::Policy;
 use crate::response::AllowedOrigin;
 use crate::token::parse_header_list;
@@ -27,7 +27,7 @@ pub fn decide(
             (Outcome::PreflightDenied(denial), decorate(policy, verdict))
         }
         Err(denial) => {
-            let vary = policy.rules.rendered.preflight_vary.to_string();
+            let vary = HeaderValue::Static(policy.rules.rendered.preflight_vary);
             let response = LocalResponse {
                 status: 403,
                 headers: vec![("vary", vary)],
@@ -81,42 +81,38 @@ fn check(
 impl Granted {
     fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
         let rendered = &policy.rules.rendered;
+        let shared = |value: &Option<Rc<str>>| value.clone().map(HeaderValue::Shared);
         let mut headers = Vec::with_capacity(8);
         if let AllowedOrigin::Allowed(value) = AllowedOrigin::allowed(policy, origin) {
-            headers.push(("access-control-allow-origin", value));
+            headers.push(("access-control-allow-origin", HeaderValue::Owned(value)));
         }
         if policy.rules.allow_credentials {
-            headers.push(("access-control-allow-credentials", "true".to_string()));
+            headers.push((
+                "access-control-allow-credentials",
+                HeaderValue::Static("true"),
+            ));
         }
         let methods = if policy.rules.methods.any {
             // Checked to be a token, so ASCII.
-            Some(String::from_utf8_lossy(&method).into_owned())
+            String::from_utf8(method).ok().map(HeaderValue::Owned)
         } else {
-            rendered.allow_methods.clone()
+            shared(&rendered.allow_methods)
         };
         headers.extend(methods.map(|m| ("access-control-allow-methods", m)));
         let allow_headers = if policy.rules.headers.any {
-            (!self.headers.is_empty()).then(|| self.headers.join(", "))
+            (!self.headers.is_empty()).then(|| HeaderValue::Owned(self.headers.join(", ")))
         } else {
-            rendered.allow_headers.clone()
+            shared(&rendered.allow_headers)
         };
         headers.extend(allow_headers.map(|h| ("access-control-allow-headers", h)));
-        headers.extend(
-            rendered
-                .preflight_expose_headers
-                .clone()
-                .map(|e| ("access-control-expose-headers", e)),
-        );
-        headers.extend(
-            rendered
-                .max_age
-                .clone()
-                .map(|m| ("access-control-max-age", m)),
-        );
+        let expose = shared(&rendered.preflight_expose_headers);
+        headers.extend(expose.map(|e| ("access-control-expose-headers", e)));
+        headers.extend(shared(&rendered.max_age).map(|m| ("access-control-max-age", m)));
         if self.private_network {
-            headers.push(("access-control-allow-private-network", "true".to_string()));
+            let allowed = HeaderValue::Static("true");
+            headers.push(("access-control-allow-private-network", allowed));
         }
-        headers.push(("vary", rendered.preflight_vary.to_string()));
+        headers.push(("vary", HeaderValue::Static(rendered.preflight_vary)));
         LocalResponse {
             status: policy.preflight_status,
             headers,

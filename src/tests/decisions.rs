@@ -2,7 +2,7 @@
 
 use super::FakeRequest;
 use crate::config::Config;
-use crate::decision::{evaluate, Action, Denial, LocalResponse, Outcome, RequestView};
+use crate::decision::{evaluate, Action, Denial, HeaderValue, LocalResponse, Outcome, RequestView};
 use crate::response::HeaderEdit;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -43,8 +43,10 @@ fn local(config: &Config, request: &FakeRequest) -> LocalResponse {
     }
 }
 
-fn owned(list: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    list.iter().map(|(n, v)| (*n, v.to_string())).collect()
+fn owned(list: &[(&'static str, &str)]) -> Vec<(&'static str, HeaderValue)> {
+    list.iter()
+        .map(|(n, v)| (*n, HeaderValue::Owned(v.to_string())))
+        .collect()
 }
 
 /// The edits for a response with these upstream headers.
