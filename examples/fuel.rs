@@ -6,18 +6,11 @@
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use harness::host::{Headers, Host, Reply};
+use harness::host::{headers, Headers, Host, Reply};
 use serde_json::{json, Value};
 use std::time::Instant;
 
 const APP: &str = "https://app.example.com";
-
-fn headers(pairs: &[(&str, &str)]) -> Headers {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
-}
 
 fn policy(origins: Value) -> Value {
     json!({"name": "api", "allow_origins": origins, "allow_methods": ["PUT"],

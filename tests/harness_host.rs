@@ -4,16 +4,9 @@
 
 mod harness;
 
-use harness::host::{Action, Headers, Host, MetricKind, Reply};
+use harness::host::{headers, Action, Headers, Host, MetricKind, Reply};
 
 const APP: &str = "https://app.example.com";
-
-fn headers(pairs: &[(&str, &str)]) -> Headers {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
-}
 
 fn value<'h>(headers: &'h Headers, name: &str) -> Option<&'h str> {
     headers

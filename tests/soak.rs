@@ -4,18 +4,11 @@
 
 mod harness;
 
-use harness::host::{Headers, Host, Reply};
+use harness::host::{headers, Host, Reply};
 
 const APP: &str = "https://app.example.com";
 const TOTAL: usize = 1_000_000;
 const WARM_UP: usize = 20_000;
-
-fn headers(pairs: &[(&str, &str)]) -> Headers {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
-}
 
 #[test]
 fn a_million_requests_leave_the_modules_memory_flat() {

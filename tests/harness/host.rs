@@ -10,6 +10,14 @@ use wasmtime::{WasmParams, WasmResults};
 /// Header map entries as Envoy holds them: lower-case names, bytes, in order.
 pub type Headers = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// Headers from text pairs, as tests write them.
+pub fn headers(pairs: &[(&str, &str)]) -> Headers {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}
+
 const ROOT_CONTEXT: i32 = 1;
 /// The one ABI the host speaks; a module must export this function to say it does too.
 pub const ABI_EXPORT: &str = "proxy_abi_version_0_2_1";
