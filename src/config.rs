@@ -2,11 +2,11 @@
 
 use crate::error::{ConfigError, ConfigErrors};
 use crate::hash::Fnv;
+use crate::json::{self, Value};
 use crate::matcher::RequestFacts;
 use crate::pb_struct;
 use crate::policy::Policy;
 use crate::tree::{wrong_type, Object};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::iter::Peekable;
 use std::rc::Rc;
@@ -46,7 +46,7 @@ impl Config {
 
     pub fn from_tree(tree: &Value) -> Result<Config, ConfigErrors> {
         let mut errors = ConfigErrors::default();
-        if !tree.is_object() {
+        if tree.as_object().is_none() {
             return Err(wrong_type("configuration", "an object", tree).into());
         }
         let Some(root) = Object::read(tree, "", &["policies"], &mut errors) else {
@@ -140,13 +140,13 @@ fn decode(bytes: &[u8]) -> Result<Value, ConfigErrors> {
     if bytes[0] == 0x0a {
         match pb_struct::decode(bytes) {
             Ok(tree) => return Ok(tree),
-            Err(e) if serde_json::from_slice::<Value>(bytes).is_err() => {
+            Err(e) if json::parse(bytes).is_err() => {
                 return Err(root_error(format!("not a valid protobuf Struct: {e}")))
             }
             Err(_) => {}
         }
     }
-    serde_json::from_slice(bytes).map_err(|e| root_error(format!("not valid JSON: {e}")))
+    json::parse(bytes).map_err(|e| root_error(format!("not valid JSON: {e}")))
 }
 
 fn root_error(message: String) -> ConfigErrors {

@@ -70,7 +70,4 @@ impl From<ConfigError> for ConfigErrors {
     }
 }
 
-/// `value` as a JSON string literal, so control characters and quotes stay visible.
-pub fn quote(value: &str) -> String {
-    serde_json::Value::from(value).to_string()
-}
+pub use crate::json::quote;

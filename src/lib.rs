@@ -10,6 +10,7 @@ pub mod filter;
 pub mod gateway;
 pub mod hash;
 pub mod header_map;
+pub mod json;
 pub mod matcher;
 pub mod metrics;
 pub mod origin;

@@ -3,10 +3,7 @@
 //! Wire format: <https://protobuf.dev/programming-guides/encoding/>; messages:
 //! <https://protobuf.dev/reference/protobuf/google.protobuf/#struct>.
 
-use serde_json::{Map, Number, Value};
-
-/// Nesting deeper than this is refused rather than risk the stack.
-const MAX_DEPTH: usize = 100;
+use crate::json::{Map, Value, MAX_DEPTH};
 
 /// Decodes a serialized `Struct` into the same tree JSON parsing gives.
 pub fn decode(bytes: &[u8]) -> Result<Value, String> {
@@ -82,7 +79,7 @@ fn truncated() -> String {
 }
 
 /// `Struct { map<string, Value> fields = 1; }`
-fn decode_struct(bytes: &[u8], depth: usize) -> Result<Map<String, Value>, String> {
+fn decode_struct(bytes: &[u8], depth: usize) -> Result<Map, String> {
     if depth > MAX_DEPTH {
         return Err(format!("nesting deeper than {MAX_DEPTH} levels"));
     }
@@ -154,9 +151,11 @@ fn utf8(bytes: &[u8]) -> Result<String, String> {
 fn number(f: f64) -> Result<Value, String> {
     // Only NaN and the infinities fail; named here, as float formatting is large in wasm.
     let name = if f.is_nan() { "NaN" } else { "an infinity" };
-    Number::from_f64(f)
-        .map(Value::Number)
-        .ok_or_else(|| format!("{name} is not a finite number"))
+    if f.is_finite() {
+        Ok(Value::Number(f))
+    } else {
+        Err(format!("{name} is not a finite number"))
+    }
 }
 
 #[cfg(test)]
@@ -184,7 +183,7 @@ mod tests {
             Value::Bool(b) => out.extend_from_slice(&[0x20, *b as u8]),
             Value::Number(n) => {
                 out.push(0x11);
-                out.extend_from_slice(&n.as_f64().unwrap().to_le_bytes());
+                out.extend_from_slice(&n.to_le_bytes());
             }
             Value::String(s) => bytes_field(3, s.as_bytes(), &mut out),
             Value::Array(items) => {
@@ -198,9 +197,9 @@ mod tests {
         }
         out
     }
-    fn encode_struct(map: &Map<String, Value>) -> Vec<u8> {
+    fn encode_struct(map: &Map) -> Vec<u8> {
         let mut out = Vec::new();
-        for (k, v) in map {
+        for (k, v) in map.iter() {
             let mut entry = Vec::new();
             bytes_field(1, k.as_bytes(), &mut entry);
             bytes_field(2, &encode_value(v), &mut entry);
@@ -211,11 +210,11 @@ mod tests {
 
     #[test]
     fn decodes_every_kind_of_value() {
-        let tree = json!({
+        let tree = Value::from(json!({
             "policies": [{"name": "api", "max_age": 600.0, "allow_credentials": true,
                           "match": {"hosts": ["a.example.com"]}, "disabled": null}],
             "empty": {}, "list": []
-        });
+        }));
         let Value::Object(map) = &tree else {
             unreachable!()
         };
@@ -224,14 +223,15 @@ mod tests {
 
     #[test]
     fn numbers_arrive_as_doubles() {
-        let map = json!({"max_age": 600}).as_object().unwrap().clone();
-        let decoded = decode(&encode_struct(&map)).unwrap();
-        assert_eq!(decoded["max_age"].as_f64(), Some(600.0));
+        let map = Value::from(json!({"max_age": 600}));
+        let map = map.as_object().unwrap();
+        let decoded = decode(&encode_struct(map)).unwrap();
+        assert_eq!(decoded["max_age"], Value::Number(600.0));
     }
 
     #[test]
     fn rejects_truncated_input_at_every_length() {
-        let map = json!({"policies": [{"allow_origins": ["https://a.example"]}]});
+        let map = Value::from(json!({"policies": [{"allow_origins": ["https://a.example"]}]}));
         let encoded = encode_struct(map.as_object().unwrap());
         for len in 1..encoded.len() {
             assert!(
@@ -278,7 +278,7 @@ mod tests {
         for _ in 0..200 {
             value = json!([value]);
         }
-        let map = json!({"deep": value});
+        let map = Value::from(json!({"deep": value}));
         let err = decode(&encode_struct(map.as_object().unwrap())).unwrap_err();
         assert_eq!(err, "nesting deeper than 100 levels");
     }
@@ -287,7 +287,8 @@ mod tests {
     fn skips_unknown_fields() {
         // Field 9 (varint) before the real entry.
         let mut input = vec![0x48, 0x01];
-        input.extend(encode_struct(json!({"a": true}).as_object().unwrap()));
-        assert_eq!(decode(&input).unwrap(), json!({"a": true}));
+        let tree = Value::from(json!({"a": true}));
+        input.extend(encode_struct(tree.as_object().unwrap()));
+        assert_eq!(decode(&input).unwrap(), tree);
     }
 }

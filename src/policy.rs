@@ -81,7 +81,7 @@ const PREFLIGHT_VARY_PNA: &str = "Origin, Access-Control-Request-Method, \
 impl Policy {
     /// Reads and validates `policies[index]`; every problem found goes to `errors`.
     pub fn read(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &str,
         index: usize,
         errors: &mut ConfigErrors,

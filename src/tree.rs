@@ -1,8 +1,8 @@
-//! Reading a configuration tree (`serde_json::Value`, from either encoding) field by
+//! Reading a configuration tree ([`Value`], from either encoding) field by
 //! field, with every error named by its JSON path and unknown fields refused.
 
 use crate::error::{ConfigError, ConfigErrors};
-use serde_json::{Map, Value};
+use crate::json::{number_text, Map, Value};
 
 /// The most entries any list in a configuration may have.
 pub const MAX_LIST: usize = 10_000;
@@ -10,7 +10,7 @@ pub const MAX_LIST: usize = 10_000;
 /// An object's fields, checked against the names it may have.
 pub struct Object<'a> {
     path: String,
-    map: &'a Map<String, Value>,
+    map: &'a Map,
 }
 
 impl<'a> Object<'a> {
@@ -87,9 +87,10 @@ impl<'a> Object<'a> {
             errors.push(wrong_type(&path, "a number", value));
             return None;
         };
-        match whole_number(number).filter(|n| range.contains(n)) {
+        match whole_number(*number).filter(|n| range.contains(n)) {
             Some(n) => Some((n, path)),
             None => {
+                let number = number_text(*number);
                 let message = if *range.end() == u64::MAX {
                     format!("{number}: must be a whole number")
                 } else {
@@ -153,11 +154,7 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-fn whole_number(number: &serde_json::Number) -> Option<u64> {
-    if let Some(n) = number.as_u64() {
-        return Some(n);
-    }
-    let f = number.as_f64()?;
+fn whole_number(f: f64) -> Option<u64> {
     // Exactly representable whole doubles only; 2^53 is far beyond any limit we check.
     if f >= 0.0 && f.fract() == 0.0 && f < 9_007_199_254_740_992.0 {
         Some(f as u64)

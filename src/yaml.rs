@@ -1,7 +1,7 @@
 //! YAML files (a policy, or an Istio `WasmPlugin`) read into the same tree the filter's two
 //! encodings decode to, for the native policy checker and tests. Not in the wasm module.
 
-use serde_json::{Map, Number, Value};
+use crate::json::{Map, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Every document in `text`, as trees.
@@ -14,14 +14,15 @@ fn to_tree(yaml: &Yaml) -> Result<Value, String> {
     Ok(match yaml {
         Yaml::Null => Value::Null,
         Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Integer(i) => Value::from(*i),
+        Yaml::Integer(i) => Value::Number(*i as f64),
         Yaml::Real(text) => {
             let f: f64 = text
                 .parse()
                 .map_err(|_| format!("{text} is not a number"))?;
-            Number::from_f64(f)
-                .map(Value::Number)
-                .ok_or_else(|| format!("{text} is not a finite number"))?
+            if !f.is_finite() {
+                return Err(format!("{text} is not a finite number"));
+            }
+            Value::Number(f)
         }
         Yaml::String(s) => Value::String(s.clone()),
         Yaml::Array(items) => Value::Array(items.iter().map(to_tree).collect::<Result<_, _>>()?),
@@ -50,6 +51,7 @@ fn key_text(key: &Yaml) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::parse;
+    use crate::json::Value;
     use serde_json::json;
 
     #[test]
@@ -58,8 +60,10 @@ mod tests {
         let tree = &parse(text).unwrap()[0];
         assert_eq!(
             tree,
-            &json!({"policies": [{"name": "api", "max_age": 600, "allow_credentials": "yes",
+            &Value::from(
+                json!({"policies": [{"name": "api", "max_age": 600, "allow_credentials": "yes",
                                    "allow_origins": ["*"], "x": 1.5, "y": null}]})
+            )
         );
     }
 

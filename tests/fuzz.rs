@@ -165,7 +165,7 @@ fn policies() -> Vec<Config> {
                "forward_unmatched_preflights": true, "allow_private_network": true}),
     ]
     .into_iter()
-    .map(|p| Config::from_tree(&json!({ "policies": [p] })).expect("a valid test policy"))
+    .map(|p| Config::parse(json!({ "policies": [p] }).to_string().as_bytes()).expect("a valid test policy"))
     .collect()
 }
 
@@ -253,7 +253,7 @@ proptest! {
 
     #[test]
     fn configuration_trees_never_panic(tree in config_tree()) {
-        if let Ok(config) = Config::from_tree(&tree) {
+        if let Ok(config) = Config::parse(tree.to_string().as_bytes()) {
             prop_assert!(!config.policies.is_empty());
         }
     }

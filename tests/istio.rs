@@ -12,7 +12,8 @@ use support::upstream::Upstream;
 fn manifest(name: &str) -> Value {
     let path = format!("{}/envoy/istio/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
-    cors_wasm::yaml::parse(&text).unwrap().remove(0)
+    let tree = cors_wasm::yaml::parse(&text).unwrap().remove(0);
+    serde_json::from_str(&tree.to_string()).unwrap()
 }
 
 /// istiod renders `pluginConfig` (a Struct) to JSON text and sends it as a StringValue.

@@ -6,7 +6,7 @@
 //! (its `spec.pluginConfig` is checked).
 
 use cors_wasm::config::Config;
-use serde_json::Value;
+use cors_wasm::json::{self, Value};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -59,7 +59,7 @@ fn check(path: &str) -> u8 {
 
 /// The plugin configuration in a file: JSON, YAML, or a `WasmPlugin`'s `spec.pluginConfig`.
 fn plugin_config(text: &str) -> Result<Value, String> {
-    let documents = match serde_json::from_str::<Value>(text) {
+    let documents = match json::parse(text.as_bytes()) {
         Ok(tree) => vec![tree],
         Err(_) => cors_wasm::yaml::parse(text)?,
     };
