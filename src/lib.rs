@@ -17,6 +17,7 @@ pub mod origin;
 pub mod pb_struct;
 pub mod policy;
 pub mod preflight;
+pub mod regex;
 pub mod response;
 pub mod token;
 pub mod tree;

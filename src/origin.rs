@@ -4,12 +4,12 @@
 
 use crate::error::ConfigError;
 use crate::hash::Fnv;
+use crate::regex::Regex;
 use std::collections::{HashMap, HashSet};
 
-/// Bounds on one `allow_origin_regexes` entry: its text, its compiled size, its nesting.
+/// The longest `allow_origin_regexes` entry. [`Regex::new`] bounds the rest: at most
+/// [`crate::regex::MAX_INSTRUCTIONS`] compiled, [`crate::regex::MAX_NESTING`] groups deep.
 pub const MAX_REGEX_LEN: usize = 1024;
-const MAX_REGEX_PROGRAM: usize = 256 * 1024;
-const MAX_REGEX_NESTING: u32 = 50;
 
 /// One entry of `allow_origins`, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -229,7 +229,7 @@ pub struct OriginSet {
     exact: HashSet<Vec<u8>, Fnv>,
     /// Wildcard rules keyed by host (for `:*`) or by the suffix after `*.`.
     rules: HashMap<String, Vec<HostRule>, Fnv>,
-    regexes: Vec<regex_lite::Regex>,
+    regexes: Vec<Regex>,
 }
 
 impl OriginSet {
@@ -256,10 +256,7 @@ impl OriginSet {
             );
             return Err(ConfigError::new("", message));
         }
-        let regex = regex_lite::RegexBuilder::new(&format!("^(?:{pattern})$"))
-            .size_limit(MAX_REGEX_PROGRAM)
-            .nest_limit(MAX_REGEX_NESTING)
-            .build()
+        let regex = Regex::new(pattern)
             .map_err(|e| ConfigError::new("", format!("not a valid regex: {e}")))?;
         self.regexes.push(regex);
         Ok(())
@@ -315,10 +312,7 @@ impl OriginSet {
     }
 
     fn regex_allows(&self, origin: &[u8]) -> bool {
-        match std::str::from_utf8(origin) {
-            Ok(text) => self.regexes.iter().any(|re| re.is_match(text)),
-            Err(_) => false,
-        }
+        self.regexes.iter().any(|re| re.is_match(origin))
     }
 }
 
