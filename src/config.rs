@@ -1,13 +1,12 @@
 //! The plugin configuration: decoded from either encoding, validated whole.
 
 use crate::error::{ConfigError, ConfigErrors};
-use crate::hash::Fnv;
+use crate::hash::Groups;
 use crate::json::{self, Value};
 use crate::matcher::RequestFacts;
 use crate::pb_struct;
 use crate::policy::Policy;
 use crate::tree::{wrong_type, Object};
-use std::collections::HashMap;
 use std::iter::Peekable;
 use std::rc::Rc;
 
@@ -34,7 +33,7 @@ pub struct Config {
     pub warnings: Vec<ConfigWarning>,
     /// The indices of the policies naming each route, and of those naming none: a request's
     /// candidates, so a route picks among 1,000 route-matched policies in one lookup.
-    by_route: HashMap<Vec<u8>, Vec<usize>, Fnv>,
+    by_route: Groups<usize>,
     unrouted: Vec<usize>,
 }
 
@@ -74,19 +73,19 @@ impl Config {
 
     /// The first policy whose `match` fits, with its index.
     pub fn select(&self, facts: &RequestFacts) -> Option<(usize, &Rc<Policy>)> {
-        let routed = facts.route.as_deref().and_then(|r| self.by_route.get(r));
-        let candidates = Ascending(
-            routed.map_or(&[][..], Vec::as_slice).iter().peekable(),
-            self.unrouted.iter().peekable(),
-        );
+        let routed = facts
+            .route
+            .as_deref()
+            .map_or(&[][..], |r| self.by_route.get(r));
+        let candidates = Ascending(routed.iter().peekable(), self.unrouted.iter().peekable());
         candidates
             .filter_map(|i| Some((i, self.policies.get(i)?)))
             .find(|(_, p)| p.matcher.fits(facts))
     }
 }
 
-fn index_routes(policies: &[Rc<Policy>]) -> (HashMap<Vec<u8>, Vec<usize>, Fnv>, Vec<usize>) {
-    let mut by_route: HashMap<Vec<u8>, Vec<usize>, Fnv> = HashMap::default();
+fn index_routes(policies: &[Rc<Policy>]) -> (Groups<usize>, Vec<usize>) {
+    let mut by_route = Groups::default();
     let mut unrouted = Vec::new();
     for (i, policy) in policies.iter().enumerate() {
         let Some(routes) = &policy.matcher.routes else {
@@ -94,7 +93,7 @@ fn index_routes(policies: &[Rc<Policy>]) -> (HashMap<Vec<u8>, Vec<usize>, Fnv>, 
             continue;
         };
         for route in routes {
-            let indices = by_route.entry(route.clone()).or_default();
+            let indices = by_route.group(route);
             if indices.last() != Some(&i) {
                 indices.push(i);
             }

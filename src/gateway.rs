@@ -12,9 +12,9 @@
 
 use crate::config::ConfigWarning;
 use crate::error::{ConfigError, ConfigErrors};
-use crate::origin::{HostRule, OriginPattern, OriginSet, Port};
+use crate::origin::{split_scheme, HostRule, OriginPattern, OriginSet, Port};
 use crate::policy::{Rendered, Rules};
-use crate::token::{is_token, HeaderSet, MethodSet};
+use crate::token::{comma_separated, is_token, HeaderSet, MethodSet};
 use crate::tree::Object;
 use std::rc::Rc;
 
@@ -116,7 +116,7 @@ fn refuse_native_fields(policy: &Object, errors: &mut ConfigErrors) {
 
 /// A header value listing `names` as written, or `None` when there are none.
 fn listed(names: &[&str]) -> Option<String> {
-    (!names.is_empty()).then(|| names.join(", "))
+    (!names.is_empty()).then(|| comma_separated(names))
 }
 
 /// A list field as the schema's `listType=set` has it: at most `max` strings, none twice,
@@ -201,9 +201,7 @@ impl GatewayOrigin {
         if text.len() > MAX_ORIGIN_LENGTH {
             return Err(format!("longer than {MAX_ORIGIN_LENGTH} characters"));
         }
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or("expected \"*\" or http(s)://host[:port]")?;
+        let (scheme, rest) = split_scheme(text).ok_or("expected \"*\" or http(s)://host[:port]")?;
         let (scheme, default_port) = match scheme {
             "http" => ("http", 80),
             "https" => ("https", 443),

@@ -195,7 +195,10 @@ fn decimal(n: f64) -> String {
     } else {
         (whole, fraction)
     };
-    let digits = format!("{fraction:0width$}", width = places as usize);
+    let mut digits = fraction.to_string();
+    while digits.len() < places as usize {
+        digits.insert(0, '0');
+    }
     let digits = digits.trim_end_matches('0');
     if digits.is_empty() {
         whole.to_string()
@@ -463,11 +466,14 @@ impl Reader<'_> {
     }
 
     fn hex4(&self, at: usize) -> Result<u32, Error> {
-        let digits = self.bytes.get(at..at + 4);
-        let text = digits.and_then(|d| std::str::from_utf8(d).ok());
-        text.filter(|t| t.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|t| u32::from_str_radix(t, 16).ok())
-            .ok_or_else(|| self.error("an invalid \\u escape"))
+        let digits = self.bytes.get(at..at + 4).unwrap_or_default();
+        let value = digits
+            .iter()
+            .try_fold(0, |n, &b| Some(n << 4 | char::from(b).to_digit(16)?));
+        match value {
+            Some(n) if digits.len() == 4 => Ok(n),
+            _ => Err(self.error("an invalid \\u escape")),
+        }
     }
 
     /// `-? int frac? exp?`. Whole numbers below 2^53 and decimals with up to 15 significant

@@ -3,11 +3,11 @@
 use crate::config::ConfigWarning;
 use crate::error::{ConfigError, ConfigErrors};
 use crate::gateway;
+use crate::hash::Index;
 use crate::matcher::{HostPattern, RequestMatch};
 use crate::origin::{OriginPattern, OriginSet};
-use crate::token::{is_token, normalize_method, HeaderSet, MethodSet};
+use crate::token::{comma_separated, is_token, normalize_method, HeaderSet, MethodSet};
 use crate::tree::Object;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 /// The fields of a policy.
@@ -130,10 +130,10 @@ fn read_native(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules
     let (_, expose_list) = read_headers(obj, "expose_headers", allow_credentials, errors);
     let rendered = Rendered {
         allow_methods: (!methods.any && methods.beyond_safelisted())
-            .then(|| method_list.join(", ").into()),
+            .then(|| comma_separated(&method_list).into()),
         allow_headers: (!headers.any && !header_list.is_empty())
-            .then(|| header_list.join(", ").into()),
-        expose_headers: (!expose_list.is_empty()).then(|| expose_list.join(", ").into()),
+            .then(|| comma_separated(&header_list).into()),
+        expose_headers: (!expose_list.is_empty()).then(|| comma_separated(&expose_list).into()),
         max_age: obj
             .whole("max_age", 0..=86_400, errors)
             .map(|(n, _)| n.to_string().into()),
@@ -224,8 +224,8 @@ fn read_origins(
         .unwrap_or_default();
     let origin_list = origins.as_deref().unwrap_or_default();
     // Where each origin was first written, to name it in a duplicate's error.
-    let mut seen: HashMap<OriginPattern, &str> = HashMap::with_capacity(origin_list.len());
-    for (text, path) in origin_list {
+    let mut seen = Index::default();
+    for (i, (text, path)) in origin_list.iter().enumerate() {
         let pattern = match OriginPattern::parse(text) {
             Ok(pattern) => pattern,
             Err(message) => {
@@ -243,14 +243,14 @@ fn read_origins(
         if pattern == OriginPattern::Any && credentials {
             errors.push(star_with_credentials(path, text));
         }
-        if let Some(first) = seen.get(&pattern) {
+        let first = seen.get_or_insert(pattern.normalized().as_bytes(), i);
+        if let Some((_, first_path)) = origin_list.get(first).filter(|_| first != i) {
             errors.push(ConfigError::value(
                 path.as_str(),
                 text,
-                format!("the same origin as {first}"),
+                format!("the same origin as {first_path}"),
             ));
         }
-        seen.entry(pattern.clone()).or_insert(path);
         set.insert(pattern);
     }
     for (text, path) in &regexes {
@@ -283,7 +283,8 @@ fn read_methods(
 ) -> (MethodSet, Vec<String>) {
     let mut set = MethodSet::default();
     let names = read_tokens(obj, "allow_methods", credentials, errors, |m| {
-        String::from_utf8_lossy(normalize_method(m.as_bytes())).into_owned()
+        // A token, so ASCII.
+        String::from_utf8(normalize_method(m.as_bytes()).to_vec()).unwrap_or_default()
     });
     names.iter().for_each(|m| set.insert(m));
     (set, names)

@@ -4,6 +4,7 @@
 use crate::decision::{decorate, Action, Denial, HeaderValue, LocalResponse, Outcome, RequestView};
 use crate::policy::Policy;
 use crate::response::AllowedOrigin;
+use crate::token::comma_separated;
 use crate::token::parse_header_list;
 use std::rc::Rc;
 
@@ -100,7 +101,7 @@ impl Granted {
         };
         headers.extend(methods.map(|m| ("access-control-allow-methods", m)));
         let allow_headers = if policy.rules.headers.any {
-            (!self.headers.is_empty()).then(|| HeaderValue::Owned(self.headers.join(", ")))
+            (!self.headers.is_empty()).then(|| HeaderValue::Owned(comma_separated(&self.headers)))
         } else {
             shared(&rendered.allow_headers)
         };

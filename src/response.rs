@@ -78,8 +78,8 @@ impl ResponsePlan {
         }
         if self.policy.varies_by_origin() {
             let merged = match survey.vary_lines {
-                0 | 1 => merge_vary(survey.first_vary.into_iter()),
-                _ => merge_vary(headers.filter(|(n, _)| *n == b"vary").map(|(_, v)| v)),
+                0 | 1 => merge_vary(&mut survey.first_vary.into_iter()),
+                _ => merge_vary(&mut headers.filter(|(n, _)| *n == b"vary").map(|(_, v)| v)),
             };
             if let Some(merged) = merged {
                 apply(Edit::put("vary", &merged, survey.vary_lines > 0));
@@ -177,7 +177,8 @@ impl From<Edit<'_>> for HeaderEdit {
 
 /// The `Vary` value with `Origin` added, or `None` when it needs no change
 /// (it already names `Origin`, or is `*`). Several `Vary` lines become one.
-pub fn merge_vary<'v>(values: impl Iterator<Item = &'v [u8]>) -> Option<Cow<'static, str>> {
+/// `dyn`, so the module carries one copy for both callers.
+pub fn merge_vary(values: &mut dyn Iterator<Item = &[u8]>) -> Option<Cow<'static, str>> {
     let elements = values
         .flat_map(|v| v.split(|&b| b == b','))
         .map(|e| e.trim_ascii())
@@ -187,7 +188,8 @@ pub fn merge_vary<'v>(values: impl Iterator<Item = &'v [u8]>) -> Option<Cow<'sta
         if element == b"*" || element.eq_ignore_ascii_case(b"origin") {
             return None;
         }
-        merged.push_str(&String::from_utf8_lossy(element));
+        // Not a field name if not UTF-8: kept, as one replacement character.
+        merged.push_str(std::str::from_utf8(element).unwrap_or("\u{fffd}"));
         merged.push_str(", ");
     }
     if merged.is_empty() {

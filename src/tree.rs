@@ -3,6 +3,7 @@
 
 use crate::error::{ConfigError, ConfigErrors};
 use crate::json::{number_text, Map, Value};
+use crate::token::comma_separated;
 
 /// The most entries any list in a configuration may have.
 pub const MAX_LIST: usize = 10_000;
@@ -28,7 +29,7 @@ impl<'a> Object<'a> {
         for key in map.keys().filter(|key| !known.contains(&key.as_str())) {
             errors.push(ConfigError::new(
                 child(path, key),
-                format!("unknown field; expected one of {}", known.join(", ")),
+                format!("unknown field; expected one of {}", comma_separated(known)),
             ));
         }
         Some(Object {
