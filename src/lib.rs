@@ -3,6 +3,7 @@
 //! Everything but [`filter`] is plain Rust: the policy model, its validation and every CORS
 //! decision, tested natively. [`filter`] is the thin proxy-wasm layer that moves bytes.
 
+pub mod allocator;
 pub mod config;
 pub mod decision;
 pub mod error;
