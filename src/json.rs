@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-/// How deep arrays and objects may nest, as with a protobuf `Struct`.
+/// How deep arrays and objects may nest, as with a protobuf `Struct` (and its message).
 pub const MAX_DEPTH: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -315,6 +315,9 @@ impl Reader<'_> {
         self.skip_whitespace();
         match self.peek() {
             None => Err(self.error("the text ends where a value should be")),
+            Some(b'{' | b'[') if depth == MAX_DEPTH => {
+                Err(self.error("nesting deeper than 100 levels"))
+            }
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
             Some(b'"') => self.string().map(Value::String),
@@ -338,9 +341,6 @@ impl Reader<'_> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Value, Error> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nesting deeper than 100 levels"));
-        }
         self.at += 1;
         let mut items = Vec::new();
         if self.eat(b']') {
@@ -362,9 +362,6 @@ impl Reader<'_> {
     }
 
     fn object(&mut self, depth: usize) -> Result<Value, Error> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nesting deeper than 100 levels"));
-        }
         self.at += 1;
         let mut map = Map::new();
         if self.eat(b'}') {
