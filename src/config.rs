@@ -1,9 +1,9 @@
 //! The plugin configuration: decoded from either encoding, validated whole.
 
 use crate::error::{ConfigError, ConfigErrors};
-use crate::hash::Groups;
 use crate::json::{self, Value};
 use crate::matcher::RequestFacts;
+use crate::origin::Table;
 use crate::pb_struct;
 use crate::policy::Policy;
 use crate::tree::{wrong_type, Object};
@@ -33,7 +33,7 @@ pub struct Config {
     pub warnings: Vec<ConfigWarning>,
     /// The indices of the policies naming each route, and of those naming none: a request's
     /// candidates, so a route picks among 1,000 route-matched policies in one lookup.
-    by_route: Groups<usize>,
+    by_route: Table<Vec<u8>, Vec<usize>>,
     unrouted: Vec<usize>,
 }
 
@@ -76,7 +76,8 @@ impl Config {
         let routed = facts
             .route
             .as_deref()
-            .map_or(&[][..], |r| self.by_route.get(r));
+            .and_then(|r| self.by_route.get(r))
+            .map_or(&[][..], Vec::as_slice);
         let candidates = Ascending(routed.iter().peekable(), self.unrouted.iter().peekable());
         candidates
             .filter_map(|i| Some((i, self.policies.get(i)?)))
@@ -84,8 +85,8 @@ impl Config {
     }
 }
 
-fn index_routes(policies: &[Rc<Policy>]) -> (Groups<usize>, Vec<usize>) {
-    let mut by_route = Groups::default();
+fn index_routes(policies: &[Rc<Policy>]) -> (Table<Vec<u8>, Vec<usize>>, Vec<usize>) {
+    let mut by_route: Table<Vec<u8>, Vec<usize>> = Table::default();
     let mut unrouted = Vec::new();
     for (i, policy) in policies.iter().enumerate() {
         let Some(routes) = &policy.matcher.routes else {
@@ -93,7 +94,7 @@ fn index_routes(policies: &[Rc<Policy>]) -> (Groups<usize>, Vec<usize>) {
             continue;
         };
         for route in routes {
-            let indices = by_route.group(route);
+            let indices = by_route.entry(route.clone()).or_default();
             if indices.last() != Some(&i) {
                 indices.push(i);
             }

@@ -390,11 +390,11 @@ mod tests {
     use serde_json::{json, Value};
 
     fn dialect(cors: Value) -> Config {
-        Config::from_tree(&json!({"policies": [{"cors": cors}]}).into()).unwrap()
+        Config::from_tree(&json!({"policies": [{"cors": cors}]})).unwrap()
     }
 
     fn error_lines(policy: Value) -> Vec<String> {
-        Config::from_tree(&json!({"policies": [policy]}).into())
+        Config::from_tree(&json!({"policies": [policy]}))
             .unwrap_err()
             .lines()
     }
@@ -643,7 +643,7 @@ mod tests {
     fn a_native_policy_still_sends_no_expose_headers_on_a_preflight() {
         let config = Config::from_tree(&json!({"policies": [{
             "allow_origins": ["https://a.com"], "expose_headers": ["x-a"], "allow_methods": ["GET"],
-        }]}).into())
+        }]}))
         .unwrap();
         let response = preflight(&config, "https://a.com", "GET");
         assert_eq!(header(&response, "access-control-expose-headers"), None);
@@ -658,7 +658,7 @@ mod tests {
             {"cors": {"allowOrigins": ["https://*.com", "https://*", "http://*:8080", "https://*.co.uk"]}},
             {"cors": {"allowOrigins": ["*"], "allowCredentials": true}},
             {"cors": {"allowOrigins": ["*"], "allowCredentials": false}},
-        ]}).into())
+        ]}))
         .unwrap();
         assert_eq!(
             warning_lines(&config),
@@ -768,12 +768,9 @@ mod tests {
     #[test]
     fn both_encodings_read_the_same_dialect() {
         // A Struct carries numbers as doubles.
-        let config = Config::from_tree(
-            &json!({"policies": [{"cors": {
-                "allowOrigins": ["https://a.com"], "maxAge": 3600.0,
-            }}]})
-            .into(),
-        )
+        let config = Config::from_tree(&json!({"policies": [{"cors": {
+            "allowOrigins": ["https://a.com"], "maxAge": 3600.0,
+        }}]}))
         .unwrap();
         assert_eq!(
             config.policies[0].rules.rendered.max_age.as_deref(),

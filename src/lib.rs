@@ -3,13 +3,11 @@
 //! Everything but [`filter`] is plain Rust: the policy model, its validation and every CORS
 //! decision, tested natively. [`filter`] is the thin proxy-wasm layer that moves bytes.
 
-pub mod allocator;
 pub mod config;
 pub mod decision;
 pub mod error;
 pub mod filter;
 pub mod gateway;
-pub mod hash;
 pub mod header_map;
 pub mod json;
 pub mod matcher;
@@ -18,7 +16,6 @@ pub mod origin;
 pub mod pb_struct;
 pub mod policy;
 pub mod preflight;
-pub mod regex;
 pub mod response;
 pub mod token;
 pub mod tree;

@@ -3,12 +3,21 @@
 //! (<https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin>).
 
 use crate::error::ConfigError;
-use crate::hash::{Groups, Index};
-use crate::regex::Regex;
+use regex_lite::{Regex, RegexBuilder};
+use std::collections::{HashMap, HashSet};
 
-/// The longest `allow_origin_regexes` entry. [`Regex::new`] bounds the rest: at most
-/// [`crate::regex::MAX_INSTRUCTIONS`] compiled, [`crate::regex::MAX_NESTING`] groups deep.
+/// std's tables with a fixed hash. Keys come from the configuration and requests only look
+/// up, so a known hash cannot be turned against them, and no random seed is needed.
+pub type Table<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+pub type Set<K> = HashSet<K, foldhash::fast::FixedState>;
+
+/// The longest `allow_origin_regexes` entry.
 pub const MAX_REGEX_LEN: usize = 1024;
+/// The most memory, in bytes, one compiled `allow_origin_regexes` entry may take
+/// (regex-lite's size limit).
+pub const MAX_REGEX_SIZE: usize = 256 * 1024;
+/// The deepest one entry's groups and repetitions may nest (regex-lite's nest limit).
+pub const MAX_REGEX_NESTING: u32 = 50;
 
 /// One entry of `allow_origins`, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -251,10 +260,9 @@ pub fn split_scheme(text: &str) -> Option<(&str, &str)> {
 pub struct OriginSet {
     pub any: bool,
     null: bool,
-    /// Each origin, to nothing.
-    exact: Index,
+    exact: Set<Vec<u8>>,
     /// Wildcard rules keyed by host (for `:*`) or by the suffix after `*.`.
-    rules: Groups<HostRule>,
+    rules: Table<Vec<u8>, Vec<HostRule>>,
     regexes: Vec<Regex>,
 }
 
@@ -264,16 +272,17 @@ impl OriginSet {
             OriginPattern::Any => self.any = true,
             OriginPattern::Null => self.null = true,
             OriginPattern::Exact(origin) => {
-                self.exact.get_or_insert(origin.as_bytes(), 0);
+                self.exact.insert(origin.into_bytes());
             }
             OriginPattern::Wildcard(rule) => {
-                self.rules.group(rule.host.as_bytes()).push(rule);
+                let key = rule.host.as_bytes().to_vec();
+                self.rules.entry(key).or_default().push(rule);
             }
         }
     }
 
-    /// Compiles `pattern` anchored at both ends; the engine runs in linear time, and the
-    /// compiled program and its nesting are bounded.
+    /// Compiles `pattern` to match whole origins; regex-lite runs in time linear in the
+    /// origin, and the compiled size and nesting are bounded.
     pub fn add_regex(&mut self, pattern: &str) -> Result<(), ConfigError> {
         if pattern.len() > MAX_REGEX_LEN {
             let message = format!(
@@ -282,7 +291,7 @@ impl OriginSet {
             );
             return Err(ConfigError::new("", message));
         }
-        let regex = Regex::new(pattern)
+        let regex = whole_match(pattern)
             .map_err(|e| ConfigError::new("", format!("not a valid regex: {e}")))?;
         self.regexes.push(regex);
         Ok(())
@@ -298,7 +307,7 @@ impl OriginSet {
 
     /// Whether a request's `Origin` value is allowed. Anything not well-formed is not.
     pub fn allows(&self, origin: &[u8]) -> bool {
-        if self.any || self.exact.get(origin).is_some() {
+        if self.any || self.exact.contains(origin) {
             return true;
         }
         if origin == b"null" {
@@ -315,7 +324,8 @@ impl OriginSet {
             return false;
         }
         let fits = |key: &[u8], subdomains: bool| {
-            self.rules.get(key).iter().any(|rule| {
+            let rules = self.rules.get(key).map_or(&[][..], Vec::as_slice);
+            rules.iter().any(|rule| {
                 rule.subdomains == subdomains
                     && rule.scheme.as_bytes() == origin.scheme
                     && origin.port_fits(rule)
@@ -334,9 +344,26 @@ impl OriginSet {
             .any(|(i, _)| fits(&origin.host[i + 1..], true))
     }
 
+    /// `origin` is well-formed, so ASCII.
     fn regex_allows(&self, origin: &[u8]) -> bool {
+        let Ok(origin) = std::str::from_utf8(origin) else {
+            return false;
+        };
         self.regexes.iter().any(|re| re.is_match(origin))
     }
+}
+
+/// `pattern` anchored at both ends. It is compiled alone first, so that it cannot close
+/// the group around it: `a)|(.*` is refused, not read as `^(?:a)|(.*)$`.
+fn whole_match(pattern: &str) -> Result<Regex, regex_lite::Error> {
+    let compile = |pattern: &str, nesting: u32| {
+        RegexBuilder::new(pattern)
+            .size_limit(MAX_REGEX_SIZE)
+            .nest_limit(nesting)
+            .build()
+    };
+    compile(pattern, MAX_REGEX_NESTING)?;
+    compile(&format!("^(?:{pattern})$"), MAX_REGEX_NESTING + 1)
 }
 
 #[cfg(test)]
@@ -527,6 +554,31 @@ mod tests {
         assert!(!s.allows(b"https://a.com.evil.net"));
         assert!(!s.allows(b"https://evil.net.https://b.com"));
         assert!(s.allows(b"https://b.com"));
+    }
+
+    #[test]
+    fn a_regex_cannot_close_the_group_that_anchors_it() {
+        let mut s = OriginSet::default();
+        let error = s.add_regex(r"https://a\.com)|(.*").unwrap_err();
+        assert!(error.message.starts_with("not a valid regex: "), "{error}");
+        assert!(s.add_regex(r"(?x)https://a\.com # a comment").is_err());
+        assert!(!s.allows(b"https://evil.net"));
+    }
+
+    #[test]
+    fn regexes_are_bounded_in_size_and_nesting() {
+        let mut s = OriginSet::default();
+        assert!(s.add_regex("https://[a-z]{0,1000}").is_ok());
+        assert!(s.add_regex("(?:a{0,100}){0,100}").is_err());
+        let nested = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+        assert!(s.add_regex(&nested(MAX_REGEX_NESTING as usize)).is_ok());
+        let error = s
+            .add_regex(&nested(MAX_REGEX_NESTING as usize + 1))
+            .unwrap_err();
+        assert_eq!(
+            error.message,
+            "not a valid regex: pattern has too much nesting"
+        );
     }
 
     #[test]

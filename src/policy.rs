@@ -3,9 +3,8 @@
 use crate::config::ConfigWarning;
 use crate::error::{ConfigError, ConfigErrors};
 use crate::gateway;
-use crate::hash::Index;
 use crate::matcher::{HostPattern, RequestMatch};
-use crate::origin::{OriginPattern, OriginSet};
+use crate::origin::{OriginPattern, OriginSet, Table};
 use crate::token::{comma_separated, is_token, normalize_method, HeaderSet, MethodSet};
 use crate::tree::Object;
 use std::rc::Rc;
@@ -81,7 +80,7 @@ const PREFLIGHT_VARY_PNA: &str = "Origin, Access-Control-Request-Method, \
 impl Policy {
     /// Reads and validates `policies[index]`; every problem found goes to `errors`.
     pub fn read(
-        value: &crate::json::Value,
+        value: &serde_json::Value,
         path: &str,
         index: usize,
         errors: &mut ConfigErrors,
@@ -224,7 +223,7 @@ fn read_origins(
         .unwrap_or_default();
     let origin_list = origins.as_deref().unwrap_or_default();
     // Where each origin was first written, to name it in a duplicate's error.
-    let mut seen = Index::default();
+    let mut seen: Table<String, usize> = Table::default();
     for (i, (text, path)) in origin_list.iter().enumerate() {
         let pattern = match OriginPattern::parse(text) {
             Ok(pattern) => pattern,
@@ -243,7 +242,7 @@ fn read_origins(
         if pattern == OriginPattern::Any && credentials {
             errors.push(star_with_credentials(path, text));
         }
-        let first = seen.get_or_insert(pattern.normalized().as_bytes(), i);
+        let first = *seen.entry(pattern.normalized()).or_insert(i);
         if let Some((_, first_path)) = origin_list.get(first).filter(|_| first != i) {
             errors.push(ConfigError::value(
                 path.as_str(),

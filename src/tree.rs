@@ -2,7 +2,7 @@
 //! field, with every error named by its JSON path and unknown fields refused.
 
 use crate::error::{ConfigError, ConfigErrors};
-use crate::json::{number_text, Map, Value};
+use crate::json::{Map, Number, Value};
 use crate::token::comma_separated;
 
 /// The most entries any list in a configuration may have.
@@ -11,7 +11,7 @@ pub const MAX_LIST: usize = 10_000;
 /// An object's fields, checked against the names it may have.
 pub struct Object<'a> {
     path: String,
-    map: &'a Map,
+    map: &'a Map<String, Value>,
 }
 
 impl<'a> Object<'a> {
@@ -88,10 +88,10 @@ impl<'a> Object<'a> {
             errors.push(wrong_type(&path, "a number", value));
             return None;
         };
-        match whole_number(*number).filter(|n| range.contains(n)) {
+        match whole_number(number).filter(|n| range.contains(n)) {
             Some(n) => Some((n, path)),
             None => {
-                let number = number_text(*number);
+                let number = number_text(number);
                 let message = if *range.end() == u64::MAX {
                     format!("{number}: must be a whole number")
                 } else {
@@ -155,11 +155,56 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-fn whole_number(f: f64) -> Option<u64> {
+/// A number as a whole `u64`; a double counts when it is whole and exact.
+fn whole_number(number: &Number) -> Option<u64> {
+    if let Some(n) = number.as_u64() {
+        return Some(n);
+    }
     // Exactly representable whole doubles only; 2^53 is far beyond any limit we check.
-    if f >= 0.0 && f.fract() == 0.0 && f < 9_007_199_254_740_992.0 {
-        Some(f as u64)
-    } else {
-        None
+    let f = number.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0)?;
+    (f < 9_007_199_254_740_992.0).then_some(f as u64)
+}
+
+/// A number for messages: a whole double such as `600.0` (how a `Struct` carries every
+/// number) without its `.0`, as JavaScript writes it; others in serde_json's shortest form.
+pub fn number_text(number: &Number) -> String {
+    match number.as_f64() {
+        Some(f) if number.is_f64() && f.fract() == 0.0 && f.abs() < TWO_TO_THE_64 => {
+            let sign = if f < 0.0 { "-" } else { "" };
+            format!("{sign}{}", f.abs() as u64)
+        }
+        _ => number.to_string(),
+    }
+}
+
+const TWO_TO_THE_64: f64 = 18_446_744_073_709_551_616.0;
+
+#[cfg(test)]
+mod tests {
+    use super::number_text;
+    use serde_json::Number;
+
+    #[test]
+    fn numbers_in_messages_are_short() {
+        let cases = [
+            (0.0, "0"),
+            (600.0, "600"),
+            (-1.0, "-1"),
+            (1.5, "1.5"),
+            (0.1, "0.1"),
+            (600.5, "600.5"),
+            (-0.001234, "-0.001234"),
+            (123456.789, "123456.789"),
+            (1e19, "10000000000000000000"),
+            (1e20, "1e+20"),
+            (1.5e300, "1.5e+300"),
+            (1e-7, "1e-7"),
+        ];
+        for (n, text) in cases {
+            let number = Number::from_f64(n).unwrap();
+            assert_eq!(number_text(&number), text, "{n:?}");
+        }
+        assert_eq!(number_text(&Number::from(-7i64)), "-7");
+        assert_eq!(number_text(&Number::from(u64::MAX)), u64::MAX.to_string());
     }
 }

@@ -1,7 +1,7 @@
 //! YAML files (a policy, or an Istio `WasmPlugin`) read into the same tree the filter's two
 //! encodings decode to, for the native policy checker and tests. Not in the wasm module.
 
-use crate::json::{Map, Value};
+use crate::json::{Map, Number, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Every document in `text`, as trees.
@@ -14,15 +14,13 @@ fn to_tree(yaml: &Yaml) -> Result<Value, String> {
     Ok(match yaml {
         Yaml::Null => Value::Null,
         Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Integer(i) => Value::Number(*i as f64),
+        Yaml::Integer(i) => Value::from(*i),
         Yaml::Real(text) => {
             let f: f64 = text
                 .parse()
                 .map_err(|_| format!("{text} is not a number"))?;
-            if !f.is_finite() {
-                return Err(format!("{text} is not a finite number"));
-            }
-            Value::Number(f)
+            let finite = Number::from_f64(f);
+            Value::Number(finite.ok_or_else(|| format!("{text} is not a finite number"))?)
         }
         Yaml::String(s) => Value::String(s.clone()),
         Yaml::Array(items) => Value::Array(items.iter().map(to_tree).collect::<Result<_, _>>()?),
@@ -51,7 +49,6 @@ fn key_text(key: &Yaml) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::parse;
-    use crate::json::Value;
     use serde_json::json;
 
     #[test]
@@ -60,10 +57,8 @@ mod tests {
         let tree = &parse(text).unwrap()[0];
         assert_eq!(
             tree,
-            &Value::from(
-                json!({"policies": [{"name": "api", "max_age": 600, "allow_credentials": "yes",
-                                   "allow_origins": ["*"], "x": 1.5, "y": null}]})
-            )
+            &json!({"policies": [{"name": "api", "max_age": 600, "allow_credentials": "yes",
+                                  "allow_origins": ["*"], "x": 1.5, "y": null}]})
         );
     }
 

@@ -4,7 +4,7 @@ use crate::config::Config;
 use serde_json::json;
 
 fn errors(config: serde_json::Value) -> Vec<String> {
-    match Config::from_tree(&config.clone().into()) {
+    match Config::from_tree(&config.clone()) {
         Ok(_) => panic!("accepted: {config}"),
         Err(errors) => errors.lines(),
     }
@@ -38,11 +38,11 @@ fn empty_and_missing_configurations_say_what_a_minimal_one_is() {
 fn malformed_input_is_an_error_in_either_encoding() {
     assert_eq!(
         Config::parse(b"{\"policies\": [").unwrap_err().lines(),
-        ["configuration: not valid JSON: the text ends inside a list at line 1 column 15"]
+        ["configuration: not valid JSON: EOF while parsing a list at line 1 column 14"]
     );
     assert_eq!(
         Config::parse(&[0x0a, 0x05, 0x0a]).unwrap_err().lines(),
-        ["configuration: not a valid protobuf Struct: the data ends in the middle of a field"]
+        ["configuration: not a valid protobuf Struct: buffer underflow"]
     );
     assert_eq!(
         errors(json!([])),
@@ -141,7 +141,7 @@ fn origins_are_required_unless_disabled_or_regexes_are_given() {
         one_policy_errors(json!({"allow_origins": []})),
         ["policies[0].allow_origins: must not be empty"]
     );
-    let ok = |policy| Config::from_tree(&json!({ "policies": [policy] }).into()).is_ok();
+    let ok = |policy| Config::from_tree(&json!({ "policies": [policy] })).is_ok();
     assert!(ok(json!({"disabled": true})));
     assert!(ok(
         json!({"allow_origin_regexes": [r"https://[a-z]+\.example\.com"]})
@@ -214,12 +214,9 @@ fn wrong_types_name_what_was_expected() {
 
 #[test]
 fn names_default_to_their_index_and_must_be_unique() {
-    let config = Config::from_tree(
-        &json!({"policies": [
-            {"allow_origins": ["*"]}, {"name": "api", "allow_origins": ["*"]},
-        ]})
-        .into(),
-    )
+    let config = Config::from_tree(&json!({"policies": [
+        {"allow_origins": ["*"]}, {"name": "api", "allow_origins": ["*"]},
+    ]}))
     .unwrap();
     assert_eq!(config.policies[0].name, "policy-0");
     assert_eq!(config.policies[1].name, "api");
@@ -234,12 +231,9 @@ fn names_default_to_their_index_and_must_be_unique() {
 
 #[test]
 fn numbers_may_be_doubles_as_a_struct_carries_them() {
-    let config = Config::from_tree(
-        &json!({"policies": [
-            {"allow_origins": ["*"], "max_age": 600.0, "preflight_status": 200.0},
-        ]})
-        .into(),
-    )
+    let config = Config::from_tree(&json!({"policies": [
+        {"allow_origins": ["*"], "max_age": 600.0, "preflight_status": 200.0},
+    ]}))
     .unwrap();
     assert_eq!(
         config.policies[0].rules.rendered.max_age.as_deref(),
@@ -254,25 +248,19 @@ fn numbers_may_be_doubles_as_a_struct_carries_them() {
 
 #[test]
 fn null_is_the_same_as_absent() {
-    let config = Config::from_tree(
-        &json!({"policies": [
-            {"allow_origins": ["*"], "max_age": null, "match": null},
-        ]})
-        .into(),
-    )
+    let config = Config::from_tree(&json!({"policies": [
+        {"allow_origins": ["*"], "max_age": null, "match": null},
+    ]}))
     .unwrap();
     assert_eq!(config.policies[0].rules.rendered.max_age, None);
 }
 
 #[test]
 fn only_the_facts_some_policy_matches_on_are_read() {
-    let config = Config::from_tree(
-        &json!({"policies": [
-            {"match": {"path_prefixes": ["/a"]}, "allow_origins": ["*"]},
-            {"match": {"hosts": ["a.com"]}, "allow_origins": ["*"]},
-        ]})
-        .into(),
-    )
+    let config = Config::from_tree(&json!({"policies": [
+        {"match": {"path_prefixes": ["/a"]}, "allow_origins": ["*"]},
+        {"match": {"hosts": ["a.com"]}, "allow_origins": ["*"]},
+    ]}))
     .unwrap();
     assert!(!config.needs_route);
     assert!(config.needs_authority);
@@ -296,9 +284,7 @@ fn limits_are_errors_with_their_numbers() {
     let ten_thousand: Vec<String> = (0..10_000)
         .map(|i| format!("https://a{i}.example.com"))
         .collect();
-    assert!(
-        Config::from_tree(&json!({"policies": [{ "allow_origins": ten_thousand }]}).into()).is_ok()
-    );
+    assert!(Config::from_tree(&json!({"policies": [{ "allow_origins": ten_thousand }]})).is_ok());
     let long = "a".repeat(1025);
     assert_eq!(
         one_policy_errors(json!({ "allow_origin_regexes": [long.clone()] })),

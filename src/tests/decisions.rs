@@ -11,7 +11,7 @@ const APP: &str = "https://app.example.com";
 const VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
 fn config(policy: Value) -> Config {
-    Config::from_tree(&json!({ "policies": [policy] }).into()).unwrap()
+    Config::from_tree(&json!({ "policies": [policy] })).unwrap()
 }
 
 fn api() -> Config {
@@ -371,7 +371,7 @@ fn policies_are_selected_in_order_reading_only_what_they_match_on() {
         {"name": "admin", "match": {"routes": ["admin"]}, "disabled": true},
         {"name": "cdn", "match": {"hosts": ["*.cdn.example.com"], "path_prefixes": ["/s/"]}, "allow_origins": ["*"]},
         {"name": "rest", "allow_origins": [APP]},
-    ]}).into())
+    ]}))
     .unwrap();
     let pick = |route: Option<&'static str>, headers: &[(&'static str, &str)]| {
         let request = FakeRequest {
@@ -445,7 +445,7 @@ fn route_matched_and_other_policies_keep_their_order() {
         {"name": "b", "match": {"path_prefixes": ["/b/"]}, "allow_origins": [APP]},
         {"name": "c", "match": {"routes": ["r2", "r1"]}, "allow_origins": [APP]},
         {"name": "d", "allow_origins": [APP]},
-    ]}).into())
+    ]}))
     .unwrap();
     let pick = |route: &'static str, headers: &[(&'static str, &str)]| {
         let request = FakeRequest {
