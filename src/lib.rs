@@ -1,26 +1,25 @@
-//! cors-wasm: a CORS filter for Envoy and Istio, as a proxy-wasm module.
+//! cors-wasm: a CORS filter for Envoy and Istio. One core, thin hosts; data flows one way.
 //!
-//! Everything but [`filter`] is plain Rust: the policy model, its validation and every CORS
-//! decision, tested natively. [`filter`] is the thin proxy-wasm layer that moves bytes.
+//! ```text
+//! configuration bytes ─► encoding ─► policy ─────────► Config (validated, rendered once)
+//!                        JSON text   the language:        │
+//!                        Struct      model, validation,   ▼
+//!                        YAML (the   origins, tokens,   cors: the decisions (pure):
+//!                        checker)    the `cors` dialect   preflight, response plan, Vary
+//!                                                         │
+//! request headers ◄──────────── host (only moves bytes) ◄─┘
+//!                               proxy_wasm: Envoy, Istio, any proxy-wasm host
+//! ```
+//!
+//! - [`encoding`]: bytes into one tree (serde_json's `Value`); knows no policy.
+//! - [`policy`]: the policy language; reads the tree, reports every error with its path.
+//! - [`cors`]: what a request gets, as data; reads headers through [`cors::RequestView`].
+//! - [`host`]: the proxy-wasm glue, the only code that knows a host.
+//!
+//! Imports point down this list only: a host uses the decisions and the policy, the
+//! decisions use the policy, the policy uses the encodings.
 
-pub mod config;
-pub mod decision;
-pub mod error;
-pub mod filter;
-pub mod gateway;
-pub mod header_map;
-pub mod json;
-pub mod matcher;
-pub mod metrics;
-pub mod origin;
-pub mod pb_struct;
+pub mod cors;
+pub mod encoding;
+pub mod host;
 pub mod policy;
-pub mod preflight;
-pub mod response;
-pub mod token;
-pub mod tree;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod yaml;
-
-#[cfg(test)]
-mod tests;

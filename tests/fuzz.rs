@@ -8,12 +8,10 @@
 //!
 //! `PROPTEST_CASES=100000 cargo test --test fuzz` runs longer than the default below.
 
-use cors_wasm::config::Config;
-use cors_wasm::decision::{evaluate, Action, Outcome, RequestView};
-use cors_wasm::origin::OriginSet;
-use cors_wasm::pb_struct;
-use cors_wasm::response::HeaderEdit;
-use cors_wasm::{gateway, policy};
+use cors_wasm::cors::{evaluate, Action, HeaderEdit, Outcome, RequestView};
+use cors_wasm::encoding::proto_struct;
+use cors_wasm::policy::origin::{OriginPattern, OriginSet};
+use cors_wasm::policy::{entry, gateway, Config};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -241,7 +239,7 @@ proptest! {
     #[test]
     fn configuration_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = Config::parse(&bytes);
-        let _ = pb_struct::decode(&bytes);
+        let _ = proto_struct::decode(&bytes);
     }
 
     #[test]
@@ -262,7 +260,7 @@ proptest! {
     fn origin_matching_never_panics_and_admits_only_well_formed_origins(o in origin()) {
         let mut set = OriginSet::default();
         for p in ["https://app.example.com", "https://*.example.com", "http://localhost:*"] {
-            set.insert(cors_wasm::origin::OriginPattern::parse(p).unwrap());
+            set.insert(OriginPattern::parse(p).unwrap());
         }
         if set.allows(&o) {
             let text = std::str::from_utf8(&o).expect("an allowed origin is UTF-8");
@@ -323,8 +321,8 @@ fn config_tree() -> impl Strategy<Value = Value> {
     // Every field name the configuration knows, so a new field is fuzzed without a change here.
     let known = [
         &["policies"][..],
-        policy::FIELDS,
-        policy::MATCH_FIELDS,
+        entry::FIELDS,
+        entry::MATCH_FIELDS,
         gateway::FIELDS,
     ];
     let keys = prop::sample::select(known.concat());

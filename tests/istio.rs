@@ -4,7 +4,7 @@
 
 mod support;
 
-use cors_wasm::config::Config;
+use cors_wasm::policy::Config;
 use serde_json::{json, Value};
 use support::envoy::{bootstrap, module_path, Envoy};
 use support::upstream::Upstream;
@@ -12,7 +12,7 @@ use support::upstream::Upstream;
 fn manifest(name: &str) -> Value {
     let path = format!("{}/envoy/istio/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
-    let tree = cors_wasm::yaml::parse(&text).unwrap().remove(0);
+    let tree = cors_wasm::encoding::yaml::parse(&text).unwrap().remove(0);
     serde_json::from_str(&tree.to_string()).unwrap()
 }
 

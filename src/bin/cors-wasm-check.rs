@@ -5,8 +5,8 @@
 //! A file is the plugin configuration as JSON or YAML, or an Istio `WasmPlugin` manifest
 //! (its `spec.pluginConfig` is checked).
 
-use cors_wasm::config::Config;
-use cors_wasm::json::{self, Value};
+use cors_wasm::encoding::{json, yaml, Value};
+use cors_wasm::policy::Config;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -61,7 +61,7 @@ fn check(path: &str) -> u8 {
 fn plugin_config(text: &str) -> Result<Value, String> {
     let documents = match json::parse(text.as_bytes()) {
         Ok(tree) => vec![tree],
-        Err(_) => cors_wasm::yaml::parse(text)?,
+        Err(_) => yaml::parse(text)?,
     };
     let wasm_plugin = documents.iter().find(|d| d["kind"] == "WasmPlugin");
     match (wasm_plugin, documents.as_slice()) {

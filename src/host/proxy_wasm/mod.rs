@@ -1,21 +1,25 @@
 //! The proxy-wasm layer: reads the configuration and the headers a decision needs, as
 //! bytes, and applies the decision. Every CORS rule lives in the host-independent modules.
 
-use crate::config::Config;
-use crate::decision::{self, Action, Evaluation, LocalResponse, Outcome, RequestView};
-use crate::header_map::HeaderMap;
-use crate::metrics::{self, Counters};
-use crate::response::{Edit, ResponsePlan};
+mod header_map;
+mod metrics;
+
+use crate::cors::{
+    self, Action, Edit, Evaluation, LocalResponse, Outcome, RequestView, ResponsePlan,
+};
+use crate::policy::Config;
+use ::proxy_wasm::hostcalls;
+use ::proxy_wasm::traits::{Context, HttpContext, RootContext};
+use ::proxy_wasm::types::{Action as HostAction, BufferType, ContextType, LogLevel, MapType};
+use header_map::HeaderMap;
 use log::{debug, error, info, warn};
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action as HostAction, BufferType, ContextType, LogLevel, MapType};
+use metrics::Counters;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| Box::new(CorsRoot { config: None, counters: Rc::default() }));
+::proxy_wasm::main! {{
+    ::proxy_wasm::set_log_level(LogLevel::Info);
+    ::proxy_wasm::set_root_context(|_| Box::new(CorsRoot { config: None, counters: Rc::default() }));
 }}
 
 struct CorsRoot {
@@ -28,7 +32,7 @@ impl Context for CorsRoot {}
 impl RootContext for CorsRoot {
     fn on_configure(&mut self, _size: usize) -> bool {
         if let Ok(level) = hostcalls::get_log_level() {
-            proxy_wasm::set_log_level(level);
+            ::proxy_wasm::set_log_level(level);
         }
         let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
@@ -101,7 +105,7 @@ impl HttpContext for CorsHttp {
         let Some(config) = &self.config else {
             return HostAction::Continue;
         };
-        let evaluation = decision::evaluate(config, &HostRequest::default());
+        let evaluation = cors::evaluate(config, &HostRequest::default());
         log_evaluation(&evaluation);
         self.counters.count(&evaluation);
         match evaluation.action {

@@ -1,9 +1,9 @@
 //! Reading a configuration tree ([`Value`], from either encoding) field by
 //! field, with every error named by its JSON path and unknown fields refused.
 
-use crate::error::{ConfigError, ConfigErrors};
-use crate::json::{Map, Number, Value};
-use crate::token::comma_separated;
+use super::error::{ConfigError, ConfigErrors};
+use super::token::comma_separated;
+use crate::encoding::{Map, Number, Value};
 
 /// The most entries any list in a configuration may have.
 pub const MAX_LIST: usize = 10_000;

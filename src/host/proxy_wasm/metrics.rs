@@ -1,19 +1,19 @@
 //! Envoy counters per policy through the proxy-wasm metrics ABI: in Envoy's `/stats` as
-//! `wasmcustom.cors_wasm.<policy>.<counter>`, for the counters of [`decision::COUNTERS`].
+//! `wasmcustom.cors_wasm.<policy>.<counter>`, for the counters of [`COUNTERS`].
 //!
 //! Requests count in wasm memory; the root context flushes the counts to the host once a
 //! [`FLUSH_PERIOD`], so a request pays no host call for its counter.
 
-use crate::config::Config;
-use crate::decision::{self, Evaluation};
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::MetricType;
+use crate::cors::{Evaluation, COUNTERS};
+use crate::policy::Config;
+use ::proxy_wasm::hostcalls;
+use ::proxy_wasm::types::MetricType;
 use std::cell::Cell;
 use std::time::Duration;
 
 pub const FLUSH_PERIOD: Duration = Duration::from_secs(1);
 
-const PER_POLICY: usize = decision::COUNTERS.len();
+const PER_POLICY: usize = COUNTERS.len();
 
 /// One row per policy in configuration order: each counter's host id and unflushed count;
 /// and the gauge of the module's linear memory, `wasmcustom.cors_wasm.memory_bytes`.
@@ -30,7 +30,7 @@ impl Counters {
             .policies
             .iter()
             .map(|policy| {
-                decision::COUNTERS.map(|counter| {
+                COUNTERS.map(|counter| {
                     let name = format!("cors_wasm.{}.{counter}", policy.name);
                     (
                         hostcalls::define_metric(MetricType::Counter, &name).ok(),

@@ -2,7 +2,7 @@
 //! plain YAML) into the configuration tree, by prost's own `prost_types::Struct`.
 //! Messages: <https://protobuf.dev/reference/protobuf/google.protobuf/#struct>.
 
-use crate::json::{Map, Number, Value};
+use super::{Map, Number, Value};
 use prost::Message;
 use prost_types::value::Kind;
 

@@ -70,4 +70,9 @@ impl From<ConfigError> for ConfigErrors {
     }
 }
 
-pub use crate::json::quote;
+pub use crate::encoding::json::quote;
+
+/// What the configuration allows but is nearly always a mistake (the Gateway API's `*` with
+/// credentials, say). It loads; each is one line, `path: message`, as an error would be,
+/// which the filter logs and a policy checker can print.
+pub type ConfigWarning = ConfigError;

@@ -2,7 +2,7 @@
 //!
 //! [RFC 8259]: https://www.rfc-editor.org/rfc/rfc8259
 
-pub use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
 /// How deep arrays and objects may nest, about as deep as prost lets a `Struct` nest.
 pub const MAX_DEPTH: usize = 100;

@@ -10,12 +10,11 @@
 //!
 //! What the standard allows but is nearly always a mistake loads with a warning.
 
-use crate::config::ConfigWarning;
-use crate::error::{ConfigError, ConfigErrors};
-use crate::origin::{split_scheme, HostRule, OriginPattern, OriginSet, Port};
-use crate::policy::{Rendered, Rules};
-use crate::token::{comma_separated, is_token, HeaderSet, MethodSet};
-use crate::tree::Object;
+use super::error::{ConfigError, ConfigErrors, ConfigWarning};
+use super::origin::{split_scheme, HostRule, OriginPattern, OriginSet, Port};
+use super::read::Object;
+use super::rules::{Rendered, Rules};
+use super::token::{comma_separated, is_token, HeaderSet, MethodSet};
 use std::rc::Rc;
 
 /// The fields of `cors`: an `HTTPCORSFilter`'s.
@@ -384,9 +383,8 @@ fn read_header_names<'a>(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-    use crate::decision::{evaluate, Action, HeaderValue, LocalResponse, RequestView};
-    use crate::response::HeaderEdit;
+    use crate::cors::{evaluate, Action, HeaderEdit, HeaderValue, LocalResponse, RequestView};
+    use crate::policy::Config;
     use serde_json::{json, Value};
 
     fn dialect(cors: Value) -> Config {

@@ -1,6 +1,6 @@
 //! Which requests a policy applies to: `match.routes`, `match.hosts`, `match.path_prefixes`.
 
-use crate::origin::is_dns_name;
+use super::origin::is_dns_name;
 
 /// All given conditions must hold; inside one list any entry may.
 #[derive(Debug, Default)]

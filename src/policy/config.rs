@@ -1,12 +1,11 @@
 //! The plugin configuration: decoded from either encoding, validated whole.
 
-use crate::error::{ConfigError, ConfigErrors};
-use crate::json::{self, Value};
-use crate::matcher::RequestFacts;
-use crate::origin::Table;
-use crate::pb_struct;
-use crate::policy::Policy;
-use crate::tree::{wrong_type, Object};
+use super::entry::Policy;
+use super::error::{ConfigError, ConfigErrors, ConfigWarning};
+use super::matcher::RequestFacts;
+use super::origin::Table;
+use super::read::{wrong_type, Object};
+use crate::encoding::{self, Value};
 use std::iter::Peekable;
 use std::rc::Rc;
 
@@ -14,11 +13,6 @@ pub const MAX_POLICIES: usize = 1000;
 
 /// The largest configuration accepted, in bytes: room for 1,000 policies or 10,000 origins.
 pub const MAX_SIZE: usize = 4 * 1024 * 1024;
-
-/// What the configuration allows but is nearly always a mistake (the Gateway API's `*` with
-/// credentials, say). It loads; each is one line, `path: message`, as an error would be,
-/// which the filter logs and a policy checker can print.
-pub type ConfigWarning = ConfigError;
 
 const MINIMAL: &str = r#"{"policies": [{"allow_origins": ["https://app.example.com"]}]}"#;
 
@@ -135,18 +129,7 @@ fn decode(bytes: &[u8]) -> Result<Value, ConfigErrors> {
             "the configuration is empty; a minimal one is {MINIMAL}"
         )));
     }
-    // A Struct's first byte is its first field's tag, 0x0a (field 1, length-delimited).
-    // JSON may begin with a newline, the same byte, so a Struct that fails falls back to JSON.
-    if bytes[0] == 0x0a {
-        match pb_struct::decode(bytes) {
-            Ok(tree) => return Ok(tree),
-            Err(e) if json::parse(bytes).is_err() => {
-                return Err(root_error(format!("not a valid protobuf Struct: {e}")))
-            }
-            Err(_) => {}
-        }
-    }
-    json::parse(bytes).map_err(|e| root_error(format!("not valid JSON: {e}")))
+    encoding::decode(bytes).map_err(root_error)
 }
 
 fn root_error(message: String) -> ConfigErrors {

@@ -1,6 +1,6 @@
 //! Configuration errors, word for word: each names its JSON path.
 
-use crate::config::Config;
+use super::Config;
 use serde_json::json;
 
 fn errors(config: serde_json::Value) -> Vec<String> {
@@ -269,7 +269,7 @@ fn only_the_facts_some_policy_matches_on_are_read() {
 
 #[test]
 fn limits_are_errors_with_their_numbers() {
-    let huge = vec![b' '; crate::config::MAX_SIZE + 1];
+    let huge = vec![b' '; super::config::MAX_SIZE + 1];
     assert_eq!(
         Config::parse(&huge).unwrap_err().lines(),
         ["configuration: 4194305 bytes; the limit is 4194304 (4 MiB)"]

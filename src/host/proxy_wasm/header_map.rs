@@ -1,5 +1,9 @@
 //! A header map as the proxy-wasm host serializes it, read in place: a u32 count, count
 //! pairs of u32 sizes, then each name and each value followed by a NUL byte.
+//!
+//! Ours rather than the SDK's `get_http_request_headers_bytes`: that reader panics (and so
+//! aborts the module) on a header name that is not UTF-8, trusts every size the host
+//! writes, and copies each name and value; this checks the sizes once, then borrows.
 
 /// A serialized map whose every size was checked against its length, so reading its pairs
 /// neither copies nor fails.

@@ -2,7 +2,7 @@
 //! A request's origin is compared as the browser serializes it
 //! (<https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin>).
 
-use crate::error::ConfigError;
+use super::error::ConfigError;
 use regex_lite::{Regex, RegexBuilder};
 use std::collections::{HashMap, HashSet};
 

@@ -1,11 +1,12 @@
 //! Preflights: `OPTIONS` with `Origin` and `Access-Control-Request-Method`
 //! (<https://fetch.spec.whatwg.org/#cors-preflight-fetch>), answered by the filter itself.
 
-use crate::decision::{decorate, Action, Denial, HeaderValue, LocalResponse, Outcome, RequestView};
+use super::action::{decorate, Action, HeaderValue, LocalResponse};
+use super::outcome::{Denial, Outcome};
+use super::request::RequestView;
+use super::response::AllowedOrigin;
+use crate::policy::token::{comma_separated, parse_header_list};
 use crate::policy::Policy;
-use crate::response::AllowedOrigin;
-use crate::token::comma_separated;
-use crate::token::parse_header_list;
 use std::rc::Rc;
 
 pub fn decide(

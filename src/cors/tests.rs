@@ -1,9 +1,10 @@
 //! The CORS decisions, end to end through `evaluate` and the response plan.
 
-use super::FakeRequest;
-use crate::config::Config;
-use crate::decision::{evaluate, Action, Denial, HeaderValue, LocalResponse, Outcome, RequestView};
-use crate::response::HeaderEdit;
+use super::request::FakeRequest;
+use super::{
+    evaluate, Action, Denial, HeaderEdit, HeaderValue, LocalResponse, Outcome, RequestView,
+};
+use crate::policy::Config;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 

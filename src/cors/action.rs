@@ -1,0 +1,66 @@
+//! What a host does with a request: nothing, a local reply, or edits to its response.
+
+use super::response::{AllowedOrigin, ResponsePlan};
+use crate::policy::Policy;
+use std::ops::Deref;
+use std::rc::Rc;
+
+#[derive(Debug)]
+pub enum Action {
+    /// Let the request and its response through untouched.
+    Nothing,
+    /// Answer the request locally; it never reaches the upstream.
+    Respond(LocalResponse),
+    /// Let the request through and apply the plan to its response.
+    Decorate(ResponsePlan),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct LocalResponse {
+    pub status: u32,
+    pub headers: Vec<(&'static str, HeaderValue)>,
+}
+
+/// A header value of a local response: a constant, the policy's own (rendered at configure
+/// time, shared, not copied), or made from this request.
+#[derive(Debug, Clone, Eq)]
+pub enum HeaderValue {
+    Static(&'static str),
+    Shared(Rc<str>),
+    Owned(String),
+}
+
+impl Deref for HeaderValue {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            HeaderValue::Static(value) => value,
+            HeaderValue::Shared(value) => value,
+            HeaderValue::Owned(value) => value,
+        }
+    }
+}
+
+impl From<&str> for HeaderValue {
+    fn from(value: &str) -> HeaderValue {
+        HeaderValue::Owned(value.to_string())
+    }
+}
+
+impl PartialEq for HeaderValue {
+    fn eq(&self, other: &HeaderValue) -> bool {
+        **self == **other
+    }
+}
+
+/// The response plan, or nothing when the plan would change nothing.
+pub fn decorate(policy: &Rc<Policy>, origin: AllowedOrigin) -> Action {
+    if origin == AllowedOrigin::NoOrigin && !policy.varies_by_origin() {
+        return Action::Nothing;
+    }
+    Action::Decorate(ResponsePlan {
+        policy: Rc::clone(policy),
+        origin,
+    })
+}

@@ -1,0 +1,84 @@
+//! What to do with a request: the CORS protocol of <https://fetch.spec.whatwg.org/#http-cors-protocol>
+//! applied by the policy that matches it. Host-independent: headers come through [`RequestView`].
+
+use super::action::{decorate, Action};
+use super::outcome::{Denial, Outcome};
+use super::preflight;
+use super::request::RequestView;
+use super::response::AllowedOrigin;
+use crate::policy::{Config, Policy, RequestFacts};
+use std::rc::Rc;
+
+/// What the filter does now, and what it decided (for counters and logs).
+#[derive(Debug)]
+pub struct Evaluation {
+    /// The policy that matched, and its index in the configuration.
+    pub policy: Option<(usize, Rc<Policy>)>,
+    pub outcome: Outcome,
+    pub action: Action,
+}
+
+/// On cost: every header read is a host call, and one that finds a value also makes Envoy
+/// call back into the module for the memory to put it in; a read of the whole map is one of
+/// those. So reads are few, and ordered to find as few values as they can.
+pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
+    if config.needs_authority || config.needs_path {
+        request.expect_more_headers();
+    }
+    let facts = RequestFacts {
+        route: config.needs_route.then(|| request.route_name()).flatten(),
+        authority: config
+            .needs_authority
+            .then(|| request.header(":authority"))
+            .flatten(),
+        path: config.needs_path.then(|| request.header(":path")).flatten(),
+    };
+    let Some((index, policy)) = config.select(&facts) else {
+        return Evaluation {
+            policy: None,
+            outcome: Outcome::Unmatched,
+            action: Action::Nothing,
+        };
+    };
+    let (outcome, action) = if policy.disabled {
+        (Outcome::Disabled, Action::Nothing)
+    } else {
+        decide(policy, request)
+    };
+    let action = if policy.report_only {
+        Action::Nothing
+    } else {
+        action
+    };
+    Evaluation {
+        policy: Some((index, Rc::clone(policy))),
+        outcome,
+        action,
+    }
+}
+
+fn decide(policy: &Rc<Policy>, request: &impl RequestView) -> (Outcome, Action) {
+    // Asked first: absent from actual requests, so cheap for them; and when present, the
+    // preflight's other headers, Origin included, come in one read of the whole map.
+    let requested_method = request.header("access-control-request-method");
+    if requested_method.is_some() {
+        request.expect_more_headers();
+    }
+    let Some(origin) = request.header("origin") else {
+        return (Outcome::NoOrigin, decorate(policy, AllowedOrigin::NoOrigin));
+    };
+    if let Some(method) = requested_method {
+        if request.header(":method").as_deref() == Some(b"OPTIONS") {
+            return preflight::decide(policy, origin, method, request);
+        }
+    }
+    if policy.rules.origins.allows(&origin) {
+        let allowed = AllowedOrigin::allowed(policy, origin);
+        (Outcome::ActualAllowed, decorate(policy, allowed))
+    } else {
+        (
+            Outcome::ActualDenied(Denial::Origin(origin)),
+            decorate(policy, AllowedOrigin::Denied),
+        )
+    }
+}

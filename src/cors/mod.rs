@@ -1,0 +1,20 @@
+//! The CORS decisions, pure: a request's few headers meet the [`Config`] and become an
+//! [`Evaluation`], whose [`Action`] a host carries out. No host type appears here.
+//!
+//! [`Config`]: crate::policy::Config
+
+pub mod action;
+pub mod evaluate;
+pub mod outcome;
+pub mod preflight;
+pub mod request;
+pub mod response;
+
+pub use action::{Action, HeaderValue, LocalResponse};
+pub use evaluate::{evaluate, Evaluation};
+pub use outcome::{Denial, Outcome, COUNTERS};
+pub use request::RequestView;
+pub use response::{AllowedOrigin, Edit, HeaderEdit, ResponsePlan};
+
+#[cfg(test)]
+mod tests;

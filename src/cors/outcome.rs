@@ -1,0 +1,88 @@
+//! What was decided about a request, for counters and log lines.
+
+use std::fmt;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Unmatched,
+    Disabled,
+    NoOrigin,
+    PreflightAllowed,
+    PreflightDenied(Denial),
+    ActualAllowed,
+    ActualDenied(Denial),
+}
+
+/// The counters kept for every policy, by name.
+pub const COUNTERS: [&str; 5] = [
+    "preflight_allowed",
+    "preflight_denied",
+    "actual_allowed",
+    "actual_denied",
+    "no_origin",
+];
+
+impl Outcome {
+    /// Which of [`COUNTERS`] this outcome counts in, if any.
+    pub fn counter(&self) -> Option<usize> {
+        match self {
+            Outcome::PreflightAllowed => Some(0),
+            Outcome::PreflightDenied(_) => Some(1),
+            Outcome::ActualAllowed => Some(2),
+            Outcome::ActualDenied(_) => Some(3),
+            Outcome::NoOrigin => Some(4),
+            Outcome::Unmatched | Outcome::Disabled => None,
+        }
+    }
+}
+
+/// Why a request was denied; the offending value is kept for the log line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Denial {
+    Origin(Vec<u8>),
+    Method(Vec<u8>),
+    Header(String),
+    MalformedRequestHeaders(Vec<u8>),
+    PrivateNetwork,
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denial::Origin(o) => write!(f, "origin {} is not allowed", shown(o)),
+            Denial::Method(m) => write!(f, "method {} is not allowed", shown(m)),
+            Denial::Header(h) => write!(f, "header {} is not allowed", shown(h.as_bytes())),
+            Denial::MalformedRequestHeaders(v) => {
+                write!(
+                    f,
+                    "Access-Control-Request-Headers {} is not a list of tokens",
+                    shown(v)
+                )
+            }
+            Denial::PrivateNetwork => f.write_str("private network access is not allowed"),
+        }
+    }
+}
+
+/// A request value for a log line: quoted, cut at 128 bytes, and every byte outside
+/// printable ASCII written as `\xNN`, so the line shows exactly what was sent.
+fn shown(value: &[u8]) -> String {
+    let cut = value.get(..128).unwrap_or(value);
+    let mut text = String::with_capacity(cut.len() + 5);
+    text.push('"');
+    for &byte in cut {
+        match byte {
+            b'"' | b'\\' => {
+                text.push('\\');
+                text.push(char::from(byte));
+            }
+            b' '..=b'~' => text.push(char::from(byte)),
+            _ => text.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    text.push('"');
+    if cut.len() < value.len() {
+        text.push_str("...");
+    }
+    text
+}

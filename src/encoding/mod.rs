@@ -1,0 +1,26 @@
+//! The configuration's encodings, all read into one tree (serde_json's [`Value`]): JSON
+//! text, Envoy's binary `google.protobuf.Struct`, and YAML for the native checker.
+
+pub mod json;
+pub mod proto_struct;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod yaml;
+
+pub use serde_json::{Map, Number, Value};
+
+/// The plugin configuration's bytes, JSON text or a serialized `Struct`, as a tree. The
+/// error says which encoding was meant and why it is not that.
+pub fn decode(bytes: &[u8]) -> Result<Value, String> {
+    // A Struct's first byte is its first field's tag, 0x0a (field 1, length-delimited).
+    // JSON may begin with a newline, the same byte, so a Struct that fails falls back to JSON.
+    if bytes.first() == Some(&0x0a) {
+        match proto_struct::decode(bytes) {
+            Ok(tree) => return Ok(tree),
+            Err(e) if json::parse(bytes).is_err() => {
+                return Err(format!("not a valid protobuf Struct: {e}"))
+            }
+            Err(_) => {}
+        }
+    }
+    json::parse(bytes).map_err(|e| format!("not valid JSON: {e}"))
+}

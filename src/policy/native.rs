@@ -1,0 +1,164 @@
+//! The native CORS fields of a policy, `allow_origins` through `max_age`, read into [`Rules`].
+
+use super::error::{ConfigError, ConfigErrors};
+use super::origin::{OriginPattern, OriginSet, Table};
+use super::read::Object;
+use super::rules::{Rendered, Rules};
+use super::token::{comma_separated, is_token, normalize_method, HeaderSet, MethodSet};
+
+/// The native fields of a policy; `disabled` policies need no origins.
+pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
+    let allow_credentials = obj.bool("allow_credentials", errors).unwrap_or(false);
+    let origins = read_origins(obj, allow_credentials, disabled, errors);
+    let (methods, method_list) = read_methods(obj, allow_credentials, errors);
+    let (headers, header_list) = read_headers(obj, "allow_headers", allow_credentials, errors);
+    let (_, expose_list) = read_headers(obj, "expose_headers", allow_credentials, errors);
+    let rendered = Rendered {
+        allow_methods: (!methods.any && methods.beyond_safelisted())
+            .then(|| comma_separated(&method_list).into()),
+        allow_headers: (!headers.any && !header_list.is_empty())
+            .then(|| comma_separated(&header_list).into()),
+        expose_headers: (!expose_list.is_empty()).then(|| comma_separated(&expose_list).into()),
+        max_age: obj
+            .whole("max_age", 0..=86_400, errors)
+            .map(|(n, _)| n.to_string().into()),
+        ..Rendered::default()
+    };
+    Rules {
+        origins,
+        methods,
+        headers,
+        allow_credentials,
+        rendered,
+        warnings: Vec::new(),
+    }
+}
+
+fn read_origins(
+    obj: &Object,
+    credentials: bool,
+    disabled: bool,
+    errors: &mut ConfigErrors,
+) -> OriginSet {
+    let mut set = OriginSet::default();
+    let origins = obj.strings("allow_origins", errors);
+    let regexes = obj
+        .strings("allow_origin_regexes", errors)
+        .unwrap_or_default();
+    let origin_list = origins.as_deref().unwrap_or_default();
+    // Where each origin was first written, to name it in a duplicate's error.
+    let mut seen: Table<String, usize> = Table::default();
+    for (i, (text, path)) in origin_list.iter().enumerate() {
+        let pattern = match OriginPattern::parse(text) {
+            Ok(pattern) => pattern,
+            Err(message) => {
+                errors.push(ConfigError::value(path.as_str(), text, message));
+                continue;
+            }
+        };
+        if pattern == OriginPattern::Any && origin_list.len() > 1 {
+            errors.push(ConfigError::value(
+                path.as_str(),
+                text,
+                "\"*\" must be alone in the list",
+            ));
+        }
+        if pattern == OriginPattern::Any && credentials {
+            errors.push(star_with_credentials(path, text));
+        }
+        let first = *seen.entry(pattern.normalized()).or_insert(i);
+        if let Some((_, first_path)) = origin_list.get(first).filter(|_| first != i) {
+            errors.push(ConfigError::value(
+                path.as_str(),
+                text,
+                format!("the same origin as {first_path}"),
+            ));
+        }
+        set.insert(pattern);
+    }
+    for (text, path) in &regexes {
+        let result = match *text {
+            "" => Err("must not be empty".to_string()),
+            pattern => set.add_regex(pattern).map_err(|e| e.message),
+        };
+        if let Err(message) = result {
+            errors.push(ConfigError::value(path.as_str(), text, message));
+        }
+    }
+    // Judged on what was written: entries that failed to parse are reported already.
+    if !disabled && origin_list.is_empty() && regexes.is_empty() {
+        match (&origins, obj.get("allow_origins")) {
+            (Some(_), Some((_, path))) => errors.push(ConfigError::new(path, "must not be empty")),
+            (_, None) => errors.push(ConfigError::new(
+                obj.path(),
+                "allow_origins is required unless the policy is disabled or has allow_origin_regexes",
+            )),
+            (None, Some(_)) => {}
+        }
+    }
+    set
+}
+
+fn read_methods(
+    obj: &Object,
+    credentials: bool,
+    errors: &mut ConfigErrors,
+) -> (MethodSet, Vec<String>) {
+    let mut set = MethodSet::default();
+    let names = read_tokens(obj, "allow_methods", credentials, errors, |m| {
+        // A token, so ASCII.
+        String::from_utf8(normalize_method(m.as_bytes()).to_vec()).unwrap_or_default()
+    });
+    names.iter().for_each(|m| set.insert(m));
+    (set, names)
+}
+
+fn read_headers(
+    obj: &Object,
+    key: &str,
+    credentials: bool,
+    errors: &mut ConfigErrors,
+) -> (HeaderSet, Vec<String>) {
+    let mut set = HeaderSet::default();
+    let names = read_tokens(obj, key, credentials, errors, str::to_ascii_lowercase);
+    names.iter().for_each(|h| set.insert(h));
+    (set, names.into_iter().collect())
+}
+
+/// A list of tokens or `*`, normalized by `normalize`, without duplicates.
+fn read_tokens(
+    obj: &Object,
+    key: &str,
+    credentials: bool,
+    errors: &mut ConfigErrors,
+    normalize: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut names: Vec<(String, String)> = Vec::new();
+    for (text, path) in obj.strings(key, errors).unwrap_or_default() {
+        if text == "*" && credentials {
+            errors.push(star_with_credentials(&path, text));
+        }
+        let problem = if text.is_empty() {
+            Some("must not be empty".to_string())
+        } else if text != "*" && !is_token(text.as_bytes()) {
+            Some("not a valid token (RFC 9110)".to_string())
+        } else {
+            let normalized = normalize(text);
+            let first = names.iter().find(|(name, _)| *name == normalized);
+            first.map(|(_, first)| format!("the same as {first}"))
+        };
+        match problem {
+            Some(message) => errors.push(ConfigError::value(path, text, message)),
+            None => names.push((normalize(text), path)),
+        }
+    }
+    names.into_iter().map(|(name, _)| name).collect()
+}
+
+fn star_with_credentials(path: &str, text: &str) -> ConfigError {
+    ConfigError::value(
+        path,
+        text,
+        "\"*\" cannot be used with allow_credentials: true",
+    )
+}

@@ -1,0 +1,35 @@
+//! What a policy allows, and the response header values that follow from it, rendered once.
+
+use super::error::ConfigWarning;
+use super::origin::OriginSet;
+use super::token::{HeaderSet, MethodSet};
+use std::rc::Rc;
+
+/// What a policy allows, read from the native fields or from the Gateway API's `cors`.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub origins: OriginSet,
+    pub methods: MethodSet,
+    pub headers: HeaderSet,
+    pub allow_credentials: bool,
+    /// Every value but `preflight_vary`, which belongs to the policy.
+    pub rendered: Rendered,
+    /// What the configuration allows but is nearly always a mistake; [`Config`] collects them.
+    ///
+    /// [`Config`]: super::Config
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// Header values fixed by the policy, rendered at configure time.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// `None` when nothing beyond the safelisted methods is configured, or for `*`.
+    pub allow_methods: Option<Rc<str>>,
+    /// `None` when no header is configured, or for `*` (the request's are echoed).
+    pub allow_headers: Option<Rc<str>>,
+    pub expose_headers: Option<Rc<str>>,
+    /// `Access-Control-Expose-Headers` on allowed preflights too (the Gateway API's way).
+    pub preflight_expose_headers: Option<Rc<str>>,
+    pub max_age: Option<Rc<str>>,
+    pub preflight_vary: &'static str,
+}
