@@ -3,7 +3,7 @@
 use super::response::{AllowedOrigin, ResponsePlan};
 use crate::policy::Policy;
 use std::ops::Deref;
-use std::rc::Rc;
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub enum Action {
@@ -26,7 +26,7 @@ pub struct LocalResponse {
 #[derive(Debug, Clone, Eq)]
 pub enum HeaderValue {
     Static(&'static str),
-    Shared(Rc<str>),
+    Shared(Arc<str>),
     Owned(String),
 }
 
@@ -55,12 +55,12 @@ impl PartialEq for HeaderValue {
 }
 
 /// The response plan, or nothing when the plan would change nothing.
-pub fn decorate(policy: &Rc<Policy>, origin: AllowedOrigin) -> Action {
+pub fn decorate(policy: &Arc<Policy>, origin: AllowedOrigin) -> Action {
     if origin == AllowedOrigin::NoOrigin && !policy.varies_by_origin() {
         return Action::Nothing;
     }
     Action::Decorate(ResponsePlan {
-        policy: Rc::clone(policy),
+        policy: Arc::clone(policy),
         origin,
     })
 }

@@ -7,15 +7,36 @@ use super::preflight;
 use super::request::RequestView;
 use super::response::AllowedOrigin;
 use crate::policy::{Config, Policy, RequestFacts};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// What the filter does now, and what it decided (for counters and logs).
 #[derive(Debug)]
 pub struct Evaluation {
     /// The policy that matched, and its index in the configuration.
-    pub policy: Option<(usize, Rc<Policy>)>,
+    pub policy: Option<(usize, Arc<Policy>)>,
     pub outcome: Outcome,
     pub action: Action,
+}
+
+impl Evaluation {
+    /// The log line for a denied request, the same from every host:
+    /// `cors-wasm: policy api: denied (report only): origin "https://evil.example" is not allowed`.
+    pub fn denial_line(&self) -> Option<String> {
+        let (Some((_, policy)), Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial)) =
+            (&self.policy, &self.outcome)
+        else {
+            return None;
+        };
+        let report_only = if policy.report_only {
+            " (report only)"
+        } else {
+            ""
+        };
+        Some(format!(
+            "cors-wasm: policy {}: denied{report_only}: {denial}",
+            policy.name
+        ))
+    }
 }
 
 /// On cost: every header read is a host call, and one that finds a value also makes Envoy
@@ -51,13 +72,13 @@ pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
         action
     };
     Evaluation {
-        policy: Some((index, Rc::clone(policy))),
+        policy: Some((index, Arc::clone(policy))),
         outcome,
         action,
     }
 }
 
-fn decide(policy: &Rc<Policy>, request: &impl RequestView) -> (Outcome, Action) {
+fn decide(policy: &Arc<Policy>, request: &impl RequestView) -> (Outcome, Action) {
     // Asked first: absent from actual requests, so cheap for them; and when present, the
     // preflight's other headers, Origin included, come in one read of the whole map.
     let requested_method = request.header("access-control-request-method");

@@ -7,10 +7,10 @@ use super::request::RequestView;
 use super::response::AllowedOrigin;
 use crate::policy::token::{comma_separated, parse_header_list};
 use crate::policy::Policy;
-use std::rc::Rc;
+use std::sync::Arc;
 
 pub fn decide(
-    policy: &Rc<Policy>,
+    policy: &Arc<Policy>,
     origin: Vec<u8>,
     method: Vec<u8>,
     request: &impl RequestView,
@@ -83,7 +83,7 @@ fn check(
 impl Granted {
     fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
         let rendered = &policy.rules.rendered;
-        let shared = |value: &Option<Rc<str>>| value.clone().map(HeaderValue::Shared);
+        let shared = |value: &Option<Arc<str>>| value.clone().map(HeaderValue::Shared);
         let mut headers = Vec::with_capacity(8);
         if let AllowedOrigin::Allowed(value) = AllowedOrigin::allowed(policy, origin) {
             headers.push(("access-control-allow-origin", HeaderValue::Owned(value)));

@@ -3,7 +3,7 @@
 
 use crate::policy::Policy;
 use std::borrow::Cow;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The request's origin as the policy judged it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ impl AllowedOrigin {
 /// What to do to the response of a forwarded request.
 #[derive(Debug)]
 pub struct ResponsePlan {
-    pub policy: Rc<Policy>,
+    pub policy: Arc<Policy>,
     pub origin: AllowedOrigin,
 }
 

@@ -7,7 +7,7 @@ use super::origin::Table;
 use super::read::{wrong_type, Object};
 use crate::encoding::{self, Value};
 use std::iter::Peekable;
-use std::rc::Rc;
+use std::sync::Arc;
 
 pub const MAX_POLICIES: usize = 1000;
 
@@ -18,7 +18,7 @@ const MINIMAL: &str = r#"{"policies": [{"allow_origins": ["https://app.example.c
 
 #[derive(Debug)]
 pub struct Config {
-    pub policies: Vec<Rc<Policy>>,
+    pub policies: Vec<Arc<Policy>>,
     /// Which request facts any policy matches on, so the others are never read.
     pub needs_route: bool,
     pub needs_authority: bool,
@@ -66,7 +66,7 @@ impl Config {
     }
 
     /// The first policy whose `match` fits, with its index.
-    pub fn select(&self, facts: &RequestFacts) -> Option<(usize, &Rc<Policy>)> {
+    pub fn select(&self, facts: &RequestFacts) -> Option<(usize, &Arc<Policy>)> {
         let routed = facts
             .route
             .as_deref()
@@ -79,7 +79,7 @@ impl Config {
     }
 }
 
-fn index_routes(policies: &[Rc<Policy>]) -> (Table<Vec<u8>, Vec<usize>>, Vec<usize>) {
+fn index_routes(policies: &[Arc<Policy>]) -> (Table<Vec<u8>, Vec<usize>>, Vec<usize>) {
     let mut by_route: Table<Vec<u8>, Vec<usize>> = Table::default();
     let mut unrouted = Vec::new();
     for (i, policy) in policies.iter().enumerate() {
@@ -136,7 +136,7 @@ fn root_error(message: String) -> ConfigErrors {
     ConfigError::new("configuration", message).into()
 }
 
-fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Rc<Policy>> {
+fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Arc<Policy>> {
     let Some((value, path)) = root.get("policies") else {
         errors.push(ConfigError::new(
             "policies",
@@ -158,7 +158,7 @@ fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Rc<Policy>> {
         ));
         return Vec::new();
     }
-    let mut policies: Vec<Rc<Policy>> = Vec::with_capacity(items.len());
+    let mut policies: Vec<Arc<Policy>> = Vec::with_capacity(items.len());
     let mut names: Vec<(String, usize)> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let item_path = format!("policies[{i}]");
@@ -173,7 +173,7 @@ fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Rc<Policy>> {
             ));
         }
         names.push((policy.name.clone(), i));
-        policies.push(Rc::new(policy));
+        policies.push(Arc::new(policy));
     }
     policies
 }

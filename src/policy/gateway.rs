@@ -15,7 +15,7 @@ use super::origin::{split_scheme, HostRule, OriginPattern, OriginSet, Port};
 use super::read::Object;
 use super::rules::{Rendered, Rules};
 use super::token::{comma_separated, is_token, HeaderSet, MethodSet};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The fields of `cors`: an `HTTPCORSFilter`'s.
 pub const FIELDS: &[&str] = &[
@@ -72,7 +72,7 @@ pub fn read(policy: &Object, errors: &mut ConfigErrors) -> Rules {
     let origins = read_origins(&cors, credentials, errors, &mut warnings);
     let (methods, method_list) = read_methods(&cors, errors);
     let (headers, header_list) = read_allow_headers(&cors, errors);
-    let expose = listed(&read_expose_headers(&cors, credentials, errors)).map(Rc::<str>::from);
+    let expose = listed(&read_expose_headers(&cors, credentials, errors)).map(Arc::<str>::from);
     let max_age = cors
         .whole("maxAge", MAX_AGE, errors)
         .map_or(DEFAULT_MAX_AGE, |(n, _)| n);
@@ -80,11 +80,11 @@ pub fn read(policy: &Object, errors: &mut ConfigErrors) -> Rules {
         allow_methods: (!methods.any)
             .then(|| listed(&method_list))
             .flatten()
-            .map(Rc::from),
+            .map(Arc::from),
         allow_headers: (!headers.any)
             .then(|| listed(&header_list))
             .flatten()
-            .map(Rc::from),
+            .map(Arc::from),
         preflight_expose_headers: expose.clone(),
         expose_headers: expose,
         max_age: Some(max_age.to_string().into()),

@@ -3,7 +3,7 @@
 use super::error::ConfigWarning;
 use super::origin::OriginSet;
 use super::token::{HeaderSet, MethodSet};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// What a policy allows, read from the native fields or from the Gateway API's `cors`.
 #[derive(Debug, Default)]
@@ -24,12 +24,12 @@ pub struct Rules {
 #[derive(Debug, Default)]
 pub struct Rendered {
     /// `None` when nothing beyond the safelisted methods is configured, or for `*`.
-    pub allow_methods: Option<Rc<str>>,
+    pub allow_methods: Option<Arc<str>>,
     /// `None` when no header is configured, or for `*` (the request's are echoed).
-    pub allow_headers: Option<Rc<str>>,
-    pub expose_headers: Option<Rc<str>>,
+    pub allow_headers: Option<Arc<str>>,
+    pub expose_headers: Option<Arc<str>>,
     /// `Access-Control-Expose-Headers` on allowed preflights too (the Gateway API's way).
-    pub preflight_expose_headers: Option<Rc<str>>,
-    pub max_age: Option<Rc<str>>,
+    pub preflight_expose_headers: Option<Arc<str>>,
+    pub max_age: Option<Arc<str>>,
     pub preflight_vary: &'static str,
 }

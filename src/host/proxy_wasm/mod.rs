@@ -4,9 +4,7 @@
 mod header_map;
 mod metrics;
 
-use crate::cors::{
-    self, Action, Edit, Evaluation, LocalResponse, Outcome, RequestView, ResponsePlan,
-};
+use crate::cors::{self, Action, Edit, LocalResponse, RequestView, ResponsePlan};
 use crate::policy::Config;
 use ::proxy_wasm::hostcalls;
 use ::proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -106,7 +104,11 @@ impl HttpContext for CorsHttp {
             return HostAction::Continue;
         };
         let evaluation = cors::evaluate(config, &HostRequest::default());
-        log_evaluation(&evaluation);
+        if log::log_enabled!(log::Level::Debug) {
+            if let Some(line) = evaluation.denial_line() {
+                debug!("{line}");
+            }
+        }
         self.counters.count(&evaluation);
         match evaluation.action {
             Action::Nothing => HostAction::Continue,
@@ -128,23 +130,6 @@ impl HttpContext for CorsHttp {
         }
         HostAction::Continue
     }
-}
-
-fn log_evaluation(evaluation: &Evaluation) {
-    let (Some((_, policy)), Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial)) =
-        (&evaluation.policy, &evaluation.outcome)
-    else {
-        return;
-    };
-    let report_only = if policy.report_only {
-        " (report only)"
-    } else {
-        ""
-    };
-    debug!(
-        "cors-wasm: policy {}: denied{report_only}: {denial}",
-        policy.name
-    );
 }
 
 /// The request's headers, one host call each, until the decision expects several more (a
