@@ -530,6 +530,10 @@ def report(results, args):
         ("overhead: wasm floor's / no-op wasm's", least / floor if floor > 0 else float("inf")),
     ]
     lines += [f"| (bound) {label} | {value:.2f} | n/a |" for label, value in bound_rows]
+    # What cors-wasm adds to the least a wasm CORS filter must do: its own share.
+    for scenario in ("actual", "preflight"):
+        lines.append(target_row(f"{scenario}: cors-wasm / wasm floor ≤ 1.10",
+                                summary[("cors-wasm", scenario)] / summary[("wasm floor", scenario)], 1.10))
     if one:
         lines.append(target_row("10,000 origins / 1 origin ≤ 1.05", scale["10,000 exact origins"] / one, 1.05))
     fuel = fuel_per_actual_request(args.fuel)
@@ -538,7 +542,7 @@ def report(results, args):
         lines.append(target_row("10,000 origins / 1 origin ≤ 1.05 (wasm instructions, fuel)",
                                 fuel["10,000 exact origins"] / fuel["1 exact origin"], 1.05))
     lines += [
-        target_row("module ≤ 160 KiB (built)", results["sizes"]["built"] / 1024, 160, unit=" KiB"),
+        target_row("module ≤ 384 KiB (built; a ceiling)", results["sizes"]["built"] / 1024, 384, unit=" KiB"),
         "",
     ]
     if one:
