@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # cors-wasm's one entry point.
-#   ./build.sh          build the module: target/wasm32-wasip1/release/cors_wasm.wasm
+#   ./build.sh          build the wasm module, target/wasm32-wasip1/release/cors_wasm.wasm, and
+#                       the Envoy dynamic module, target/release/libcors_wasm.so
 #   ./build.sh test     run every test: unit tests, lints, and the module in a real Envoy
 #   ./build.sh demo     build, then run the demo: a page on http://localhost:3000 calling an API
 #                       through Envoy with cors-wasm (ports: DEMO_PAGE_PORT, DEMO_ENVOY_PORT,
 #                       DEMO_API_PORT); Ctrl+C stops it all
 #   ./build.sh run      build, then serve envoy/envoy.yaml on :8080 in front of a tiny upstream on :8081
+#   ./build.sh run dynamic-module   the same with envoy/dynamic-module.yaml: the native .so
 #   ./build.sh envoy    install the pinned Envoy into .venv (the other commands do this when needed)
 #   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
 #   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
@@ -15,6 +17,7 @@ cd "$(dirname "$0")"
 
 ENVOY_VERSION=1.40.0
 MODULE="${CARGO_TARGET_DIR:-target}/wasm32-wasip1/release/cors_wasm.wasm"
+DYNAMIC_MODULE="${CARGO_TARGET_DIR:-target}/release/libcors_wasm.so"
 # What Rust 1.95 emits for wasm32-wasip1, which wasm-opt must be told it may keep.
 WASM_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int
   --enable-mutable-globals --enable-multivalue --enable-reference-types)
@@ -33,6 +36,15 @@ build() {
   cargo build --release --target wasm32-wasip1 --lib
   optimize "$MODULE"
   echo "built $MODULE ($(stat -c %s "$MODULE") bytes; $(stat -c %s "$(compiled "$MODULE")") from the compiler)"
+  build_dynamic_module
+}
+
+# The Envoy dynamic module is the same crate built natively, with two changes to the release
+# profile: unwinding, so that every hook can catch a panic before it reaches Envoy, and
+# opt-level 3, since its size matters to no one.
+build_dynamic_module() {
+  cargo build --release --lib --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+  echo "built $DYNAMIC_MODULE ($(stat -c %s "$DYNAMIC_MODULE") bytes), for Envoy $ENVOY_VERSION"
 }
 
 # The compiler's own output for a module that cargo puts at $1.
@@ -90,17 +102,35 @@ install_test_tools() {
   fi
 }
 
+# The dynamic module with its panic probe (--features panic-probe), for tests/panics.rs only.
+build_panic_probe() {
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/panic-probe" cargo build --quiet --release --lib \
+    --features panic-probe --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+  realpath "${CARGO_TARGET_DIR:-target}/panic-probe/release/libcors_wasm.so"
+}
+
 run_tests() {
   build
+  local panic_probe
+  panic_probe=$(build_panic_probe)
   install_envoy
   install_test_tools
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
+  cargo clippy --lib --features panic-probe -- -D warnings
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
-  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" cargo test --lib --bins --tests
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" \
+    CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" CORS_PANIC_PROBE_MODULE="$panic_probe" \
+    cargo test --lib --bins --tests
 }
 
 run_envoy() {
+  local config
+  case "${1:-wasm}" in
+    wasm) config=envoy/envoy.yaml ;;
+    dynamic-module) config=envoy/dynamic-module.yaml ;;
+    *) echo "usage: ./build.sh run [wasm|dynamic-module]" >&2; exit 2 ;;
+  esac
   build
   install_envoy
   local upstream_pid
@@ -109,7 +139,9 @@ run_envoy() {
   trap 'kill $upstream_pid 2>/dev/null || true' EXIT
   echo "upstream on http://127.0.0.1:8081; Envoy with cors-wasm on http://127.0.0.1:8080 (Ctrl+C stops both)"
   echo "try: curl -si -X OPTIONS http://127.0.0.1:8080/api/ping -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT'"
-  "$(envoy_bin)" -c envoy/envoy.yaml --concurrency 1 --disable-hot-restart -l warning --component-log-level wasm:info
+  ENVOY_DYNAMIC_MODULES_SEARCH_PATH="$(realpath "$(dirname "$DYNAMIC_MODULE")")" \
+    "$(envoy_bin)" -c "$config" --concurrency 1 --disable-hot-restart -l warning \
+    --component-log-level wasm:info,dynamic_modules:info
 }
 
 # Replaces the one occurrence of $2 in $1 by $3; a missing or repeated $2 is an error.
@@ -229,7 +261,7 @@ run_bench() {
   run_fuel > "${CARGO_TARGET_DIR:-target}/fuel.md"
   python3 bench/bench.py --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \
     --compiled "$(realpath "$(compiled "$MODULE")")" --noop "$(build_noop)" \
-    --floor "$(build_noop floor)" \
+    --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
     --fuel "${CARGO_TARGET_DIR:-target}/fuel.md" "$@"
 }
 
@@ -238,10 +270,10 @@ case "${1:-build}" in
   test) run_tests ;;
   demo) run_demo ;;
   demo-config) demo_config "$2" "$3" "$4" "$5" ;; # the demo's Envoy config (tests/demo.rs runs it)
-  run) run_envoy ;;
+  run) shift; run_envoy "$@" ;;
   envoy) install_envoy ;;
   bench) shift; run_bench "$@" ;;
   fuel) run_fuel ;;
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|demo|run|envoy|bench|fuel|check FILE...]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|demo|run [dynamic-module]|envoy|bench|fuel|check FILE...]" >&2; exit 2 ;;
 esac

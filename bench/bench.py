@@ -49,7 +49,7 @@ NATIVE_POLICY = {
     "max_age": "600",
 }
 
-MAIN_VARIANTS = ["no CORS", "native CORS", "no-op wasm", "wasm floor", "cors-wasm"]
+MAIN_VARIANTS = ["no CORS", "native CORS", "no-op wasm", "wasm floor", "cors-wasm", "dynamic module"]
 
 SCENARIOS = {
     "actual": ("GET", {"Origin": APP}),
@@ -75,8 +75,8 @@ class Processes:
     def __init__(self):
         self.children = []
 
-    def start(self, args, log):
-        child = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    def start(self, args, log, env=None):
+        child = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         self.children.append(child)
         return child
 
@@ -133,6 +133,15 @@ def wasm_filter(module, policy):
         "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm", "config": config}}
 
 
+def dynamic_module_filter(policy):
+    """cors-wasm's native build, libcors_wasm.so, found through ENVOY_DYNAMIC_MODULES_SEARCH_PATH."""
+    return {"name": "envoy.filters.http.dynamic_modules", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+        "dynamic_module_config": {"name": "cors_wasm"},
+        "filter_name": "cors",
+        "filter_config": {"@type": "type.googleapis.com/google.protobuf.Struct", "value": policy}}}
+
+
 def envoy_config(filters, upstream_port, routes=None, vhost_extra=None, max_headers_kb=None):
     routes = routes or [{"name": "api", "match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
     vhost = {"name": "all", "domains": ["*"], "routes": routes, **(vhost_extra or {})}
@@ -164,7 +173,7 @@ def envoy_config(filters, upstream_port, routes=None, vhost_extra=None, max_head
 
 
 class Envoy:
-    def __init__(self, procs, envoy_bin, name, config, workdir, instance=0):
+    def __init__(self, procs, envoy_bin, name, config, workdir, instance=0, modules=""):
         self.name = name
         self.dir = os.path.join(workdir, re.sub(r"[^a-z0-9]+", "-", name.lower()) + f"-{instance}")
         os.makedirs(self.dir)
@@ -177,7 +186,7 @@ class Envoy:
         self.process = procs.start(
             ["taskset", "-c", ENVOY_CPU, envoy_bin, "-c", path, "--concurrency", "1",
              "--disable-hot-restart", "-l", "info", "--admin-address-path", admin_file],
-            open(self.log, "w"))
+            open(self.log, "w"), env={**os.environ, "ENVOY_DYNAMIC_MODULES_SEARCH_PATH": modules})
         self.admin, self.port = self._wait_ready(admin_file)
         self.startup_seconds = time.time() - started
 
@@ -278,6 +287,7 @@ def main():
     parser.add_argument("--compiled", required=True, help="the compiler's output, before wasm-opt")
     parser.add_argument("--noop", required=True)
     parser.add_argument("--floor", required=True, help="bench/noop built with its `floor` feature")
+    parser.add_argument("--dynamic-module", required=True, help="libcors_wasm.so, the Envoy dynamic module")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--instances", type=int, default=2, help="Envoy processes per variant")
@@ -310,13 +320,15 @@ def measure(procs, args, workdir):
         ("no-op wasm", envoy_config([wasm_filter(args.noop, None)], upstream)),
         ("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream)),
         ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream)),
+        ("dynamic module", envoy_config([dynamic_module_filter({"policies": [POLICY]})], upstream)),
     ]
     for candidate in args.candidate:
         name, path = candidate.split("=", 1)
         variants.append((name, envoy_config([wasm_filter(os.path.abspath(path), {"policies": [POLICY]})], upstream)))
     # Several processes per variant: identical Envoys differ by a few µs per request (where
     # code and data land in memory), so one process per variant would be a draw.
-    envoys = [Envoy(procs, args.envoy, name, config, workdir, i)
+    modules = os.path.dirname(os.path.abspath(args.dynamic_module))
+    envoys = [Envoy(procs, args.envoy, name, config, workdir, i, modules)
               for i in range(args.instances) for name, config in variants]
     scaling = [] if args.quick else scaling_envoys(procs, args, upstream, workdir)
     for envoy in envoys + [e for e, _ in scaling]:
@@ -534,6 +546,10 @@ def report(results, args):
     for scenario in ("actual", "preflight"):
         lines.append(target_row(f"{scenario}: cors-wasm / wasm floor ≤ 1.10",
                                 summary[("cors-wasm", scenario)] / summary[("wasm floor", scenario)], 1.10))
+    # The dynamic module runs without a VM: it is held to Envoy's own filter.
+    for scenario in ("actual", "preflight"):
+        lines.append(target_row(f"{scenario}: dynamic module / native ≤ 1.05",
+                                summary[("dynamic module", scenario)] / summary[("native CORS", scenario)], 1.05))
     if one:
         lines.append(target_row("10,000 origins / 1 origin ≤ 1.05", scale["10,000 exact origins"] / one, 1.05))
     fuel = fuel_per_actual_request(args.fuel)
@@ -640,7 +656,7 @@ def target_row(label, value, limit, unit=""):
 def chart(summary):
     """Grouped horizontal bars: Envoy CPU µs/request per variant, for each scenario."""
     colors = {"no CORS": "#9aa5b1", "native CORS": "#3e7cb1", "no-op wasm": "#c3a85a", "wasm floor": "#e0a040",
-              "cors-wasm": "#d9534f"}
+              "cors-wasm": "#d9534f", "dynamic module": "#5cb85c"}
     top = max(summary.values()) * 1.15
     bar, gap, left, width = 18, 6, 150, 460
     rows = []

@@ -8,13 +8,16 @@
 //!                        checker)    the `cors` dialect   preflight, response plan, Vary
 //!                                                         │
 //! request headers ◄──────────── host (only moves bytes) ◄─┘
-//!                               proxy_wasm: Envoy, Istio, any proxy-wasm host
+//!                               proxy_wasm: Envoy, Istio, any proxy-wasm host (.wasm)
+//!                               envoy_module: Envoy's dynamic modules (native .so)
 //! ```
 //!
 //! - [`encoding`]: bytes into one tree (serde_json's `Value`); knows no policy.
 //! - [`policy`]: the policy language; reads the tree, reports every error with its path.
 //! - [`cors`]: what a request gets, as data; reads headers through [`cors::RequestView`].
-//! - [`host`]: the proxy-wasm glue, the only code that knows a host.
+//! - [`host`]: the proxy-wasm glue (built for wasm32) and the Envoy dynamic-module glue
+//!   (built natively, its `unsafe` code all in `host::envoy_module::ffi`): the only code
+//!   that knows a host.
 //!
 //! Imports point down this list only: a host uses the decisions and the policy, the
 //! decisions use the policy, the policy uses the encodings.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use support::envoy::{bootstrap, wasm_filter, Encoding, Envoy};
+use support::envoy::{bootstrap, cors_filter, cors_filter_text, Encoding, Envoy, BUILDS};
 use support::upstream::Upstream;
 
 #[derive(Deserialize)]
@@ -527,13 +527,16 @@ fn envoy_encoding(encoding: ConfigEncoding) -> Encoding {
     }
 }
 
-/// One Envoy (and upstream) per table, a few at a time; each case also runs in a fresh
-/// harness host configured the same way, and the two must agree.
-fn run_table_in_both(file: &str, table: &Table) -> Vec<String> {
+/// One Envoy per build (and one upstream) per table, a few tables at a time; each case also
+/// runs in a fresh harness host configured the same way, and all must agree.
+fn run_table_in_all(file: &str, table: &Table) -> Vec<String> {
     let upstream = Upstream::start();
     let (routes, keys) = envoy_routes(table);
-    let filter = wasm_filter(&table.config, envoy_encoding(table.encoding));
-    let envoy = Envoy::start(&bootstrap(vec![filter], routes, upstream.port));
+    let start = |build| {
+        let filter = cors_filter(build, &table.config, envoy_encoding(table.encoding));
+        Envoy::start(&bootstrap(vec![filter], routes.clone(), upstream.port))
+    };
+    let [wasm, module] = BUILDS.map(start);
     let mut host = Host::real();
     assert!(
         host.start(&plugin_configuration(table)).unwrap(),
@@ -541,15 +544,22 @@ fn run_table_in_both(file: &str, table: &Table) -> Vec<String> {
     );
     let mut failures = Vec::new();
     for (index, case) in table.cases.iter().enumerate() {
-        let in_envoy = run_in_envoy(&envoy, &upstream, &keys, case, index);
+        let in_wasm = run_in_envoy(&wasm, &upstream, &keys, case, index);
+        let in_module = run_in_envoy(&module, &upstream, &keys, case, index);
         let in_harness = run_in_harness(&mut host, case, index);
-        let problem = match (in_envoy, in_harness) {
-            (Err(e), _) => Some(format!("Envoy: {e}")),
-            (_, Err(e)) => Some(e),
-            (Ok(envoy), Ok(harness)) if envoy != harness => Some(format!(
-                "the hosts disagree:\nEnvoy {envoy:#?}\nharness {harness:#?}"
-            )),
-            (Ok(envoy), Ok(_)) => check(case, &envoy).err().map(|e| format!("in Envoy: {e}")),
+        let problem = match (in_wasm, in_module, in_harness) {
+            (Err(e), _, _) => Some(format!("Envoy with the wasm module: {e}")),
+            (_, Err(e), _) => Some(format!("Envoy with the dynamic module: {e}")),
+            (_, _, Err(e)) => Some(e),
+            (Ok(wasm), Ok(module), Ok(harness)) if wasm != harness || module != harness => {
+                Some(format!(
+                    "the hosts disagree:\nwasm in Envoy {wasm:#?}\ndynamic module in Envoy \
+                     {module:#?}\nharness {harness:#?}"
+                ))
+            }
+            (Ok(envoy), Ok(_), Ok(_)) => {
+                check(case, &envoy).err().map(|e| format!("in Envoy: {e}"))
+            }
         };
         if let Some(problem) = problem {
             failures.push(format!("{file}: {}: {problem}", case.name));
@@ -559,7 +569,7 @@ fn run_table_in_both(file: &str, table: &Table) -> Vec<String> {
 }
 
 #[test]
-fn the_table_in_envoy_agrees_with_the_harness() {
+fn the_table_in_envoy_with_both_builds_agrees_with_the_harness() {
     let tables = tables();
     let ran: usize = tables.iter().map(|l| l.table.cases.len()).sum();
     let mut failures = Vec::new();
@@ -568,7 +578,7 @@ fn the_table_in_envoy_agrees_with_the_harness() {
         std::thread::scope(|scope| {
             let running: Vec<_> = chunk
                 .iter()
-                .map(|l| scope.spawn(|| run_table_in_both(&l.file, &l.table)))
+                .map(|l| scope.spawn(|| run_table_in_all(&l.file, &l.table)))
                 .collect();
             for run in running {
                 failures.extend(run.join().expect("a table's thread panicked"));
@@ -644,23 +654,24 @@ fn invalid_configurations_are_refused_in_the_harness() {
 }
 
 #[test]
-fn invalid_configurations_are_refused_by_envoy() {
+fn invalid_configurations_are_refused_by_envoy_with_both_builds() {
     let table = error_table();
     let mut failures = Vec::new();
     for chunk in table.cases.chunks(3) {
         std::thread::scope(|scope| {
             let running: Vec<_> = chunk
                 .iter()
-                .map(|case| {
+                .flat_map(|case| BUILDS.map(|build| (case, build)))
+                .map(|(case, build)| {
                     scope.spawn(move || {
                         let filter = match &case.config {
-                            Value::String(text) => wasm_filter_text(text),
-                            config => wasm_filter(config, envoy_encoding(case.encoding)),
+                            Value::String(text) => cors_filter_text(build, text),
+                            config => cors_filter(build, config, envoy_encoding(case.encoding)),
                         };
                         let routes =
                             json!([{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
                         let log = Envoy::refuse(&bootstrap(vec![filter], routes, 9));
-                        missing_errors(case, &log)
+                        missing_errors(case, &log).map(|e| format!("{build:?}: {e}"))
                     })
                 })
                 .collect();
@@ -670,11 +681,4 @@ fn invalid_configurations_are_refused_by_envoy() {
         });
     }
     fail_if_any(failures, table.cases.len());
-}
-
-/// A configuration given as raw text (not valid JSON, or empty), as a StringValue.
-fn wasm_filter_text(text: &str) -> Value {
-    let mut filter = wasm_filter(&json!({}), Encoding::Json);
-    filter["typed_config"]["config"]["configuration"]["value"] = json!(text);
-    filter
 }

@@ -1,10 +1,11 @@
 //! The filter in a real Envoy, over real HTTP on loopback, against an upstream that records
 //! what reaches it. Each test starts its own Envoy and upstream, and stops them on drop.
 
+#[macro_use]
 mod support;
 
 use serde_json::{json, Value};
-use support::envoy::{bootstrap, wasm_filter, Encoding, Envoy};
+use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy};
 use support::http::{self, Response};
 use support::upstream::Upstream;
 
@@ -41,10 +42,10 @@ fn routes() -> Value {
     ])
 }
 
-fn start(encoding: Encoding) -> (Envoy, Upstream) {
+fn start(build: Build, encoding: Encoding) -> (Envoy, Upstream) {
     let upstream = Upstream::start();
     let config = bootstrap(
-        vec![wasm_filter(&policies(), encoding)],
+        vec![cors_filter(build, &policies(), encoding)],
         routes(),
         upstream.port,
     );
@@ -72,9 +73,8 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn an_allowed_preflight_is_answered_by_envoy_and_never_reaches_the_upstream() {
-    let (envoy, upstream) = start(Encoding::Struct);
+fn an_allowed_preflight_is_answered_by_envoy_and_never_reaches_the_upstream(build: Build) {
+    let (envoy, upstream) = start(build, Encoding::Struct);
     let response = preflight(
         &envoy,
         "/p1",
@@ -101,9 +101,8 @@ fn an_allowed_preflight_is_answered_by_envoy_and_never_reaches_the_upstream() {
     assert!(upstream.requests_to("/p1").is_empty());
 }
 
-#[test]
-fn a_denied_preflight_gets_403_with_only_vary() {
-    let (envoy, upstream) = start(Encoding::Struct);
+fn a_denied_preflight_gets_403_with_only_vary(build: Build) {
+    let (envoy, upstream) = start(build, Encoding::Struct);
     let cases = [
         ("/d1", "https://evil.example", "PUT", None),
         ("/d2", "https://app.example.com.evil.net", "PUT", None),
@@ -126,9 +125,8 @@ fn a_denied_preflight_gets_403_with_only_vary() {
     }
 }
 
-#[test]
-fn forward_unmatched_preflights_sends_a_denied_preflight_upstream() {
-    let (envoy, upstream) = start(Encoding::Struct);
+fn forward_unmatched_preflights_sends_a_denied_preflight_upstream(build: Build) {
+    let (envoy, upstream) = start(build, Encoding::Struct);
     let response = envoy.request(
         "OPTIONS",
         "/forward/x",
@@ -154,9 +152,8 @@ fn forward_unmatched_preflights_sends_a_denied_preflight_upstream() {
     assert!(upstream.requests_to("/forward/y").is_empty());
 }
 
-#[test]
-fn actual_responses_get_the_policy_headers_and_only_those() {
-    let (envoy, upstream) = start(Encoding::Struct);
+fn actual_responses_get_the_policy_headers_and_only_those(build: Build) {
+    let (envoy, upstream) = start(build, Encoding::Struct);
     let upstream_cors = [
         (
             "x-upstream-header",
@@ -197,9 +194,8 @@ fn actual_responses_get_the_policy_headers_and_only_those() {
     );
 }
 
-#[test]
-fn vary_is_merged_never_duplicated() {
-    let (envoy, _upstream) = start(Encoding::Struct);
+fn vary_is_merged_never_duplicated(build: Build) {
+    let (envoy, _upstream) = start(build, Encoding::Struct);
     let vary_after = |upstream_vary: &[&str]| {
         let mut headers = vec![("origin", APP)];
         let lines: Vec<String> = upstream_vary.iter().map(|v| format!("vary: {v}")).collect();
@@ -216,9 +212,8 @@ fn vary_is_merged_never_duplicated() {
     );
 }
 
-#[test]
-fn a_request_without_origin_is_untouched_but_for_vary() {
-    let (envoy, upstream) = start(Encoding::Struct);
+fn a_request_without_origin_is_untouched_but_for_vary(build: Build) {
+    let (envoy, upstream) = start(build, Encoding::Struct);
     let response = envoy.request(
         "GET",
         "/n1",
@@ -236,9 +231,8 @@ fn a_request_without_origin_is_untouched_but_for_vary() {
     assert_eq!(upstream.requests_to("/n1").len(), 1);
 }
 
-#[test]
-fn a_local_reply_from_envoy_itself_carries_the_cors_headers() {
-    let (envoy, _upstream) = start(Encoding::Struct);
+fn a_local_reply_from_envoy_itself_carries_the_cors_headers(build: Build) {
+    let (envoy, _upstream) = start(build, Encoding::Struct);
     let response = envoy.request("GET", "/direct-401", &[("origin", APP)]);
     assert_eq!(response.status, 401);
     assert_eq!(
@@ -256,9 +250,8 @@ fn a_local_reply_from_envoy_itself_carries_the_cors_headers() {
     assert_eq!(denied.cors(), vec![]);
 }
 
-#[test]
-fn policies_are_selected_by_route_host_and_path() {
-    let (envoy, upstream) = start(Encoding::Struct);
+fn policies_are_selected_by_route_host_and_path(build: Build) {
+    let (envoy, upstream) = start(build, Encoding::Struct);
     // Route "admin-route": a disabled policy, so the preflight goes upstream untouched.
     let admin = preflight(&envoy, "/admin/x", APP, "PUT", None);
     assert_eq!(admin.status, 200);
@@ -319,10 +312,9 @@ fn policies_are_selected_by_route_host_and_path() {
 }
 
 /// The same requests against both encodings of the same policy give the same answers.
-#[test]
-fn both_configuration_encodings_behave_the_same() {
+fn both_configuration_encodings_behave_the_same(build: Build) {
     let answers = |encoding| {
-        let (envoy, _upstream) = start(encoding);
+        let (envoy, _upstream) = start(build, encoding);
         let requests: Vec<(&str, &str, Headers)> = vec![
             (
                 "OPTIONS",
@@ -366,14 +358,13 @@ fn both_configuration_encodings_behave_the_same() {
     assert_eq!(from_json[2].1, 403);
 }
 
-#[test]
-fn an_invalid_configuration_keeps_envoy_from_starting_and_names_every_error() {
+fn an_invalid_configuration_keeps_envoy_from_starting_and_names_every_error(build: Build) {
     let policy = json!({"policies": [
         {"allow_origins": ["https://app.example.com/"]},
         {"allow_origins": ["https://*.com"], "max_age": 90000, "allow_method": ["PUT"]},
     ]});
     for encoding in [Encoding::Json, Encoding::Struct] {
-        let config = bootstrap(vec![wasm_filter(&policy, encoding)], routes(), 9);
+        let config = bootstrap(vec![cors_filter(build, &policy, encoding)], routes(), 9);
         let log = Envoy::refuse(&config);
         for expected in [
             r#"policies[0].allow_origins[0]: "https://app.example.com/": an origin has no trailing slash"#,
@@ -389,9 +380,8 @@ fn an_invalid_configuration_keeps_envoy_from_starting_and_names_every_error() {
     }
 }
 
-#[test]
-fn non_utf8_and_repeated_origins_get_a_defined_answer() {
-    let (envoy, upstream) = start(Encoding::Struct);
+fn non_utf8_and_repeated_origins_get_a_defined_answer(build: Build) {
+    let (envoy, upstream) = start(build, Encoding::Struct);
     let bad = http::send(
         envoy.port,
         "GET",
@@ -418,12 +408,15 @@ fn non_utf8_and_repeated_origins_get_a_defined_answer() {
     assert_eq!(upstream.requests_to("/u2").len(), 1);
 }
 
-/// `envoy/envoy.yaml` as shipped, on free ports: a curl-style preflight is answered as
-/// POLICY.md says.
-#[test]
-fn the_shipped_envoy_yaml_answers_a_preflight() {
+/// `envoy/envoy.yaml` (wasm) and `envoy/dynamic-module.yaml` as shipped, on free ports: a
+/// curl-style preflight is answered as POLICY.md says.
+fn the_shipped_envoy_yaml_answers_a_preflight(build: Build) {
     let upstream = Upstream::start();
-    let envoy = support::shipped::start("envoy.yaml", upstream.port);
+    let shipped = match build {
+        Build::Wasm => "envoy.yaml",
+        Build::DynamicModule => "dynamic-module.yaml",
+    };
+    let envoy = support::shipped::start(shipped, upstream.port);
     let response = preflight(
         &envoy,
         "/api/orders",
@@ -456,3 +449,18 @@ fn the_shipped_envoy_yaml_answers_a_preflight() {
         Some("*")
     );
 }
+
+for_both_builds!(
+    an_allowed_preflight_is_answered_by_envoy_and_never_reaches_the_upstream,
+    a_denied_preflight_gets_403_with_only_vary,
+    forward_unmatched_preflights_sends_a_denied_preflight_upstream,
+    actual_responses_get_the_policy_headers_and_only_those,
+    vary_is_merged_never_duplicated,
+    a_request_without_origin_is_untouched_but_for_vary,
+    a_local_reply_from_envoy_itself_carries_the_cors_headers,
+    policies_are_selected_by_route_host_and_path,
+    both_configuration_encodings_behave_the_same,
+    an_invalid_configuration_keeps_envoy_from_starting_and_names_every_error,
+    non_utf8_and_repeated_origins_get_a_defined_answer,
+    the_shipped_envoy_yaml_answers_a_preflight,
+);

@@ -9,12 +9,13 @@
 // Each test crate uses part of the shared harness.
 #[allow(unused_imports)]
 mod harness;
+#[macro_use]
 mod support;
 
 use harness::host::Headers;
 use harness::{structpb, Host, Reply};
 use serde_json::{json, Value};
-use support::envoy::{bootstrap, wasm_filter, Encoding, Envoy};
+use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy};
 use support::http::Response;
 use support::upstream::Upstream;
 
@@ -429,9 +430,9 @@ fn failures(mut send: impl FnMut(&Case) -> (Response, bool)) -> Vec<String> {
     failures
 }
 
-fn run_in_envoy(encoding: Encoding) {
+fn run_in_envoy(build: Build, encoding: Encoding) {
     let upstream = Upstream::start();
-    let filter = wasm_filter(&conformance_policies(), encoding);
+    let filter = cors_filter(build, &conformance_policies(), encoding);
     let envoy = Envoy::start(&bootstrap(vec![filter], routes(), upstream.port));
     let failures = failures(|case| {
         let before = upstream.requests_to(case.path).len();
@@ -440,7 +441,7 @@ fn run_in_envoy(encoding: Encoding) {
     });
     assert!(
         failures.is_empty(),
-        "{encoding:?}:\n{}",
+        "{build:?}, {encoding:?}:\n{}",
         failures.join("\n")
     );
 }
@@ -498,14 +499,12 @@ fn as_response(headers: Headers) -> Response {
     }
 }
 
-#[test]
-fn the_gateway_api_conformance_cases_pass_in_envoy_with_the_policy_as_json() {
-    run_in_envoy(Encoding::Json);
+fn the_gateway_api_conformance_cases_pass_in_envoy_with_the_policy_as_json(build: Build) {
+    run_in_envoy(build, Encoding::Json);
 }
 
-#[test]
-fn the_gateway_api_conformance_cases_pass_in_envoy_with_the_policy_as_yaml() {
-    run_in_envoy(Encoding::Struct);
+fn the_gateway_api_conformance_cases_pass_in_envoy_with_the_policy_as_yaml(build: Build) {
+    run_in_envoy(build, Encoding::Struct);
 }
 
 #[test]
@@ -519,10 +518,9 @@ fn the_gateway_api_conformance_cases_pass_in_the_wasmtime_harness() {
 }
 
 /// What cors-wasm adds to the standard holds for a `cors` policy too.
-#[test]
-fn a_cors_policy_keeps_what_cors_wasm_adds() {
+fn a_cors_policy_keeps_what_cors_wasm_adds(build: Build) {
     let upstream = Upstream::start();
-    let filter = wasm_filter(&conformance_policies(), Encoding::Struct);
+    let filter = cors_filter(build, &conformance_policies(), Encoding::Struct);
     let envoy = Envoy::start(&bootstrap(vec![filter], routes(), upstream.port));
     // `*` with credentials echoes the origin, so the answer varies by it.
     let response = envoy.request(
@@ -620,12 +618,11 @@ fn warnings_are_logged_once_each_at_warn_level() {
     assert_eq!(warnings, expected);
 }
 
-#[test]
-fn suspicious_patterns_load_with_a_warning_naming_their_path() {
+fn suspicious_patterns_load_with_a_warning_naming_their_path(build: Build) {
     let policy = suspicious_policies();
     for encoding in [Encoding::Json, Encoding::Struct] {
         let upstream = Upstream::start();
-        let filter = wasm_filter(&policy, encoding);
+        let filter = cors_filter(build, &policy, encoding);
         let envoy = Envoy::start(&bootstrap(vec![filter], routes(), upstream.port));
         let response = envoy.request("GET", "/b", &[("origin", "https://any.host.example")]);
         assert_eq!(
@@ -650,14 +647,15 @@ fn suspicious_patterns_load_with_a_warning_naming_their_path() {
     }
 }
 
-#[test]
-fn mixing_cors_with_native_fields_or_unknown_fields_in_cors_keeps_envoy_from_starting() {
+fn mixing_cors_with_native_fields_or_unknown_fields_in_cors_keeps_envoy_from_starting(
+    build: Build,
+) {
     let policy = json!({"policies": [
         {"cors": {"allowOrigins": ["https://a.com"], "allowOrigin": ["https://b.com"]}},
         {"cors": {"allowOrigins": ["https://a.com"], "maxAge": 0}, "allow_credentials": true},
     ]});
     for encoding in [Encoding::Json, Encoding::Struct] {
-        let config = bootstrap(vec![wasm_filter(&policy, encoding)], routes(), 9);
+        let config = bootstrap(vec![cors_filter(build, &policy, encoding)], routes(), 9);
         let log = Envoy::refuse(&config);
         for expected in [
             "policies[0].cors.allowOrigin: unknown field; expected one of allowOrigins, ",
@@ -671,3 +669,11 @@ fn mixing_cors_with_native_fields_or_unknown_fields_in_cors_keeps_envoy_from_sta
         }
     }
 }
+
+for_both_builds!(
+    the_gateway_api_conformance_cases_pass_in_envoy_with_the_policy_as_json,
+    the_gateway_api_conformance_cases_pass_in_envoy_with_the_policy_as_yaml,
+    a_cors_policy_keeps_what_cors_wasm_adds,
+    suspicious_patterns_load_with_a_warning_naming_their_path,
+    mixing_cors_with_native_fields_or_unknown_fields_in_cors_keeps_envoy_from_starting,
+);

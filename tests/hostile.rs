@@ -4,11 +4,12 @@
 //! 503), and no response may carry a byte of the request that did not match.
 
 mod harness;
+#[macro_use]
 mod support;
 
 use serde_json::{json, Value};
 use std::process::Command;
-use support::envoy::{bootstrap, wasm_filter, Encoding, Envoy};
+use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy};
 use support::http::{self, Response};
 use support::upstream::Upstream;
 
@@ -25,13 +26,13 @@ fn policy() -> Value {
     }]})
 }
 
-fn start() -> (Envoy, Upstream) {
+fn start(build: Build) -> (Envoy, Upstream) {
     let policy = policy();
     let routes =
         json!([{"name": "all", "match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
     let upstream = Upstream::start();
     let mut config = bootstrap(
-        vec![wasm_filter(&policy, Encoding::Struct)],
+        vec![cors_filter(build, &policy, Encoding::Struct)],
         routes,
         upstream.port,
     );
@@ -62,9 +63,8 @@ fn get_with_origin(envoy: &Envoy, origin: &[u8]) -> Response {
     http::send(envoy.port, "GET", "/h", &[("origin", origin)])
 }
 
-#[test]
-fn oversized_and_malformed_origins_are_denied() {
-    let (envoy, _upstream) = start();
+fn oversized_and_malformed_origins_are_denied(build: Build) {
+    let (envoy, _upstream) = start(build);
     let huge = format!("https://{}.example.com", "a".repeat(64 * 1024));
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("a 64 KB origin", huge.into_bytes()),
@@ -104,9 +104,8 @@ fn oversized_and_malformed_origins_are_denied() {
     );
 }
 
-#[test]
-fn control_bytes_get_a_defined_answer_from_envoy_or_the_filter() {
-    let (envoy, _upstream) = start();
+fn control_bytes_get_a_defined_answer_from_envoy_or_the_filter(build: Build) {
+    let (envoy, _upstream) = start(build);
     for origin in [
         &b"https://app.example.com\x01"[..],
         b"https://app.example.com\x7f",
@@ -119,9 +118,8 @@ fn control_bytes_get_a_defined_answer_from_envoy_or_the_filter() {
     }
 }
 
-#[test]
-fn repeated_origin_headers_never_mix() {
-    let (envoy, _upstream) = start();
+fn repeated_origin_headers_never_mix(build: Build) {
+    let (envoy, _upstream) = start(build);
     let evil_first = http::send(
         envoy.port,
         "GET",
@@ -147,9 +145,8 @@ fn repeated_origin_headers_never_mix() {
     still_serving(&envoy);
 }
 
-#[test]
-fn huge_request_header_lists_are_handled() {
-    let (envoy, upstream) = start();
+fn huge_request_header_lists_are_handled(build: Build) {
+    let (envoy, upstream) = start(build);
     let preflight = |list: &str| {
         envoy.request(
             "OPTIONS",
@@ -180,9 +177,8 @@ fn huge_request_header_lists_are_handled() {
     );
 }
 
-#[test]
-fn options_without_request_method_bodies_and_trailers_are_ordinary_requests() {
-    let (envoy, upstream) = start();
+fn options_without_request_method_bodies_and_trailers_are_ordinary_requests(build: Build) {
+    let (envoy, upstream) = start(build);
     let options = envoy.request("OPTIONS", "/o", &[("origin", APP)]);
     assert_eq!(
         upstream.requests_to("/o").len(),
@@ -239,9 +235,8 @@ fn h2c(envoy: &Envoy, method: &str, headers: &[&str]) -> (String, String) {
     (status_line, head)
 }
 
-#[test]
-fn http2_clients_get_the_same_answers() {
-    let (envoy, upstream) = start();
+fn http2_clients_get_the_same_answers(build: Build) {
+    let (envoy, upstream) = start(build);
     let (status, head) = h2c(&envoy, "GET", &["origin: https://app.example.com"]);
     assert_eq!(status.trim(), "http/2 200", "{head}");
     assert!(
@@ -384,3 +379,12 @@ fn the_hostile_catalogue_through_the_harness() {
         ]
     );
 }
+
+for_both_builds!(
+    oversized_and_malformed_origins_are_denied,
+    control_bytes_get_a_defined_answer_from_envoy_or_the_filter,
+    repeated_origin_headers_never_mix,
+    huge_request_header_lists_are_handled,
+    options_without_request_method_bodies_and_trailers_are_ordinary_requests,
+    http2_clients_get_the_same_answers,
+);

@@ -1,4 +1,7 @@
 //! The hosts: thin layers that read the configuration and the headers a decision needs as
 //! bytes, and carry out its [`Action`](crate::cors::Action). None knows a CORS rule.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod envoy_module;
+#[cfg(any(target_arch = "wasm32", test))]
 pub mod proxy_wasm;

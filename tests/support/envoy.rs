@@ -41,6 +41,32 @@ pub fn module_path() -> PathBuf {
 }
 
 /// The Envoy binary from the project's virtualenv (or `ENVOY_BIN`). Missing is a failure.
+/// The folder holding the Envoy dynamic module, `libcors_wasm.so`, that `./build.sh` builds.
+pub fn dynamic_module_dir() -> PathBuf {
+    module_dir("CORS_DYNAMIC_MODULE", "target/release/libcors_wasm.so")
+}
+
+/// The folder holding the test build of the dynamic module that panics on demand.
+pub fn panic_probe_dir() -> PathBuf {
+    module_dir(
+        "CORS_PANIC_PROBE_MODULE",
+        "target/panic-probe/release/libcors_wasm.so",
+    )
+}
+
+/// The folder of the library named by `$variable`, or by `default` under the repository.
+fn module_dir(variable: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(variable)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default));
+    assert!(
+        path.exists(),
+        "the dynamic module {} is missing: run ./build.sh test, which builds it",
+        path.display()
+    );
+    path.parent().expect("a file has a folder").to_path_buf()
+}
+
 pub fn envoy_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("ENVOY_BIN") {
         return PathBuf::from(bin);
@@ -62,9 +88,37 @@ pub fn envoy_bin() -> PathBuf {
     })
 }
 
-/// The `envoy.filters.http.wasm` filter with the module and `policy` in the given encoding.
-pub fn wasm_filter(policy: &Value, encoding: Encoding) -> Value {
-    let configuration = match encoding {
+/// Which build of cors-wasm Envoy runs: the proxy-wasm module or the dynamic module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    Wasm,
+    DynamicModule,
+}
+
+pub const BUILDS: [Build; 2] = [Build::Wasm, Build::DynamicModule];
+
+/// The cors-wasm filter of `build`, with `policy` in the given encoding.
+pub fn cors_filter(build: Build, policy: &Value, encoding: Encoding) -> Value {
+    match build {
+        Build::Wasm => wasm_filter(policy, encoding),
+        Build::DynamicModule => dynamic_module_filter(policy, encoding),
+    }
+}
+
+/// The same filter given a configuration as raw text (not valid JSON, say), as a StringValue.
+pub fn cors_filter_text(build: Build, text: &str) -> Value {
+    let mut filter = cors_filter(build, &json!({}), Encoding::Json);
+    let config = match build {
+        Build::Wasm => &mut filter["typed_config"]["config"]["configuration"],
+        Build::DynamicModule => &mut filter["typed_config"]["filter_config"],
+    };
+    config["value"] = json!(text);
+    filter
+}
+
+/// `policy` as an `Any`: JSON text in a StringValue, or the Struct itself.
+fn any_config(policy: &Value, encoding: Encoding) -> Value {
+    match encoding {
         Encoding::Json => json!({
             "@type": "type.googleapis.com/google.protobuf.StringValue",
             "value": policy.to_string(),
@@ -73,7 +127,26 @@ pub fn wasm_filter(policy: &Value, encoding: Encoding) -> Value {
             "@type": "type.googleapis.com/google.protobuf.Struct",
             "value": policy,
         }),
-    };
+    }
+}
+
+/// The `envoy.filters.http.dynamic_modules` filter loading `libcors_wasm.so` (found through
+/// `ENVOY_DYNAMIC_MODULES_SEARCH_PATH`, which every Envoy here is given).
+pub fn dynamic_module_filter(policy: &Value, encoding: Encoding) -> Value {
+    json!({
+        "name": "envoy.filters.http.dynamic_modules",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+            "dynamic_module_config": {"name": "cors_wasm"},
+            "filter_name": "cors",
+            "filter_config": any_config(policy, encoding),
+        },
+    })
+}
+
+/// The `envoy.filters.http.wasm` filter with the module and `policy` in the given encoding.
+pub fn wasm_filter(policy: &Value, encoding: Encoding) -> Value {
+    let configuration = any_config(policy, encoding);
     json!({
         "name": "envoy.filters.http.wasm",
         "typed_config": {
@@ -142,7 +215,12 @@ impl Envoy {
 
     /// Starts Envoy with a config file's text (`ext` is `yaml` or `json`).
     pub fn start_yaml(config: &str, ext: &str) -> Envoy {
-        let (child, dir) = spawn(config, ext);
+        Envoy::start_with_modules(config, ext, &dynamic_module_dir())
+    }
+
+    /// The same, with dynamic modules looked up in `modules`.
+    pub fn start_with_modules(config: &str, ext: &str, modules: &Path) -> Envoy {
+        let (child, dir) = spawn(config, ext, modules);
         let mut envoy = Envoy {
             child,
             dir,
@@ -155,7 +233,12 @@ impl Envoy {
 
     /// Runs Envoy with a config it must refuse: returns its log once it has exited non-zero.
     pub fn refuse(bootstrap: &Value) -> String {
-        let (mut child, dir) = spawn(&bootstrap.to_string(), "json");
+        Envoy::refuse_with_modules(bootstrap, &dynamic_module_dir())
+    }
+
+    /// The same, with dynamic modules looked up in `modules`.
+    pub fn refuse_with_modules(bootstrap: &Value, modules: &Path) -> String {
+        let (mut child, dir) = spawn(&bootstrap.to_string(), "json", modules);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -213,7 +296,7 @@ impl Drop for Envoy {
     }
 }
 
-fn spawn(config: &str, ext: &str) -> (Child, TempDir) {
+fn spawn(config: &str, ext: &str, modules: &Path) -> (Child, TempDir) {
     let dir = TempDir::new();
     let config_path = dir.path().join(format!("envoy.{ext}"));
     fs::write(&config_path, config).unwrap();
@@ -222,7 +305,8 @@ fn spawn(config: &str, ext: &str) -> (Child, TempDir) {
         .arg("-c")
         .arg(&config_path)
         .args(["--disable-hot-restart", "--concurrency", "1", "-l", "info"])
-        .args(["--component-log-level", "wasm:debug"])
+        .args(["--component-log-level", "wasm:debug,dynamic_modules:debug"])
+        .env("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", modules)
         .arg("--admin-address-path")
         .arg(dir.path().join("admin"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))

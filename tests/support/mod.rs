@@ -2,6 +2,25 @@
 //! a raw HTTP client.
 #![allow(dead_code)]
 
+/// Each named `fn name(build: Build)` becomes two tests, `name::wasm` and
+/// `name::dynamic_module`: the same assertions against Envoy with each build of cors-wasm.
+#[allow(unused_macros)]
+macro_rules! for_both_builds {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn wasm() {
+                super::$name(crate::support::envoy::Build::Wasm)
+            }
+
+            #[test]
+            fn dynamic_module() {
+                super::$name(crate::support::envoy::Build::DynamicModule)
+            }
+        }
+    )*};
+}
+
 pub mod demo;
 pub mod envoy;
 pub mod http;

@@ -13,14 +13,17 @@ const MODULE: &str = "filename: target/wasm32-wasip1/release/cors_wasm.wasm";
 pub fn start(name: &str, upstream_port: u16) -> Envoy {
     let path = format!("{}/envoy/{name}", env!("CARGO_MANIFEST_DIR"));
     let shipped = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let config = [
+    let mut replaced = vec![
         (ADMIN, "port_value: 0".to_string()),
         (LISTENER, "port_value: 0".to_string()),
         (UPSTREAM, format!("port_value: {upstream_port}")),
-        (MODULE, format!("filename: {}", module_path().display())),
-    ]
-    .iter()
-    .fold(shipped, |text, (from, to)| {
+    ];
+    // A dynamic module is found through ENVOY_DYNAMIC_MODULES_SEARCH_PATH, which every Envoy
+    // here is given; only a wasm module is named by its path.
+    if !shipped.contains("envoy.filters.http.dynamic_modules") {
+        replaced.push((MODULE, format!("filename: {}", module_path().display())));
+    }
+    let config = replaced.iter().fold(shipped, |text, (from, to)| {
         replace_once(&text, from, to, name)
     });
     Envoy::start_yaml(&config, "yaml")

@@ -1,0 +1,183 @@
+//! The Envoy dynamic-module layer: the same filter as a native shared library that Envoy
+//! loads with `envoy.filters.http.dynamic_modules`. Like the proxy-wasm layer, it reads the
+//! configuration and the headers a decision needs, as bytes, and carries out the decision;
+//! every CORS rule lives in [`crate::cors`]. All `unsafe` code is in [`ffi`].
+//!
+//! Counters are Envoy's, per policy: `dynamicmodulescustom.cors_wasm.<policy>.<counter>`.
+//! Log lines go to Envoy's `dynamic_modules` logger.
+
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+mod ffi;
+#[cfg(feature = "panic-probe")]
+mod panic_probe;
+
+use crate::cors::{self, Action, Edit, Evaluation, LocalResponse, RequestView, ResponsePlan};
+use crate::policy::Config;
+use ffi::{log, log_enabled, ConfigHandle, CounterId, FilterConfig, FilterHandle, HeadersStatus};
+use ffi::{HttpFilter, LogLevel};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Envoy's `filter_config`, validated: a `StringValue`'s text, or the JSON text Envoy makes
+/// of a `Struct`. `None` (every error logged) makes Envoy refuse the filter.
+fn new_config(
+    envoy: &ConfigHandle<'_>,
+    name: &[u8],
+    bytes: &[u8],
+) -> Option<Box<dyn FilterConfig>> {
+    #[cfg(feature = "panic-probe")]
+    panic_probe::at_configure(name);
+    let _ = name; // Envoy's label for this filter: cors-wasm needs none.
+    let started = Instant::now();
+    let config = match Config::parse(bytes) {
+        Ok(config) => config,
+        Err(errors) => {
+            for error in errors.iter() {
+                log(
+                    LogLevel::Error,
+                    &format!("cors-wasm: invalid configuration: {error}"),
+                );
+            }
+            return None;
+        }
+    };
+    for warning in &config.warnings {
+        log(
+            LogLevel::Warn,
+            &format!("cors-wasm: configuration warning: {warning}"),
+        );
+    }
+    let counters = config
+        .policies
+        .iter()
+        .map(|policy| {
+            cors::COUNTERS.map(|counter| {
+                envoy.define_counter(&format!("cors_wasm.{}.{counter}", policy.name))
+            })
+        })
+        .collect();
+    let took = started.elapsed().as_secs_f64() * 1000.0;
+    log(
+        LogLevel::Info,
+        &format!(
+            "cors-wasm: configured {} policies in {took:.1} ms",
+            config.policies.len()
+        ),
+    );
+    Some(Box::new(Arc::new(CorsConfig { config, counters })))
+}
+
+/// One filter configuration, shared by every worker thread and every stream.
+struct CorsConfig {
+    config: Config,
+    /// Each policy's counters, in the order of [`cors::COUNTERS`].
+    counters: Vec<[Option<CounterId>; cors::COUNTERS.len()]>,
+}
+
+impl FilterConfig for Arc<CorsConfig> {
+    fn new_filter(&self) -> Box<dyn HttpFilter> {
+        Box::new(CorsFilter {
+            shared: Arc::clone(self),
+            plan: None,
+        })
+    }
+}
+
+/// One stream: the plan for its response, if its request was decorated.
+struct CorsFilter {
+    shared: Arc<CorsConfig>,
+    plan: Option<ResponsePlan>,
+}
+
+impl HttpFilter for CorsFilter {
+    fn on_request_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
+        #[cfg(feature = "panic-probe")]
+        panic_probe::at(envoy, "request");
+        let evaluation = cors::evaluate(&self.shared.config, &EnvoyRequest(envoy));
+        self.count(envoy, &evaluation);
+        if let Some(line) = evaluation
+            .denial_line()
+            .filter(|_| log_enabled(LogLevel::Debug))
+        {
+            log(LogLevel::Debug, &line);
+        }
+        match evaluation.action {
+            Action::Nothing => HeadersStatus::Continue,
+            Action::Decorate(plan) => {
+                self.plan = Some(plan);
+                HeadersStatus::Continue
+            }
+            Action::Respond(response) => {
+                send(envoy, &response);
+                HeadersStatus::StopIteration
+            }
+        }
+    }
+
+    fn on_response_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
+        #[cfg(feature = "panic-probe")]
+        panic_probe::at(envoy, "response");
+        if let Some(plan) = self.plan.take() {
+            let headers = envoy.response_headers();
+            let pairs = headers
+                .iter()
+                .map(|(name, value)| (name.as_slice(), value.as_slice()));
+            plan.each_edit(pairs, |edit| apply(envoy, edit));
+        }
+        HeadersStatus::Continue
+    }
+}
+
+impl CorsFilter {
+    fn count(&self, envoy: &FilterHandle<'_>, evaluation: &Evaluation) {
+        let (Some((policy, _)), Some(counter)) = (&evaluation.policy, evaluation.outcome.counter())
+        else {
+            return;
+        };
+        let id = self
+            .shared
+            .counters
+            .get(*policy)
+            .and_then(|row| row.get(counter))
+            .copied()
+            .flatten();
+        if let Some(id) = id {
+            envoy.increment_counter(id, 1);
+        }
+    }
+}
+
+/// The request's headers, each read when the decision asks for it (a native call is cheap).
+struct EnvoyRequest<'a, 'h>(&'a FilterHandle<'h>);
+
+impl RequestView for EnvoyRequest<'_, '_> {
+    fn header(&self, name: &str) -> Option<Vec<u8>> {
+        self.0.request_header(name.as_bytes())
+    }
+
+    fn route_name(&self) -> Option<Vec<u8>> {
+        self.0.route_name()
+    }
+}
+
+fn send(envoy: &mut FilterHandle<'_>, response: &LocalResponse) {
+    let headers: Vec<(&str, &[u8])> = response
+        .headers
+        .iter()
+        .map(|(name, value)| (*name, value.as_bytes()))
+        .collect();
+    envoy.send_response(response.status, &headers);
+}
+
+fn apply(envoy: &mut FilterHandle<'_>, edit: Edit<'_>) {
+    let done = match edit {
+        Edit::Set(name, value) => envoy.set_response_header(name.as_bytes(), value.as_bytes()),
+        Edit::Add(name, value) => envoy.add_response_header(name.as_bytes(), value.as_bytes()),
+        Edit::Remove(name) => envoy.remove_response_header(name.as_bytes()),
+    };
+    if !done {
+        log(LogLevel::Error, "cors-wasm: Envoy refused a header edit");
+    }
+}
