@@ -13,7 +13,7 @@ mod ffi;
 #[cfg(feature = "panic-probe")]
 mod panic_probe;
 
-use crate::cors::{self, Action, Edit, Evaluation, LocalResponse, RequestView, ResponsePlan};
+use crate::cors::{self, Action, Evaluation, HeaderEdit, LocalResponse, RequestView, ResponsePlan};
 use crate::policy::Config;
 use ffi::{log, log_enabled, ConfigHandle, CounterId, FilterConfig, FilterHandle, HeadersStatus};
 use ffi::{HttpFilter, LogLevel};
@@ -120,11 +120,11 @@ impl HttpFilter for CorsFilter {
         #[cfg(feature = "panic-probe")]
         panic_probe::at(envoy, "response");
         if let Some(plan) = self.plan.take() {
-            let headers = envoy.response_headers();
-            let pairs = headers
-                .iter()
-                .map(|(name, value)| (name.as_slice(), value.as_slice()));
-            plan.each_edit(pairs, |edit| apply(envoy, edit));
+            // Decided on Envoy's own bytes, then applied once they are no longer borrowed.
+            let edits = plan.edits(envoy.response_headers());
+            for edit in edits {
+                apply(envoy, edit);
+            }
         }
         HeadersStatus::Continue
     }
@@ -168,14 +168,15 @@ fn send(envoy: &mut FilterHandle<'_>, response: &LocalResponse) {
         .iter()
         .map(|(name, value)| (*name, value.as_bytes()))
         .collect();
-    envoy.send_response(response.status, &headers);
+    envoy.send_headers(response.status, &headers);
 }
 
-fn apply(envoy: &mut FilterHandle<'_>, edit: Edit<'_>) {
+fn apply(envoy: &mut FilterHandle<'_>, edit: HeaderEdit) {
     let done = match edit {
-        Edit::Set(name, value) => envoy.set_response_header(name.as_bytes(), value.as_bytes()),
-        Edit::Add(name, value) => envoy.add_response_header(name.as_bytes(), value.as_bytes()),
-        Edit::Remove(name) => envoy.remove_response_header(name.as_bytes()),
+        HeaderEdit::Set(name, value) => {
+            envoy.set_response_header(name.as_bytes(), value.as_bytes())
+        }
+        HeaderEdit::Remove(name) => envoy.remove_response_header(name.as_bytes()),
     };
     if !done {
         log(LogLevel::Error, "cors-wasm: Envoy refused a header edit");

@@ -175,14 +175,6 @@ extern "C" {
         value: ModuleBuffer,
     ) -> bool;
 
-    /// `envoy_dynamic_module_callback_http_add_header`: append one value.
-    pub fn envoy_dynamic_module_callback_http_add_header(
-        filter_envoy_ptr: HttpFilterEnvoyPtr,
-        header_type: HeaderType,
-        key: ModuleBuffer,
-        value: ModuleBuffer,
-    ) -> bool;
-
     /// `envoy_dynamic_module_callback_http_send_response`: send a local reply downstream.
     pub fn envoy_dynamic_module_callback_http_send_response(
         filter_envoy_ptr: HttpFilterEnvoyPtr,
@@ -191,6 +183,15 @@ extern "C" {
         headers_vector_size: usize,
         body: ModuleBuffer,
         details: ModuleBuffer,
+    );
+
+    /// `envoy_dynamic_module_callback_http_send_response_headers`: answer with these headers
+    /// (`:status` among them), through the encoder filters, as Envoy's `encodeHeaders`.
+    pub fn envoy_dynamic_module_callback_http_send_response_headers(
+        filter_envoy_ptr: HttpFilterEnvoyPtr,
+        headers_vector: *mut ModuleHttpHeader,
+        headers_vector_size: usize,
+        end_stream: bool,
     );
 
     /// `envoy_dynamic_module_callback_http_filter_get_attribute_string` (1.40: 3 arguments, the

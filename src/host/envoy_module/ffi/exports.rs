@@ -38,6 +38,17 @@ struct FilterSlot {
     filter: RefCell<Option<Box<dyn HttpFilter>>>,
 }
 
+/// Frees what a hook handed Envoy as `Box::into_raw`.
+///
+/// # Safety
+/// `ptr` is null, or came from `Box::<T>::into_raw` and is not used again.
+unsafe fn free<T>(ptr: *const std::ffi::c_void) {
+    if !ptr.is_null() {
+        // SAFETY: per the caller, a live `Box<T>` given up to Envoy, taken back once.
+        drop(unsafe { Box::from_raw(ptr as *mut T) });
+    }
+}
+
 /// Runs `f`, answering `on_panic` if it panics.
 fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
@@ -100,14 +111,9 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_config_new(
 pub extern "C" fn envoy_dynamic_module_on_http_filter_config_destroy(
     config_ptr: abi::HttpFilterConfigModulePtr,
 ) {
-    guard((), || {
-        if config_ptr.is_null() {
-            return;
-        }
-        // SAFETY: `config_ptr` came from Box::into_raw in config_new; Envoy destroys a config
-        // once, after the last filter holding it (each filter keeps a reference).
-        drop(unsafe { Box::from_raw(config_ptr as *mut ConfigSlot) });
-    })
+    // SAFETY: `config_ptr` is null or came from config_new; Envoy destroys a config once,
+    // after the last filter holding it (each filter keeps a reference).
+    guard((), || unsafe { free::<ConfigSlot>(config_ptr) })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -138,14 +144,9 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
 pub extern "C" fn envoy_dynamic_module_on_http_filter_destroy(
     filter_ptr: abi::HttpFilterModulePtr,
 ) {
-    guard((), || {
-        if filter_ptr.is_null() {
-            return;
-        }
-        // SAFETY: `filter_ptr` came from Box::into_raw in `new`; Envoy destroys a filter once,
-        // after its last hook, never from inside one (filters are deferred-deleted).
-        drop(unsafe { Box::from_raw(filter_ptr as *mut FilterSlot) });
-    })
+    // SAFETY: `filter_ptr` is null or came from `new`; Envoy destroys a filter once, after its
+    // last hook, never from inside one (filters are deferred-deleted).
+    guard((), || unsafe { free::<FilterSlot>(filter_ptr) })
 }
 
 /// `envoy_dynamic_module_on_http_filter_request_headers`.
@@ -180,7 +181,7 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_response_headers(
 
 /// A request whose filter is gone (it panicked, or could not be made): `503`, nothing more.
 fn fail_closed(envoy: &mut FilterHandle<'_>) -> abi::HeadersStatus {
-    envoy.send_response(503, &[]);
+    envoy.send_local_reply(503);
     envoy.flush_reply();
     abi::HEADERS_STATUS_STOP_ITERATION
 }

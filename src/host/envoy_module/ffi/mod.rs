@@ -32,8 +32,9 @@ pub trait FilterConfig: Send + Sync {
     fn new_filter(&self) -> Box<dyn HttpFilter>;
 }
 
-/// A filter for one HTTP stream. A hook that panics answers [`HeadersStatus::Continue`], and the
-/// filter is dropped: its later hooks are not called.
+/// A filter for one HTTP stream. When a hook panics, the filter is dropped (its later hooks
+/// are not called) and the stream gets the answer `exports` gives: `503` to the request, the
+/// response unchanged.
 pub trait HttpFilter {
     /// The request headers arrived.
     fn on_request_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus;
@@ -146,9 +147,11 @@ pub struct FilterHandle<'a> {
 }
 
 /// A local reply queued by [`FilterHandle::send_response`], sent when the hook returns.
-struct LocalReply {
-    status: u32,
-    headers: Vec<(Vec<u8>, Vec<u8>)>,
+enum LocalReply {
+    /// Response headers and no body, sent down the encoder filters (`encodeHeaders`).
+    Headers(Vec<(Vec<u8>, Vec<u8>)>),
+    /// Envoy's local reply of this status, empty (`sendLocalReply`).
+    Status(u32),
 }
 
 impl FilterHandle<'_> {
@@ -165,8 +168,10 @@ impl FilterHandle<'_> {
         self.header(abi::HEADER_TYPE_REQUEST_HEADER, name)
     }
 
-    /// Every response header entry, in order.
-    pub fn response_headers(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+    /// Every response header entry, in order, borrowed from Envoy's map, not copied. While
+    /// they are borrowed, so is `self`, and every setter takes `&mut self`: the map cannot
+    /// change under them.
+    pub fn response_headers(&self) -> Vec<(&[u8], &[u8])> {
         self.headers(abi::HEADER_TYPE_RESPONSE_HEADER)
     }
 
@@ -176,37 +181,32 @@ impl FilterHandle<'_> {
         self.set_header(abi::HEADER_TYPE_RESPONSE_HEADER, name, module_buffer(value))
     }
 
-    /// Appends a value to response header `name`. Envoy 1.40 refuses an empty value (false).
-    pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) -> bool {
-        let (key, value) = (module_buffer(name), module_buffer(value));
-        // SAFETY: `self.ptr` is the filter pointer of the running hook; both buffers borrow
-        // caller slices for the call; Envoy copies them into its header map.
-        unsafe {
-            abi::envoy_dynamic_module_callback_http_add_header(
-                self.ptr,
-                abi::HEADER_TYPE_RESPONSE_HEADER,
-                key,
-                value,
-            )
-        }
-    }
-
     /// Removes every value of response header `name` (the ABI's set_header with a null value).
     pub fn remove_response_header(&mut self, name: &[u8]) -> bool {
         self.set_header(abi::HEADER_TYPE_RESPONSE_HEADER, name, NULL_BUFFER)
     }
 
-    /// Queues a local reply; it is sent when the current hook returns (the filter no longer
-    /// borrowed while Envoy runs the encoder chain), and the hook then answers StopIteration
-    /// whatever the filter returned. Envoy 1.40 does not call this filter's own response hooks
-    /// for the reply (its `sent_local_reply_` flag); later filters' replies do reach them.
-    /// Meant for the request phase (tested there only).
-    pub fn send_response(&mut self, status: u32, headers: &[(&str, &[u8])]) {
-        let headers = headers
+    /// Queues an answer of `status` with these headers and no body; it is sent when the
+    /// current hook returns (the filter no longer borrowed while Envoy runs the encoder
+    /// chain), and the hook then answers StopIteration whatever the filter returned. Sent with
+    /// `send_response_headers`, Envoy's `encodeHeaders`, as its own CORS filter answers a
+    /// preflight: cheaper than a local reply, and with exactly these headers. Meant for the
+    /// request phase (tested there only).
+    pub fn send_headers(&mut self, status: u32, headers: &[(&str, &[u8])]) {
+        let status = (b":status".to_vec(), status.to_string().into_bytes());
+        let rest = headers
             .iter()
-            .map(|(k, v)| (k.as_bytes().to_vec(), v.to_vec()))
-            .collect();
-        self.pending_reply = Some(LocalReply { status, headers });
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.to_vec()));
+        self.pending_reply = Some(LocalReply::Headers(
+            std::iter::once(status).chain(rest).collect(),
+        ));
+    }
+
+    /// Queues Envoy's own local reply of `status`, with an empty body (`send_response`), sent
+    /// as [`send_headers`](Self::send_headers) is. Envoy does not call this filter's own
+    /// response hook for it.
+    pub fn send_local_reply(&mut self, status: u32) {
+        self.pending_reply = Some(LocalReply::Status(status));
     }
 
     /// The name of the route Envoy matched (`xds.route_name`); `None` without a route or name.
@@ -272,7 +272,7 @@ impl FilterHandle<'_> {
         unsafe { copy_envoy_bytes(out.ptr, out.length) }
     }
 
-    fn headers(&self, header_type: abi::HeaderType) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn headers(&self, header_type: abi::HeaderType) -> Vec<(&[u8], &[u8])> {
         // SAFETY: `self.ptr` is the filter pointer of the running hook.
         let count = unsafe {
             abi::envoy_dynamic_module_callback_http_get_headers_size(self.ptr, header_type)
@@ -296,13 +296,13 @@ impl FilterHandle<'_> {
         entries
             .iter()
             .filter_map(|entry| {
-                // SAFETY: each filled entry points into Envoy's header map, valid during this
-                // hook with no setter called since; copied now. Unfilled entries are null.
-                let key = unsafe { copy_envoy_bytes(entry.key_ptr, entry.key_length) }?;
+                // SAFETY: each filled entry points into Envoy's header map, which stays as it is
+                // while `self` is borrowed (setters need `&mut self`) and the hook runs (a
+                // handle does not outlive it). Unfilled entries are null.
+                let key = unsafe { envoy_bytes(entry.key_ptr, entry.key_length) }?;
                 // SAFETY: as above.
-                let value = unsafe { copy_envoy_bytes(entry.value_ptr, entry.value_length) }
-                    .unwrap_or_default();
-                Some((key, value))
+                let value = unsafe { envoy_bytes(entry.value_ptr, entry.value_length) };
+                Some((key, value.unwrap_or_default()))
             })
             .collect()
     }
@@ -330,33 +330,43 @@ impl FilterHandle<'_> {
         self.pending_reply = None;
     }
 
-    /// Sends the queued local reply, if any. Returns whether one was sent.
+    /// Sends the queued answer, if any. Returns whether one was sent.
     fn flush_reply(&mut self) -> bool {
-        let Some(reply) = self.pending_reply.take() else {
-            return false;
-        };
-        let mut headers: Vec<abi::ModuleHttpHeader> = reply
-            .headers
-            .iter()
-            .map(|(k, v)| abi::ModuleHttpHeader {
-                key_ptr: k.as_ptr().cast::<c_char>(),
-                key_length: k.len(),
-                value_ptr: v.as_ptr().cast::<c_char>(),
-                value_length: v.len(),
-            })
-            .collect();
-        // SAFETY: `self.ptr` is the filter pointer of the running hook; `headers` (and the
-        // `reply` vectors it points into) live until after the call; no body, no details;
-        // Envoy copies them into the reply.
-        unsafe {
-            abi::envoy_dynamic_module_callback_http_send_response(
-                self.ptr,
-                reply.status,
-                headers.as_mut_ptr(),
-                headers.len(),
-                NULL_BUFFER,
-                NULL_BUFFER,
-            )
+        match self.pending_reply.take() {
+            None => return false,
+            Some(LocalReply::Headers(headers)) => {
+                let mut views: Vec<abi::ModuleHttpHeader> = headers
+                    .iter()
+                    .map(|(k, v)| abi::ModuleHttpHeader {
+                        key_ptr: k.as_ptr().cast::<c_char>(),
+                        key_length: k.len(),
+                        value_ptr: v.as_ptr().cast::<c_char>(),
+                        value_length: v.len(),
+                    })
+                    .collect();
+                // SAFETY: `self.ptr` is the filter pointer of the running hook; `views` and
+                // the `headers` they point into live until after the call; Envoy copies them.
+                unsafe {
+                    abi::envoy_dynamic_module_callback_http_send_response_headers(
+                        self.ptr,
+                        views.as_mut_ptr(),
+                        views.len(),
+                        true,
+                    )
+                }
+            }
+            // SAFETY: `self.ptr` is the filter pointer of the running hook; no headers (null,
+            // 0), no body, no details.
+            Some(LocalReply::Status(status)) => unsafe {
+                abi::envoy_dynamic_module_callback_http_send_response(
+                    self.ptr,
+                    status,
+                    std::ptr::null_mut(),
+                    0,
+                    NULL_BUFFER,
+                    NULL_BUFFER,
+                )
+            },
         }
         true
     }
@@ -377,6 +387,19 @@ fn module_buffer(bytes: &[u8]) -> abi::ModuleBuffer {
         ptr: bytes.as_ptr().cast::<c_char>(),
         length: bytes.len(),
     }
+}
+
+/// Envoy-owned bytes, borrowed; `None` for a null pointer.
+///
+/// # Safety
+/// `ptr` is null, or valid for reads of `length` bytes, unchanged, for as long as `'b`.
+unsafe fn envoy_bytes<'b>(ptr: *const c_char, length: usize) -> Option<&'b [u8]> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-null and, per the caller, valid for `length` bytes for `'b`; u8 has
+    // alignment 1.
+    Some(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), length) })
 }
 
 /// Copies Envoy-owned bytes; `None` for a null pointer.
