@@ -151,11 +151,12 @@ impl<'h> Survey<'h> {
                 survey.vary_lines += 1;
             } else if !judged || !name.starts_with(b"access-control-") {
                 continue;
-            } else if let Some(i) = sets
+            } else if let Some(present) = sets
                 .iter()
                 .position(|s| s.is_some_and(|(n, _)| n.as_bytes() == name))
+                .and_then(|i| survey.present.get_mut(i))
             {
-                survey.present[i] = true;
+                *present = true;
             } else if !survey.foreign_cors.contains(&name) {
                 survey.foreign_cors.push(name);
             }

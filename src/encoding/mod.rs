@@ -13,14 +13,10 @@ pub use serde_json::{Map, Number, Value};
 pub fn decode(bytes: &[u8]) -> Result<Value, String> {
     // A Struct's first byte is its first field's tag, 0x0a (field 1, length-delimited).
     // JSON may begin with a newline, the same byte, so a Struct that fails falls back to JSON.
-    if bytes.first() == Some(&0x0a) {
-        match proto_struct::decode(bytes) {
-            Ok(tree) => return Ok(tree),
-            Err(e) if json::parse(bytes).is_err() => {
-                return Err(format!("not a valid protobuf Struct: {e}"))
-            }
-            Err(_) => {}
-        }
+    if bytes.first() != Some(&0x0a) {
+        return json::parse(bytes).map_err(|e| format!("not valid JSON: {e}"));
     }
-    json::parse(bytes).map_err(|e| format!("not valid JSON: {e}"))
+    proto_struct::decode(bytes).or_else(|struct_error| {
+        json::parse(bytes).map_err(|_| format!("not a valid protobuf Struct: {struct_error}"))
+    })
 }
