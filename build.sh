@@ -102,22 +102,24 @@ install_test_tools() {
   fi
 }
 
-# The dynamic module with its panic probe (--features panic-probe), for tests/panics.rs only.
-build_panic_probe() {
-  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/panic-probe" cargo build --quiet --release --lib \
-    --features panic-probe --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
-  realpath "${CARGO_TARGET_DIR:-target}/panic-probe/release/libcors_wasm.so"
+# A never-shipped build of the dynamic module with the cargo feature $1: panic-probe, for
+# tests/panics.rs; bench-floor, the benchmark's floor. Prints the library's path.
+build_dynamic_module_with() {
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/$1" cargo build --quiet --release --lib \
+    --features "$1" --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+  realpath "${CARGO_TARGET_DIR:-target}/$1/release/libcors_wasm.so"
 }
 
 run_tests() {
   build
   local panic_probe
-  panic_probe=$(build_panic_probe)
+  panic_probe=$(build_dynamic_module_with panic-probe)
   install_envoy
   install_test_tools
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
   cargo clippy --lib --features panic-probe -- -D warnings
+  cargo clippy --lib --features bench-floor -- -D warnings
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
   ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" \
     CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" CORS_PANIC_PROBE_MODULE="$panic_probe" \
@@ -262,6 +264,7 @@ run_bench() {
   python3 bench/bench.py --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \
     --compiled "$(realpath "$(compiled "$MODULE")")" --noop "$(build_noop)" \
     --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
+    --dynamic-module-floor "$(build_dynamic_module_with bench-floor)" \
     --fuel "${CARGO_TARGET_DIR:-target}/fuel.md" "$@"
 }
 
