@@ -61,7 +61,7 @@ impl OriginPattern {
         let authority = authority_only(rest)?;
         let (host, port) = split_port(authority)?;
         let port = match port {
-            Port::Number(n) if Some(n) == default_port(&scheme) => Port::Default,
+            Port::Number(n) if Some(n) == default_port(scheme.as_bytes()) => Port::Default,
             port => port,
         };
         let (host, subdomains) = parse_host(host)?;
@@ -167,10 +167,10 @@ fn parse_host(host: &str) -> Result<(String, bool), String> {
     Ok((host, subdomains))
 }
 
-fn default_port(scheme: &str) -> Option<u16> {
+fn default_port(scheme: &[u8]) -> Option<u16> {
     match scheme {
-        "http" | "ws" => Some(80),
-        "https" | "wss" => Some(443),
+        b"http" | b"ws" => Some(80),
+        b"https" | b"wss" => Some(443),
         _ => None,
     }
 }
@@ -195,12 +195,14 @@ pub(crate) fn is_dns_name(s: &[u8]) -> bool {
 }
 
 fn is_ipv6_literal(s: &[u8]) -> bool {
-    s.len() > 2
-        && s.first() == Some(&b'[')
-        && s.last() == Some(&b']')
-        && s[1..s.len() - 1]
-            .iter()
-            .all(|&b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b':' | b'.'))
+    s.strip_prefix(b"[")
+        .and_then(|s| s.strip_suffix(b"]"))
+        .is_some_and(|inside| {
+            !inside.is_empty()
+                && inside
+                    .iter()
+                    .all(|&b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b':' | b'.'))
+        })
 }
 
 /// Digits only, no leading zero, 1 to 65535: the way a browser serializes a port.
@@ -243,7 +245,10 @@ impl<'a> RequestOrigin<'a> {
 
     fn port_fits(&self, rule: &HostRule) -> bool {
         match rule.port {
-            Port::Any => true,
+            // A spelled-out default port is no browser's serialization: no pattern admits it.
+            Port::Any => self
+                .port
+                .is_none_or(|p| Some(p) != default_port(self.scheme)),
             Port::Default => self.port.is_none(),
             Port::Number(n) => self.port == Some(n),
         }
@@ -536,6 +541,31 @@ mod tests {
         assert!(!s.allows(b"https://localhost:3000"));
         assert!(!s.allows(b"http://localhost.evil.net:3000"));
         assert!(!s.allows(b"https://dev.example.com:8443"));
+    }
+
+    #[test]
+    fn any_port_excludes_a_spelled_out_default_port() {
+        let s = set(&[
+            "https://example.com:*",
+            "https://*.example.com:*",
+            "http://127.0.0.1:*",
+        ]);
+        assert!(!s.allows(b"https://example.com:443"));
+        assert!(!s.allows(b"https://a.example.com:443"));
+        assert!(!s.allows(b"http://127.0.0.1:80"));
+        assert!(s.allows(b"https://example.com:80"));
+        assert!(s.allows(b"https://a.example.com:8443"));
+        assert!(s.allows(b"http://127.0.0.1:443"));
+    }
+
+    #[test]
+    fn a_numbered_port_admits_only_that_port() {
+        let s = set(&["https://*.example.com:8443", "http://localhost:3000"]);
+        assert!(s.allows(b"https://a.example.com:8443"));
+        assert!(!s.allows(b"https://a.example.com:9999"));
+        assert!(!s.allows(b"https://a.example.com"));
+        assert!(!s.allows(b"http://localhost:3001"));
+        assert!(!s.allows(b"http://localhost"));
     }
 
     #[test]
