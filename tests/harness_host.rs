@@ -294,3 +294,32 @@ fn the_map_serialization_round_trips() {
     assert_eq!(harness::abi::deserialize(&bytes), Some(pairs));
     assert_eq!(harness::abi::deserialize(&bytes[..bytes.len() - 2]), None);
 }
+
+#[test]
+fn counts_not_yet_flushed_survive_a_reconfigure() {
+    let mut host = Host::real();
+    let config = format!(r#"{{"policies": [{{"name": "api", "allow_origins": ["{APP}"]}}]}}"#);
+    assert!(host.start(config.as_bytes()).unwrap());
+    let request = || headers(&[(":method", "GET"), (":path", "/x"), ("origin", APP)]);
+    let upstream = headers(&[(":status", "200")]);
+    for _ in 0..3 {
+        host.exchange(request(), Reply::Upstream(upstream.clone()))
+            .unwrap();
+    }
+    // No tick yet: the three counts are still in the module when the update arrives.
+    assert!(host.reconfigure(config.as_bytes()).unwrap());
+    host.exchange(request(), Reply::Upstream(upstream)).unwrap();
+    host.tick().unwrap();
+    let allowed = host
+        .state()
+        .metrics
+        .iter()
+        .find(|m| m.name == "cors_wasm.api.actual_allowed")
+        .map(|m| (m.kind, m.value));
+    assert_eq!(
+        allowed,
+        Some((MetricKind::Counter, 4)),
+        "{:?}",
+        host.state().metrics
+    );
+}

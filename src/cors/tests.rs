@@ -491,3 +491,83 @@ fn denials_read_well_in_a_log_line() {
         "{long}"
     );
 }
+
+#[test]
+fn a_denial_line_quotes_escapes_and_cuts_the_request_value_at_128_bytes() {
+    let mut origin = b"https://a\"b\\c\xff".to_vec();
+    origin.resize(200, b'x');
+    let request = FakeRequest {
+        headers: vec![("origin", origin)],
+        route: None,
+    };
+    let line = evaluate(&api(), &request).denial_line();
+    let shown = format!(r#""https://a\"b\\c\xff{}"..."#, "x".repeat(128 - 14));
+    assert_eq!(
+        line.as_deref(),
+        Some(format!("cors-wasm: policy api: denied: origin {shown} is not allowed").as_str())
+    );
+    let short = FakeRequest::new(&[("origin", "https://evil.example")]);
+    assert_eq!(
+        evaluate(&api(), &short).denial_line().as_deref(),
+        Some(r#"cors-wasm: policy api: denied: origin "https://evil.example" is not allowed"#)
+    );
+}
+
+/// README and docs/policy.md: on a `cors` (Gateway API) policy, `disabled`,
+/// `allow_private_network`, `preflight_status`, `forward_unmatched_preflights` and
+/// `report_only` keep their meaning.
+#[test]
+fn a_cors_policy_keeps_every_native_option_that_applies_to_it() {
+    let cors = |options: Value| {
+        let mut policy =
+            json!({"name": "gw", "cors": {"allowOrigins": [APP], "allowMethods": ["PUT"]}});
+        policy
+            .as_object_mut()
+            .unwrap()
+            .extend(options.as_object().unwrap().clone());
+        config(policy)
+    };
+    let evil = || preflight("https://evil.example", "PUT", None);
+
+    let report = cors(json!({"report_only": true}));
+    let evaluation = evaluate(&report, &evil());
+    assert!(matches!(evaluation.outcome, Outcome::PreflightDenied(_)));
+    assert!(matches!(evaluation.action, Action::Nothing));
+    assert_eq!(
+        evaluation.denial_line().as_deref(),
+        Some(
+            r#"cors-wasm: policy gw: denied (report only): origin "https://evil.example" is not allowed"#
+        )
+    );
+
+    let forward = cors(json!({"forward_unmatched_preflights": true}));
+    let evaluation = evaluate(&forward, &evil());
+    assert!(matches!(evaluation.outcome, Outcome::PreflightDenied(_)));
+    assert!(
+        matches!(evaluation.action, Action::Decorate(_)),
+        "not forwarded"
+    );
+
+    let status = cors(json!({"preflight_status": 200}));
+    assert_eq!(local(&status, &preflight(APP, "PUT", None)).status, 200);
+
+    let disabled = cors(json!({"disabled": true}));
+    let evaluation = evaluate(&disabled, &evil());
+    assert_eq!(evaluation.outcome, Outcome::Disabled);
+    assert!(matches!(evaluation.action, Action::Nothing));
+
+    let mut asks_private = preflight(APP, "PUT", None);
+    asks_private
+        .headers
+        .push(("access-control-request-private-network", b"true".to_vec()));
+    let private = cors(json!({"allow_private_network": true}));
+    let response = local(&private, &asks_private);
+    assert!(
+        response
+            .headers
+            .iter()
+            .any(|(n, v)| *n == "access-control-allow-private-network" && &**v == "true"),
+        "{response:?}"
+    );
+    assert_eq!(local(&cors(json!({})), &asks_private).status, 403);
+}

@@ -737,6 +737,41 @@ mod tests {
     }
 
     #[test]
+    fn length_limits_hold_at_their_boundary_and_not_one_past() {
+        // 253 characters in all, in labels of at most 63.
+        let origin = |last: usize| {
+            let labels = [
+                "a".repeat(63),
+                "b".repeat(63),
+                "c".repeat(63),
+                "d".repeat(last),
+            ];
+            format!("https://{}", labels.join("."))
+        };
+        let header = |n: usize| "h".repeat(n);
+        let config = dialect(json!({"allowOrigins": [origin(53)], "allowHeaders": [header(256)]}));
+        assert_eq!(preflight(&config, origin(53).leak(), "GET").status, 204);
+        assert_eq!(
+            error_lines(json!({"cors": {
+                "allowOrigins": [origin(54)], "allowHeaders": [header(257)],
+                "maxAge": 2_147_483_648_u64,
+            }})),
+            [
+                format!(
+                    r#"policies[0].cors.allowOrigins[0]: "{}": longer than 253 characters"#,
+                    origin(54)
+                ),
+                format!(
+                    r#"policies[0].cors.allowHeaders[0]: "{}": longer than 256 characters"#,
+                    header(257)
+                ),
+                "policies[0].cors.maxAge: 2147483648: must be a whole number from 1 to 2147483647"
+                    .to_string(),
+            ]
+        );
+    }
+
+    #[test]
     fn cors_and_the_native_fields_do_not_mix() {
         let lines = error_lines(json!({
             "cors": {"allowOrigins": ["https://a.com"]},

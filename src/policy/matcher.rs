@@ -42,12 +42,16 @@ impl HostPattern {
     fn fits(&self, host: &[u8]) -> bool {
         match self {
             HostPattern::Exact(name) => host.eq_ignore_ascii_case(name.as_bytes()),
-            HostPattern::Subdomains(suffix) => {
-                let suffix = suffix.as_bytes();
-                host.len() > suffix.len() + 1
-                    && host[host.len() - suffix.len() - 1] == b'.'
-                    && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-            }
+            // At least one label before `.suffix`.
+            HostPattern::Subdomains(suffix) => host
+                .len()
+                .checked_sub(suffix.len())
+                .and_then(|cut| host.split_at_checked(cut))
+                .is_some_and(|(labels, tail)| {
+                    tail.eq_ignore_ascii_case(suffix.as_bytes())
+                        && labels.len() > 1
+                        && labels.ends_with(b".")
+                }),
         }
     }
 }
@@ -74,22 +78,17 @@ impl RequestMatch {
 
 /// `:authority` without its port: `a.com:8080` → `a.com`, `[::1]:80` → `[::1]`.
 fn host_of(authority: &[u8]) -> &[u8] {
-    if authority.first() == Some(&b'[') {
-        let end = authority.iter().position(|&b| b == b']');
-        return end.map_or(authority, |i| &authority[..=i]);
-    }
-    match authority.iter().rposition(|&b| b == b':') {
-        Some(i) => &authority[..i],
-        None => authority,
-    }
+    let end = if authority.first() == Some(&b'[') {
+        authority.iter().position(|&b| b == b']').map(|i| i + 1)
+    } else {
+        authority.iter().rposition(|&b| b == b':')
+    };
+    end.and_then(|i| authority.get(..i)).unwrap_or(authority)
 }
 
 /// The path before any query.
 fn path_of(path: &[u8]) -> &[u8] {
-    match path.iter().position(|&b| b == b'?') {
-        Some(i) => &path[..i],
-        None => path,
-    }
+    path.split(|&b| b == b'?').next().unwrap_or(path)
 }
 
 #[cfg(test)]
@@ -117,6 +116,8 @@ mod tests {
         assert!(m.fits(&facts("", "Api.Example.Com", "/")));
         assert!(m.fits(&facts("", "a.b.apps.example.com", "/")));
         assert!(!m.fits(&facts("", "apps.example.com", "/")));
+        assert!(!m.fits(&facts("", ".apps.example.com", "/")));
+        assert!(m.fits(&facts("", "x.apps.example.com", "/")));
         assert!(!m.fits(&facts("", "evilapps.example.com", "/")));
         assert!(!m.fits(&facts("", "api.example.com.evil.net", "/")));
         assert!(!m.fits(&RequestFacts::default()));

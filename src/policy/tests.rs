@@ -299,3 +299,55 @@ fn limits_are_errors_with_their_numbers() {
     let lines = one_policy_errors(json!({ "allow_origin_regexes": [big] }));
     assert!(lines[0].contains("not a valid regex: "), "{lines:?}");
 }
+
+/// Each limit of docs/policy.md, at its exact value and one past it.
+#[test]
+fn every_limit_holds_at_its_boundary_and_not_one_past() {
+    let accepted = |config: serde_json::Value| {
+        if let Err(errors) = Config::from_tree(&config) {
+            panic!("refused: {:?}", errors.lines());
+        }
+    };
+    let policies = |n| -> Vec<_> { (0..n).map(|_| json!({"allow_origins": ["*"]})).collect() };
+    accepted(json!({ "policies": policies(1000) }));
+    assert_eq!(
+        errors(json!({ "policies": policies(1001) })),
+        ["policies: must have 1 to 1000 entries, found 1001"]
+    );
+
+    accepted(json!({"policies": [{"allow_origin_regexes": ["a".repeat(1024)]}]}));
+    accepted(json!({"policies": [{"allow_origins": ["*"], "max_age": 86_400}]}));
+    accepted(json!({"policies": [{"allow_origins": ["*"], "max_age": 0}]}));
+    assert_eq!(
+        one_policy_errors(json!({"allow_origins": ["*"], "max_age": 86_401})),
+        ["policies[0].max_age: 86401: must be a whole number from 0 to 86400"]
+    );
+    assert_eq!(
+        one_policy_errors(json!({"allow_origins": ["*"], "max_age": -1})),
+        ["policies[0].max_age: -1: must be a whole number from 0 to 86400"]
+    );
+
+    accepted(json!({"policies": [{"name": "n".repeat(64), "allow_origins": ["*"]}]}));
+    let long_name = "n".repeat(65);
+    assert_eq!(
+        one_policy_errors(json!({"name": long_name, "allow_origins": ["*"]})),
+        [format!(
+            r#"policies[0].name: "{long_name}": a name is 1 to 64 of a-z, 0-9, _ and -"#
+        )]
+    );
+
+    let nested = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+    accepted(json!({"policies": [{"allow_origin_regexes": [nested(50)]}]}));
+    let lines = one_policy_errors(json!({ "allow_origin_regexes": [nested(51)] }));
+    assert!(lines[0].contains("not a valid regex: "), "{lines:?}");
+
+    let minimal = br#"{"policies": [{"allow_origins": ["*"]}]}"#;
+    let mut at_limit = minimal.to_vec();
+    at_limit.resize(super::config::MAX_SIZE, b' ');
+    assert!(Config::parse(&at_limit).is_ok());
+    at_limit.push(b' ');
+    assert_eq!(
+        Config::parse(&at_limit).unwrap_err().lines(),
+        ["configuration: 4194305 bytes; the limit is 4194304 (4 MiB)"]
+    );
+}

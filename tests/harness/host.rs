@@ -231,6 +231,14 @@ impl Host {
         Ok(self.call::<(i32, i32), i32>("proxy_on_configure", (ROOT_CONTEXT, size))? != 0)
     }
 
+    /// A new plugin configuration for the running VM, as Envoy hands over an update
+    /// (`proxy_on_configure` again). Whether the module accepted it.
+    pub fn reconfigure(&mut self, plugin_configuration: &[u8]) -> Result<bool> {
+        self.state_mut().plugin_configuration = plugin_configuration.to_vec();
+        let size = len(plugin_configuration)?;
+        Ok(self.call::<(i32, i32), i32>("proxy_on_configure", (ROOT_CONTEXT, size))? != 0)
+    }
+
     /// One tick of the root context's timer (`proxy_set_tick_period_milliseconds`), as
     /// Envoy fires it; tests call it where Envoy's time would have passed.
     pub fn tick(&mut self) -> Result<()> {
