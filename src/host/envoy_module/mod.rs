@@ -23,6 +23,7 @@ use crate::cors::{self, Action, Evaluation, HeaderEdit, LocalResponse, RequestVi
 use crate::policy::Config;
 use ffi::{log, log_enabled, ConfigHandle, CounterId, FilterConfig, FilterHandle, HeadersStatus};
 use ffi::{HttpFilter, LogLevel};
+use std::cell::OnceCell;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -102,7 +103,7 @@ impl HttpFilter for CorsFilter {
     fn on_request_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
         #[cfg(feature = "panic-probe")]
         panic_probe::at(envoy, "request");
-        let evaluation = cors::evaluate(&self.shared.config, &EnvoyRequest(envoy));
+        let evaluation = cors::evaluate(&self.shared.config, &EnvoyRequest::new(envoy));
         self.count(envoy, &evaluation);
         if let Some(line) = evaluation
             .denial_line()
@@ -156,16 +157,40 @@ impl CorsFilter {
     }
 }
 
-/// The request's headers, each read when the decision asks for it (a native call is cheap).
-struct EnvoyRequest<'a, 'h>(&'a FilterHandle<'h>);
+/// The request's headers, one call each, until the decision expects several more (a
+/// preflight, or policies matching on host or path): then from one borrowed view of the map,
+/// which costs Envoy no lookup and no copy of a header name per read.
+struct EnvoyRequest<'a, 'h> {
+    envoy: &'a FilterHandle<'h>,
+    all: OnceCell<Vec<(&'a [u8], &'a [u8])>>,
+}
+
+impl<'a, 'h> EnvoyRequest<'a, 'h> {
+    fn new(envoy: &'a FilterHandle<'h>) -> Self {
+        EnvoyRequest {
+            envoy,
+            all: OnceCell::new(),
+        }
+    }
+}
 
 impl RequestView for EnvoyRequest<'_, '_> {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
-        self.0.request_header(name.as_bytes())
+        let Some(all) = self.all.get() else {
+            return self.envoy.request_header(name.as_bytes());
+        };
+        // The first value, as Envoy's single-header read gives it.
+        all.iter()
+            .find(|(key, _)| *key == name.as_bytes())
+            .map(|(_, value)| value.to_vec())
     }
 
     fn route_name(&self) -> Option<Vec<u8>> {
-        self.0.route_name()
+        self.envoy.route_name()
+    }
+
+    fn expect_more_headers(&self) {
+        self.all.get_or_init(|| self.envoy.request_headers());
     }
 }
 

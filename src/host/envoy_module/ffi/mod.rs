@@ -168,6 +168,12 @@ impl FilterHandle<'_> {
         self.header(abi::HEADER_TYPE_REQUEST_HEADER, name)
     }
 
+    /// Every request header entry, in order, borrowed from Envoy's map, not copied (see
+    /// [`response_headers`](Self::response_headers)).
+    pub fn request_headers(&self) -> Vec<(&[u8], &[u8])> {
+        self.headers(abi::HEADER_TYPE_REQUEST_HEADER)
+    }
+
     /// Every response header entry, in order, borrowed from Envoy's map, not copied. While
     /// they are borrowed, so is `self`, and every setter takes `&mut self`: the map cannot
     /// change under them.
