@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::demo::{demo_config, dump_dom, PyServer};
+use support::demo::{demo_config, Browser, Engine, PyServer};
 use support::envoy::{module_path, Envoy};
 
 /// The API, the page server and Envoy, on free loopback ports.
@@ -30,18 +30,21 @@ impl Demo {
         Demo { api, pages, envoy }
     }
 
-    /// Loads the page from `http://{host}:{port}` with every scenario run on load, and returns
-    /// what each one saw: `{"outcome": "readable" | "blocked", "status", "body", "headers"}`.
-    fn run_page(&self, host: &str) -> Value {
+    /// Loads the page in `engine` from `http://{host}:{port}`, with every scenario run on load,
+    /// and returns what each one saw, as the page reports it to its own server:
+    /// `{"outcome": "readable" | "blocked", "status", "body", "headers"}`.
+    fn run_page(&self, engine: Engine, host: &str) -> Value {
         let url = format!(
-            "http://{host}:{}/?run=all&api=http://localhost:{}",
+            "http://{host}:{}/?run=all&report=1&api=http://localhost:{}",
             self.pages.port, self.envoy.port
         );
-        let dom = dump_dom(&url);
-        assert!(
-            dom.contains(r#"data-done="true""#),
-            "the page did not finish its scenarios:\n{dom}"
-        );
+        let mut browser = Browser::open(engine, &url);
+        let report = browser.wait_for("results from the page", Duration::from_secs(90), || {
+            let lines = self.pages.lines();
+            let line = lines.iter().find_map(|l| l.strip_prefix("pages: results "));
+            line.map(String::from)
+        });
+        drop(browser);
         // The last scenario is a simple GET, sent from any origin: once the API has printed
         // its line, it has printed every line of this page's requests.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -52,10 +55,8 @@ impl Demo {
             assert!(Instant::now() < deadline, "the API never saw the last call");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let start = dom.find(r#"<pre id="results">"#).expect("results") + 18;
-        let end = start + dom[start..].find("</pre>").expect("end of results");
-        serde_json::from_str(&dom[start..end])
-            .unwrap_or_else(|e| panic!("results are not JSON ({e}):\n{dom}"))
+        serde_json::from_str(&report)
+            .unwrap_or_else(|e| panic!("results are not JSON ({e}):\n{report}"))
     }
 
     /// The API's lines for requests `METHOD PATH` that reached it.
@@ -92,6 +93,23 @@ impl Demo {
     }
 }
 
+/// Each named `fn name(engine: Engine)` becomes one test per browser engine, `name::chromium`.
+macro_rules! in_every_engine {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn chromium() {
+                super::$name(crate::Engine::Chromium)
+            }
+        }
+    )*};
+}
+
+in_every_engine!(
+    from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more,
+    from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_route,
+);
+
 /// Every scenario's outcome against the expected one, all reported at once on failure.
 fn assert_outcomes(results: &Value, expected: &[(&str, &str)]) {
     let got: Vec<(&str, &str)> = expected
@@ -104,10 +122,9 @@ fn assert_outcomes(results: &Value, expected: &[(&str, &str)]) {
     );
 }
 
-#[test]
-fn from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more() {
+fn from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more(engine: Engine) {
     let demo = Demo::start();
-    let results = demo.run_page("localhost");
+    let results = demo.run_page(engine, "localhost");
     assert_outcomes(
         &results,
         &[
@@ -206,11 +223,12 @@ fn from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more(
     }
 }
 
-#[test]
-fn from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_route() {
+fn from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_route(
+    engine: Engine,
+) {
     let demo = Demo::start();
     // http://127.0.0.1:port is not http://localhost:port, the origin the policy names.
-    let results = demo.run_page("127.0.0.1");
+    let results = demo.run_page(engine, "127.0.0.1");
     assert_outcomes(
         &results,
         &[
