@@ -1,7 +1,8 @@
 // The demo's scenarios: each is one fetch from this page to the API through Envoy.
 // `?run=all` runs them all on load, one after the other; with `&report=1` the page then POSTs
-// every result, as JSON, to /results on its own server (the browser tests read it there; a
-// same-origin request, so CORS has no say in it). `?api=URL` overrides config.js.
+// every result and the browser's user agent, as JSON, to /results on its own server (the
+// browser tests read it there; a same-origin request, so CORS has no say in it). `?api=URL`
+// overrides config.js.
 "use strict";
 
 const params = new URLSearchParams(location.search);
@@ -143,7 +144,7 @@ async function runAll() {
     await fetch("/results", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(results),
+      body: JSON.stringify({ userAgent: navigator.userAgent, results }),
     });
   }
 }

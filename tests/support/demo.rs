@@ -83,16 +83,29 @@ pub fn demo_config(page_port: u16, envoy_port: u16, api_port: u16, module: &Path
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The preferences of every fresh Firefox profile: nothing but the test's loopback servers.
+const FIREFOX_PREFS: &str = include_str!("firefox-user.js");
+
 /// A browser engine the demo's page runs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     Chromium,
+    Firefox,
 }
 
 impl Engine {
     pub fn name(self) -> &'static str {
         match self {
             Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+        }
+    }
+
+    /// What the engine's `navigator.userAgent` always contains, and the other's never does.
+    pub fn user_agent_token(self) -> &'static str {
+        match self {
+            Engine::Chromium => "Chrome/",
+            Engine::Firefox => "Firefox/",
         }
     }
 
@@ -101,6 +114,7 @@ impl Engine {
     fn bin(self) -> PathBuf {
         let (variable, name, package) = match self {
             Engine::Chromium => ("CHROMIUM", "chromium", "chromium"),
+            Engine::Firefox => ("FIREFOX", "firefox-esr", "firefox-esr"),
         };
         if let Some(bin) = std::env::var_os(variable) {
             return PathBuf::from(bin);
@@ -135,6 +149,15 @@ impl Engine {
                         "--disable-sync",
                     ])
                     .arg(format!("--user-data-dir={}", profile.display()));
+            }
+            Engine::Firefox => {
+                std::fs::write(profile.join("user.js"), FIREFOX_PREFS).unwrap();
+                command
+                    .arg("-profile")
+                    .arg(profile)
+                    .args(["-no-remote", "-headless"])
+                    .env("MOZ_REMOTE_SETTINGS_DEVTOOLS", "1")
+                    .env("MOZ_CRASHREPORTER_DISABLE", "1");
             }
         }
         command.arg(url);
