@@ -180,8 +180,13 @@ impl Browser {
         let profile = dir.path().join("profile");
         std::fs::create_dir(&profile).unwrap();
         let log = std::fs::File::create(dir.path().join("browser.log")).unwrap();
+        // A home of its own too: both engines write crash-report and cache folders there.
         let child = engine
             .command(&profile, url)
+            .env("HOME", dir.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_DATA_HOME")
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
