@@ -84,11 +84,13 @@ install_envoy() {
   "$bin" --version
 }
 
-# The browser tests need Debian's chromium, the docker-compose test Debian's docker-compose.
+# The browser tests need Debian's chromium and firefox-esr, the docker-compose test Debian's
+# docker-compose.
 # Installed when missing and possible; otherwise the test command fails, saying what is missing.
 install_test_tools() {
   local missing=() sudo=()
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v firefox-esr >/dev/null || missing+=(firefox-esr)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   [ ${#missing[@]} -eq 0 ] && return
   echo "installing ${missing[*]} (Debian packages) for the browser and docker-compose tests"

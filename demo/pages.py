@@ -3,6 +3,9 @@
 
     python3 demo/pages.py [--port 3000] [--api http://localhost:8080]
 
+A page loaded with ?run=all&report=1 POSTs its results to /results, printed here as one line,
+"pages: results {...}": that is how the browser tests read what the browser let the page see.
+
 One server, two origins: http://localhost:3000 and http://127.0.0.1:3000 are different
 origins to a browser, and the demo policy allows only the first.
 """
@@ -30,6 +33,20 @@ class Pages(SimpleHTTPRequestHandler):
             self.wfile.write(data)
         else:
             super().do_GET()
+
+    def do_POST(self):
+        if self.path != "/results":
+            self.send_error(404)
+            return
+        length = int(self.headers.get("content-length") or 0)
+        try:
+            results = json.loads(self.rfile.read(min(length, 1 << 20)))
+        except ValueError:
+            self.send_error(400, "the results are not JSON")
+            return
+        print("pages: results " + json.dumps(results, separators=(",", ":")), flush=True)
+        self.send_response(204)
+        self.end_headers()
 
     def end_headers(self):
         self.send_header("cache-control", "no-store")

@@ -1,9 +1,10 @@
 //! The demo (`./build.sh demo`) in a real Envoy and a real browser: `demo/api.py` behind Envoy
 //! with `envoy/demo.yaml` (made this machine's by `./build.sh demo-config`, as the demo runs
-//! it), `demo/pages.py` serving the page, and headless Chromium loading it from the origin the
-//! policy allows and from one it does not. The page runs every scenario with `fetch`, and the
-//! browser itself decides what the page may read. Plus `envoy/docker-compose.yaml`, checked
-//! by `docker-compose config`.
+//! it), `demo/pages.py` serving the page, and headless Chromium and headless Firefox, each on a
+//! fresh profile, loading it from the origin the policy allows and from one it does not. The
+//! page runs every scenario with `fetch`, the browser itself decides what the page may read,
+//! and the page posts what it saw back to `demo/pages.py` (no WebDriver needed). Plus
+//! `envoy/docker-compose.yaml`, checked by `docker-compose config`.
 
 mod support;
 
@@ -11,7 +12,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::demo::{demo_config, dump_dom, PyServer};
+use support::demo::{demo_config, Browser, Engine, PyServer};
 use support::envoy::{module_path, Envoy};
 
 /// The API, the page server and Envoy, on free loopback ports.
@@ -30,18 +31,21 @@ impl Demo {
         Demo { api, pages, envoy }
     }
 
-    /// Loads the page from `http://{host}:{port}` with every scenario run on load, and returns
-    /// what each one saw: `{"outcome": "readable" | "blocked", "status", "body", "headers"}`.
-    fn run_page(&self, host: &str) -> Value {
+    /// Loads the page in `engine` from `http://{host}:{port}`, with every scenario run on load,
+    /// and returns what each one saw, as the page reports it to its own server:
+    /// `{"outcome": "readable" | "blocked", "status", "body", "headers"}`.
+    fn run_page(&self, engine: Engine, host: &str) -> Value {
         let url = format!(
-            "http://{host}:{}/?run=all&api=http://localhost:{}",
+            "http://{host}:{}/?run=all&report=1&api=http://localhost:{}",
             self.pages.port, self.envoy.port
         );
-        let dom = dump_dom(&url);
-        assert!(
-            dom.contains(r#"data-done="true""#),
-            "the page did not finish its scenarios:\n{dom}"
-        );
+        let mut browser = Browser::open(engine, &url);
+        let report = browser.wait_for("results from the page", Duration::from_secs(90), || {
+            let lines = self.pages.lines();
+            let line = lines.iter().find_map(|l| l.strip_prefix("pages: results "));
+            line.map(String::from)
+        });
+        drop(browser);
         // The last scenario is a simple GET, sent from any origin: once the API has printed
         // its line, it has printed every line of this page's requests.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -52,10 +56,14 @@ impl Demo {
             assert!(Instant::now() < deadline, "the API never saw the last call");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let start = dom.find(r#"<pre id="results">"#).expect("results") + 18;
-        let end = start + dom[start..].find("</pre>").expect("end of results");
-        serde_json::from_str(&dom[start..end])
-            .unwrap_or_else(|e| panic!("results are not JSON ({e}):\n{dom}"))
+        let report: Value = serde_json::from_str(&report)
+            .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{report}"));
+        let agent = report["userAgent"].as_str().unwrap_or_default();
+        assert!(
+            agent.contains(engine.user_agent_token()),
+            "{engine:?} ran the page, yet its user agent is {agent:?}"
+        );
+        report["results"].clone()
     }
 
     /// The API's lines for requests `METHOD PATH` that reached it.
@@ -92,6 +100,33 @@ impl Demo {
     }
 }
 
+/// Each named `fn name(engine: Engine)` becomes one test per browser engine, `name::chromium`
+/// and `name::firefox`: the same page, the same assertions. Every check below holds in both
+/// engines as written. Where they could differ, they do not here: the page, Envoy and the API
+/// are all on loopback, so Chromium's Private Network Access checks (Firefox has none) never
+/// apply; and what a blocked `fetch` says differs ("Failed to fetch", "NetworkError when
+/// attempting to fetch resource."), which is why only outcomes are compared.
+macro_rules! in_every_engine {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn chromium() {
+                super::$name(crate::Engine::Chromium)
+            }
+
+            #[test]
+            fn firefox() {
+                super::$name(crate::Engine::Firefox)
+            }
+        }
+    )*};
+}
+
+in_every_engine!(
+    from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more,
+    from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_route,
+);
+
 /// Every scenario's outcome against the expected one, all reported at once on failure.
 fn assert_outcomes(results: &Value, expected: &[(&str, &str)]) {
     let got: Vec<(&str, &str)> = expected
@@ -104,10 +139,9 @@ fn assert_outcomes(results: &Value, expected: &[(&str, &str)]) {
     );
 }
 
-#[test]
-fn from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more() {
+fn from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more(engine: Engine) {
     let demo = Demo::start();
-    let results = demo.run_page("localhost");
+    let results = demo.run_page(engine, "localhost");
     assert_outcomes(
         &results,
         &[
@@ -206,11 +240,12 @@ fn from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more(
     }
 }
 
-#[test]
-fn from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_route() {
+fn from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_route(
+    engine: Engine,
+) {
     let demo = Demo::start();
     // http://127.0.0.1:port is not http://localhost:port, the origin the policy names.
-    let results = demo.run_page("127.0.0.1");
+    let results = demo.run_page(engine, "127.0.0.1");
     assert_outcomes(
         &results,
         &[

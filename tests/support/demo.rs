@@ -1,8 +1,9 @@
 //! The demo's own processes for the tests: `demo/api.py` and `demo/pages.py` on free loopback
-//! ports, the demo's Envoy config as `./build.sh demo` writes it, and headless Chromium.
+//! ports, the demo's Envoy config as `./build.sh demo` writes it, and headless browsers.
 //! Every process is stopped on drop.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -82,73 +83,158 @@ pub fn demo_config(page_port: u16, envoy_port: u16, api_port: u16, module: &Path
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// Debian's Chromium (or `CHROMIUM`). Missing is a failure, never a skip.
-pub fn chromium_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("CHROMIUM") {
-        return PathBuf::from(bin);
-    }
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("chromium"))
-            .find(|bin| bin.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "chromium is not installed: ./build.sh test installs Debian's chromium package \
-             (apt-get install chromium), or set CHROMIUM to a Chromium binary"
-        )
-    })
+/// The preferences of every fresh Firefox profile: nothing but the test's loopback servers.
+const FIREFOX_PREFS: &str = include_str!("firefox-user.js");
+
+/// A browser engine the demo's page runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Chromium,
+    Firefox,
 }
 
-/// Loads `url` in headless Chromium with a fresh profile, lets its scripts run, and returns
-/// the DOM as it then is. Chromium is killed if it takes longer than 90 s.
-pub fn dump_dom(url: &str) -> String {
-    let dir = TempDir::new();
-    let out = dir.path().join("dom.html");
-    let err = dir.path().join("chromium.log");
-    let mut child = Command::new(chromium_bin())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=30000",
-            "--dump-dom",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .expect("start chromium");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+    }
+
+    /// What the engine's `navigator.userAgent` always contains, and the other's never does.
+    pub fn user_agent_token(self) -> &'static str {
+        match self {
+            Engine::Chromium => "Chrome/",
+            Engine::Firefox => "Firefox/",
+        }
+    }
+
+    /// The engine's binary (or the one named by its variable). Missing is a failure, never a
+    /// skip.
+    fn bin(self) -> PathBuf {
+        let (variable, name, package) = match self {
+            Engine::Chromium => ("CHROMIUM", "chromium", "chromium"),
+            Engine::Firefox => ("FIREFOX", "firefox-esr", "firefox-esr"),
+        };
+        if let Some(bin) = std::env::var_os(variable) {
+            return PathBuf::from(bin);
+        }
+        let found = std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|bin| bin.is_file())
+        });
+        found.unwrap_or_else(|| {
             panic!(
-                "chromium took more than 90 s on {url}:\n{}",
-                std::fs::read_to_string(&err).unwrap_or_default()
-            );
+                "{name} is not installed: ./build.sh test installs Debian's {package} package \
+                 (apt-get install {package}), or set {variable} to a {self:?} binary"
+            )
+        })
+    }
+
+    /// The command that loads `url` headless, with a fresh profile in `profile`.
+    fn command(self, profile: &Path, url: &str) -> Command {
+        let mut command = Command::new(self.bin());
+        match self {
+            Engine::Chromium => {
+                command
+                    .args([
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-quic",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                    ])
+                    .arg(format!("--user-data-dir={}", profile.display()));
+            }
+            Engine::Firefox => {
+                std::fs::write(profile.join("user.js"), FIREFOX_PREFS).unwrap();
+                command
+                    .arg("-profile")
+                    .arg(profile)
+                    .args(["-no-remote", "-headless"])
+                    .env("MOZ_REMOTE_SETTINGS_DEVTOOLS", "1")
+                    .env("MOZ_CRASHREPORTER_DISABLE", "1");
+            }
         }
-        thread::sleep(Duration::from_millis(50));
-    };
-    let dom = std::fs::read_to_string(&out).unwrap_or_default();
-    assert!(
-        status.success() && !dom.is_empty(),
-        "chromium failed ({status}) on {url}:\n{}",
-        std::fs::read_to_string(&err).unwrap_or_default()
-    );
-    dom
+        command.arg(url);
+        command
+    }
+}
+
+/// A headless browser on a fresh profile, started in a process group of its own: the whole
+/// group (every process of the browser) is killed on drop.
+pub struct Browser {
+    child: Child,
+    engine: Engine,
+    dir: TempDir,
+}
+
+impl Browser {
+    /// Starts `engine` on `url`.
+    pub fn open(engine: Engine, url: &str) -> Browser {
+        let dir = TempDir::new();
+        let profile = dir.path().join("profile");
+        std::fs::create_dir(&profile).unwrap();
+        let log = std::fs::File::create(dir.path().join("browser.log")).unwrap();
+        // A home of its own too: both engines write crash-report and cache folders there.
+        let child = engine
+            .command(&profile, url)
+            .env("HOME", dir.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", engine.name()));
+        Browser { child, engine, dir }
+    }
+
+    /// What the browser printed.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("browser.log")).unwrap_or_default()
+    }
+
+    /// Polls `found` until it gives a value; fails if the browser exits first or if `timeout`
+    /// passes, saying that `what` never came.
+    pub fn wait_for<T>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut found: impl FnMut() -> Option<T>,
+    ) -> T {
+        let name = self.engine.name();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(value) = found() {
+                return value;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("{name} exited ({status}) before {what}:\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: no {what} in {timeout:?}:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The child leads its own process group: its id is the group's.
+        if let Ok(group) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) takes no pointers; it only signals the group the browser leads.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
+        let _ = self.child.wait();
+    }
 }
