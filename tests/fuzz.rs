@@ -1,7 +1,8 @@
 //! Property tests (proptest, on stable): arbitrary configuration bytes and trees, arbitrary
 //! origins, and whole decisions fed arbitrary header bytes. No input may panic, and the
 //! CORS invariants hold on every one:
-//! - nothing is reflected into a response unless it matched;
+//! - an origin is allowed exactly when the test's own model of `allow_origins` ([`oracle`],
+//!   no code shared with the matcher) admits it, and nothing else is ever reflected;
 //! - a response never carries two `Access-Control-Allow-Origin` values;
 //! - `*` is never sent with credentials;
 //! - a denied request never gets `Access-Control-Allow-Origin`.
