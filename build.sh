@@ -90,6 +90,7 @@ install_test_tools() {
   local missing=() sudo=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  command -v curl >/dev/null || missing+=(curl) # tests/hostile.rs: HTTP/2 clients
   [ ${#missing[@]} -eq 0 ] && return
   echo "installing ${missing[*]} (Debian packages) for the browser and docker-compose tests"
   [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
