@@ -10,6 +10,8 @@
 #![allow(dead_code)]
 
 pub mod abi;
+#[path = "../support/fresh.rs"]
+pub mod fresh;
 pub mod host;
 pub mod structpb;
 
