@@ -1,7 +1,7 @@
 //! The tests' own upstream: records every request that reaches it, and answers as the
 //! request asks (`x-upstream-status`, and one `x-upstream-header: name: value` per header).
-//! It can hold the requests to one path until the test releases them: a request in flight
-//! for as long as a test needs.
+//! It can hold the requests to one path until the test releases them (a request in flight
+//! for as long as a test needs), or answer as a test's own function says (another service).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -61,15 +61,21 @@ impl Hold {
 
 impl Upstream {
     pub fn start() -> Upstream {
-        Upstream::start_with_hold(None)
+        Upstream::serving(None, respond)
     }
 
     /// An upstream that answers requests to `path` only once [`Upstream::release`] is called.
     pub fn holding(path: &str) -> Upstream {
-        Upstream::start_with_hold(Some(path.to_string()))
+        Upstream::serving(Some(path.to_string()), respond)
     }
 
-    fn start_with_hold(path: Option<String>) -> Upstream {
+    /// A server that answers each request with the bytes `answer` makes of it (see
+    /// [`response`]), and records it like the upstream.
+    pub fn answering(answer: fn(&Recorded) -> Vec<u8>) -> Upstream {
+        Upstream::serving(None, answer)
+    }
+
+    fn serving(path: Option<String>, answer: fn(&Recorded) -> Vec<u8>) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -89,7 +95,7 @@ impl Upstream {
                 }
                 let Ok(stream) = stream else { continue };
                 let (seen, hold) = (Arc::clone(&seen_by_server), Arc::clone(&hold_by_server));
-                thread::spawn(move || serve(stream, &seen, &hold));
+                thread::spawn(move || serve(stream, &seen, &hold, answer));
             }
         });
         Upstream {
@@ -126,7 +132,12 @@ impl Drop for Upstream {
 }
 
 /// Serves requests on one connection until the peer closes it.
-fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>, hold: &Hold) {
+fn serve(
+    stream: TcpStream,
+    seen: &Mutex<Vec<Recorded>>,
+    hold: &Hold,
+    answer: fn(&Recorded) -> Vec<u8>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
     let Ok(mut writer) = stream.try_clone() else {
         return;
@@ -134,7 +145,7 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>, hold: &Hold) {
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
         hold.wait_if_held(&request);
-        let response = respond(&request);
+        let response = answer(&request);
         seen.lock().unwrap().push(request);
         if writer.write_all(&response).is_err() {
             return;
@@ -204,20 +215,32 @@ fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
     }
 }
 
+/// The upstream's answer: the status of `x-upstream-status` (200 without), each
+/// `x-upstream-header` as a header line, and the body `upstream`.
 fn respond(request: &Recorded) -> Vec<u8> {
     let status = request
         .headers
         .iter()
         .find(|(n, _)| n == "x-upstream-status")
         .map_or("200", |(_, v)| v.as_str());
-    let body = "upstream";
-    let mut response = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
-    for (_, header) in request
+    let lines = request
         .headers
         .iter()
         .filter(|(n, _)| n == "x-upstream-header")
-    {
-        response.push_str(header);
+        .map(|(_, header)| header.as_str());
+    raw_response(status, lines, "upstream")
+}
+
+/// An HTTP/1.1 response with these headers and body, its length given.
+pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let lines: Vec<String> = headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    raw_response(&status.to_string(), lines.iter().map(String::as_str), body)
+}
+
+fn raw_response<'a>(status: &str, lines: impl Iterator<Item = &'a str>, body: &str) -> Vec<u8> {
+    let mut response = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+    for line in lines {
+        response.push_str(line);
         response.push_str("\r\n");
     }
     response.push_str("\r\n");
