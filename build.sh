@@ -44,7 +44,16 @@ build() {
 # opt-level 3, since its size matters to no one.
 build_dynamic_module() {
   cargo build --release --lib --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+  confirmed "$DYNAMIC_MODULE"
   echo "built $DYNAMIC_MODULE ($(stat -c %s "$DYNAMIC_MODULE") bytes), for Envoy $ENVOY_VERSION"
+}
+
+# Cargo leaves a library that is up to date as it was; touched, its time says when a build
+# last confirmed it current, which the tests compare with the sources' (tests/support/fresh.rs)
+# so that a plain cargo test after a change to src/ never tests an old module. (The wasm
+# module is rewritten by wasm-opt on every build.)
+confirmed() {
+  touch "$1"
 }
 
 # The compiler's own output for a module that cargo puts at $1.
@@ -94,13 +103,14 @@ install_test_tools() {
   command -v chromium >/dev/null || missing+=(chromium)
   command -v firefox-esr >/dev/null || missing+=(firefox-esr)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  command -v curl >/dev/null || missing+=(curl) # tests/hostile.rs: HTTP/2 clients
   [ ${#missing[@]} -eq 0 ] && return
-  echo "installing ${missing[*]} (Debian packages) for the browser and docker-compose tests"
+  echo "installing ${missing[*]} (Debian packages) for the tests"
   [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
   if ! command -v apt-get >/dev/null ||
     ! "${sudo[@]}" apt-get update -qq ||
     ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-    echo "error: could not install ${missing[*]} with apt-get; the browser and docker-compose tests need them:" \
+    echo "error: could not install ${missing[*]} with apt-get; the tests need them:" \
       "install the Debian packages ${missing[*]} (or put them on PATH) and run again" >&2
     exit 1
   fi
@@ -111,6 +121,7 @@ install_test_tools() {
 build_dynamic_module_with() {
   CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/$1" cargo build --quiet --release --lib \
     --features "$1" --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+  confirmed "${CARGO_TARGET_DIR:-target}/$1/release/libcors_wasm.so"
   realpath "${CARGO_TARGET_DIR:-target}/$1/release/libcors_wasm.so"
 }
 

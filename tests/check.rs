@@ -6,7 +6,9 @@ mod support;
 
 use support::envoy::TempDir;
 
-fn check(files: &[(&str, &str)]) -> (i32, String) {
+/// Runs the checker on these files (written to a temporary folder): the exit code, then
+/// stdout and stderr, with the folder left out of the paths.
+fn check(files: &[(&str, &str)]) -> (i32, String, String) {
     let dir = TempDir::new();
     let paths: Vec<_> = files
         .iter()
@@ -20,42 +22,68 @@ fn check(files: &[(&str, &str)]) -> (i32, String) {
         .args(&paths)
         .output()
         .unwrap();
-    let text =
-        String::from_utf8_lossy(&output.stdout).replace(&format!("{}/", dir.path().display()), "");
+    let text = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes).replace(&format!("{}/", dir.path().display()), "")
+    };
     (
         output.status.code().unwrap_or(-1),
-        text + &String::from_utf8_lossy(&output.stderr),
+        text(&output.stdout),
+        text(&output.stderr),
     )
 }
 
 #[test]
 fn a_valid_yaml_policy_prints_one_line_per_policy() {
     let yaml = "policies:\n  - name: api\n    match: { path_prefixes: [/api/] }\n    allow_origins: [https://app.example.com]\n    allow_methods: [PUT]\n    allow_credentials: true\n    max_age: 600\n  - match: { routes: [admin] }\n    disabled: true\n";
-    let (code, out) = check(&[("p.yaml", yaml)]);
-    assert_eq!(code, 0, "{out}");
+    let (code, out, err) = check(&[("p.yaml", yaml)]);
+    assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out,
         "p.yaml: api: when path_prefixes [/api/]: origins [https://app.example.com]; methods GET, HEAD, POST and [PUT]; \
          request headers none; exposed headers none; credentials; max-age 600\n\
          p.yaml: policy-1: when routes [admin]: disabled, no CORS handling\n"
     );
+    assert_eq!(err, "");
+}
+
+#[test]
+fn warnings_are_printed_before_the_policies_and_do_not_fail_the_run() {
+    let json = r#"{"policies": [
+        {"cors": {"allowOrigins": ["https://*.com", "https://app.example.com"], "allowCredentials": true}},
+        {"name": "b", "match": {"path_prefixes": ["/c"]}, "cors": {"allowOrigins": ["*"], "allowCredentials": true}}
+    ]}"#;
+    let (code, out, err) = check(&[("w.json", json)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "w.json: warning: policies[0].cors.allowOrigins[0]: \"https://*.com\": allows every site under the top-level domain \"com\"\n\
+         w.json: warning: policies[1].cors.allowOrigins[0]: \"*\": with allowCredentials: true, every website may read \
+         responses to requests made with the user's credentials (its origin is echoed)\n\
+         w.json: policy-0: every request: origins [https://*.com, https://app.example.com]; methods GET, HEAD, POST; \
+         request headers none; exposed headers none; credentials\n\
+         w.json: b: when path_prefixes [/c]: origins [*]; methods GET, HEAD, POST; request headers none; \
+         exposed headers none; credentials\n"
+    );
+    assert_eq!(err, "");
 }
 
 #[test]
 fn errors_are_the_filters_own_and_fail_the_run() {
     let json =
         r#"{"policies": [{"allow_origins": ["https://*.com"], "allow_credentials": "yes"}]}"#;
-    let (code, out) = check(&[
+    let (code, out, err) = check(&[
         ("ok.json", r#"{"policies": [{"allow_origins": ["*"]}]}"#),
         ("bad.json", json),
     ]);
-    assert_eq!(code, 1);
-    assert!(out.contains(r#"bad.json: error: policies[0].allow_origins[0]: "https://*.com": a wildcard needs at least two labels after it"#), "{out}");
-    assert!(out.contains("bad.json: error: policies[0].allow_credentials: expected true or false, found a string"), "{out}");
-    assert!(
-        out.contains("ok.json: policy-0: every request: origins [*]"),
-        "{out}"
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        out,
+        "ok.json: policy-0: every request: origins [*]; methods GET, HEAD, POST; request headers none; \
+         exposed headers none\n\
+         bad.json: error: policies[0].allow_credentials: expected true or false, found a string\n\
+         bad.json: error: policies[0].allow_origins[0]: \"https://*.com\": a wildcard needs at least two labels after it\n"
     );
+    assert_eq!(err, "");
 }
 
 #[test]
@@ -65,9 +93,18 @@ fn the_shipped_wasm_plugin_passes() {
         .arg(path)
         .output()
         .unwrap();
-    let out = String::from_utf8_lossy(&output.stdout);
+    let out = String::from_utf8_lossy(&output.stdout).replace(path, "wasmplugin.yaml");
     assert!(output.status.success(), "{out}");
-    assert_eq!(out.lines().count(), 3, "{out}");
+    assert_eq!(
+        out,
+        "wasmplugin.yaml: storefront: when routes [storefront-api]: origins [https://shop.example.com, \
+         https://*.shop.example.com]; methods GET, HEAD, POST and [PUT, PATCH, DELETE]; request headers \
+         [content-type, authorization]; exposed headers [x-request-id]; credentials; max-age 600\n\
+         wasmplugin.yaml: catalog: when routes [catalog]: origins [*]; methods GET, HEAD, POST; request headers none; \
+         exposed headers none; max-age 86400\n\
+         wasmplugin.yaml: internal: when routes [internal-admin]: disabled, no CORS handling\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
 
 #[test]
@@ -77,11 +114,24 @@ fn unreadable_files_and_usage_exit_2() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "/nonexistent.yaml: No such file or directory (os error 2)\n"
+    );
     let usage = Command::new(env!("CARGO_BIN_EXE_cors-wasm-check"))
         .output()
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
-    let (code, out) = check(&[("broken.yaml", "policies: [")]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("broken.yaml: not valid YAML"), "{out}");
+    assert_eq!(
+        String::from_utf8_lossy(&usage.stderr),
+        "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)\n"
+    );
+    let (code, out, err) = check(&[("broken.yaml", "policies: ["), ("empty.yaml", "")]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "broken.yaml: not valid YAML: while parsing a node, did not find expected node content at byte 11 line 2 column 1\n\
+         empty.yaml: the file is empty\n"
+    );
 }

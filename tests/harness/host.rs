@@ -118,14 +118,17 @@ pub struct Host {
     next_context: i32,
 }
 
-/// The built module: `$CORS_WASM_MODULE`, or the default cargo output path.
+/// The built module: `$CORS_WASM_MODULE`, or the default cargo output path; one built
+/// before the sources last changed is a failure.
 pub fn module_path() -> PathBuf {
-    std::env::var_os("CORS_WASM_MODULE")
+    let path = std::env::var_os("CORS_WASM_MODULE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("target/wasm32-wasip1/release/cors_wasm.wasm")
-        })
+        });
+    super::fresh::assert_built_after_sources(&path);
+    path
 }
 
 impl Host {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::http;
+use super::{fresh, http};
 
 pub struct Envoy {
     child: Child,
@@ -37,6 +37,7 @@ pub fn module_path() -> PathBuf {
         "the module {} is missing: run ./build.sh test, which builds it",
         path.display()
     );
+    fresh::assert_built_after_sources(&path);
     path
 }
 
@@ -64,6 +65,7 @@ fn module_dir(variable: &str, default: &str) -> PathBuf {
         "the dynamic module {} is missing: run ./build.sh test, which builds it",
         path.display()
     );
+    fresh::assert_built_after_sources(&path);
     path.parent().expect("a file has a folder").to_path_buf()
 }
 

@@ -23,6 +23,7 @@ macro_rules! for_both_builds {
 
 pub mod demo;
 pub mod envoy;
+pub mod fresh;
 pub mod http;
 pub mod shipped;
 pub mod upstream;

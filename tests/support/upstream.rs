@@ -1,12 +1,14 @@
 //! The tests' own upstream: records every request that reaches it, and answers as the
 //! request asks (`x-upstream-status`, and one `x-upstream-header: name: value` per header).
+//! It can hold the requests to one path until the test releases them (a request in flight
+//! for as long as a test needs), or answer as a test's own function says (another service).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -20,26 +22,98 @@ pub struct Upstream {
     pub port: u16,
     seen: Arc<Mutex<Vec<Recorded>>>,
     stop: Arc<AtomicBool>,
+    hold: Arc<Hold>,
+}
+
+/// Requests to `path` wait until released (or for [`Hold::LONGEST`], so no test hangs).
+struct Hold {
+    path: Option<String>,
+    released: Mutex<bool>,
+    changed: Condvar,
+    waiting: AtomicUsize,
+}
+
+impl Hold {
+    const LONGEST: Duration = Duration::from_secs(60);
+
+    fn wait_if_held(&self, request: &Recorded) {
+        if self.path.as_deref() != Some(request.path.as_str()) {
+            return;
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let deadline = Instant::now() + Hold::LONGEST;
+        let mut released = self.released.lock().unwrap();
+        while !*released {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            released = self.changed.wait_timeout(released, left).unwrap().0;
+        }
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn release(&self) {
+        *self.released.lock().unwrap() = true;
+        self.changed.notify_all();
+    }
 }
 
 impl Upstream {
     pub fn start() -> Upstream {
+        Upstream::serving(None, respond)
+    }
+
+    /// An upstream that answers requests to `path` only once [`Upstream::release`] is called.
+    pub fn holding(path: &str) -> Upstream {
+        Upstream::serving(Some(path.to_string()), respond)
+    }
+
+    /// A server that answers each request with the bytes `answer` makes of it (see
+    /// [`response`]), and records it like the upstream.
+    pub fn answering(answer: fn(&Recorded) -> Vec<u8>) -> Upstream {
+        Upstream::serving(None, answer)
+    }
+
+    fn serving(path: Option<String>, answer: fn(&Recorded) -> Vec<u8>) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let hold = Arc::new(Hold {
+            path,
+            released: Mutex::new(false),
+            changed: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+        });
         let (seen_by_server, stop_server) = (Arc::clone(&seen), Arc::clone(&stop));
+        let hold_by_server = Arc::clone(&hold);
         thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop_server.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let seen = Arc::clone(&seen_by_server);
-                thread::spawn(move || serve(stream, &seen));
+                let (seen, hold) = (Arc::clone(&seen_by_server), Arc::clone(&hold_by_server));
+                thread::spawn(move || serve(stream, &seen, &hold, answer));
             }
         });
-        Upstream { port, seen, stop }
+        Upstream {
+            port,
+            seen,
+            stop,
+            hold,
+        }
+    }
+
+    /// How many requests to the held path are waiting now.
+    pub fn held(&self) -> usize {
+        self.hold.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Answers the held requests, and from now on every request at once.
+    pub fn release(&self) {
+        self.hold.release();
     }
 
     /// Every request that reached the upstream with this path (query included).
@@ -51,20 +125,27 @@ impl Upstream {
 
 impl Drop for Upstream {
     fn drop(&mut self) {
+        self.hold.release();
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
 /// Serves requests on one connection until the peer closes it.
-fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>) {
+fn serve(
+    stream: TcpStream,
+    seen: &Mutex<Vec<Recorded>>,
+    hold: &Hold,
+    answer: fn(&Recorded) -> Vec<u8>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
-        let response = respond(&request);
+        hold.wait_if_held(&request);
+        let response = answer(&request);
         seen.lock().unwrap().push(request);
         if writer.write_all(&response).is_err() {
             return;
@@ -134,20 +215,32 @@ fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
     }
 }
 
+/// The upstream's answer: the status of `x-upstream-status` (200 without), each
+/// `x-upstream-header` as a header line, and the body `upstream`.
 fn respond(request: &Recorded) -> Vec<u8> {
     let status = request
         .headers
         .iter()
         .find(|(n, _)| n == "x-upstream-status")
         .map_or("200", |(_, v)| v.as_str());
-    let body = "upstream";
-    let mut response = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
-    for (_, header) in request
+    let lines = request
         .headers
         .iter()
         .filter(|(n, _)| n == "x-upstream-header")
-    {
-        response.push_str(header);
+        .map(|(_, header)| header.as_str());
+    raw_response(status, lines, "upstream")
+}
+
+/// An HTTP/1.1 response with these headers and body, its length given.
+pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let lines: Vec<String> = headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    raw_response(&status.to_string(), lines.iter().map(String::as_str), body)
+}
+
+fn raw_response<'a>(status: &str, lines: impl Iterator<Item = &'a str>, body: &str) -> Vec<u8> {
+    let mut response = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+    for line in lines {
+        response.push_str(line);
         response.push_str("\r\n");
     }
     response.push_str("\r\n");
