@@ -70,12 +70,17 @@ struct Request {
 enum HeaderValue {
     /// Text, where `\xHH` stands for the byte HH.
     Text(String),
-    /// `repeat` `times` times, `{i}` replaced by the index, joined by `join`: long lists.
+    /// `repeat` `times` times, `{i}` replaced by the index, joined by `join`, between
+    /// `before` and `after`: long lists and long values.
     Repeat {
         repeat: String,
         times: usize,
         #[serde(default)]
         join: String,
+        #[serde(default)]
+        before: String,
+        #[serde(default)]
+        after: String,
     },
 }
 
@@ -221,11 +226,13 @@ impl HeaderValue {
                 repeat,
                 times,
                 join,
+                before,
+                after,
             } => {
                 let items: Vec<String> = (0..*times)
                     .map(|i| repeat.replace("{i}", &i.to_string()))
                     .collect();
-                items.join(join).into_bytes()
+                format!("{before}{}{after}", items.join(join)).into_bytes()
             }
         }
     }

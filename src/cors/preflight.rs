@@ -5,6 +5,7 @@ use super::action::{decorate, Action, HeaderValue, LocalResponse};
 use super::outcome::{Denial, Outcome};
 use super::request::RequestView;
 use super::response::AllowedOrigin;
+use crate::policy::origin::Verdict;
 use crate::policy::token::{comma_separated, parse_header_list};
 use crate::policy::Policy;
 use std::sync::Arc;
@@ -51,8 +52,9 @@ fn check(
     method: &[u8],
     request: &impl RequestView,
 ) -> Result<Granted, Denial> {
-    if !policy.rules.origins.allows(origin) {
-        return Err(Denial::Origin(origin.to_vec()));
+    match policy.rules.origins.judge(origin) {
+        Verdict::Allowed => {}
+        verdict => return Err(Denial::of_origin(origin.to_vec(), verdict)),
     }
     if !policy.rules.methods.allows(method) {
         return Err(Denial::Method(method.to_vec()));

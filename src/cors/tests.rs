@@ -491,3 +491,38 @@ fn denials_read_well_in_a_log_line() {
         "{long}"
     );
 }
+
+#[test]
+fn origins_longer_than_any_real_one_are_denied_as_such() {
+    let config = config(json!({"name": "api", "allow_origin_regexes": [".*"]}));
+    let long = format!("{}://x.example.org", "a".repeat(58_000));
+    let evaluation = evaluate(&config, &FakeRequest::new(&[("origin", &long)]));
+    let line = evaluation.denial_line().unwrap();
+    let shown = format!(r#""{}"..."#, "a".repeat(128));
+    assert_eq!(
+        line,
+        format!(
+            "cors-wasm: policy api: denied: origin {shown} is not allowed: 58016 bytes, \
+             longer than any real origin (at most 300)"
+        )
+    );
+    assert_eq!(
+        edits(&config, &FakeRequest::new(&[("origin", &long)]), &[]),
+        [set("vary", "Origin")]
+    );
+    let scheme = format!("{}://x.example.org", "a".repeat(33));
+    let denied = evaluate(&config, &preflight(&scheme, "GET", None));
+    assert_eq!(
+        denied.denial_line().unwrap(),
+        format!(
+            "cors-wasm: policy api: denied: origin \"{scheme}\" is not allowed: a scheme of 33 \
+             bytes, longer than any real one (at most 32)"
+        )
+    );
+    assert!(matches!(
+        denied.action,
+        Action::Respond(LocalResponse { status: 403, .. })
+    ));
+    let fits = format!("{}://x.example.org", "a".repeat(32));
+    assert_eq!(local(&config, &preflight(&fits, "GET", None)).status, 204);
+}
