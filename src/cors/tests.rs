@@ -293,13 +293,48 @@ fn a_denied_actual_response_loses_every_cors_header() {
 }
 
 #[test]
-fn without_origin_only_vary_is_added() {
+fn without_origin_the_upstream_cors_headers_go_and_vary_is_added() {
     let request = FakeRequest::new(&[(":method", "GET")]);
-    let upstream = [("access-control-allow-origin", "https://x.example")];
-    assert_eq!(edits(&api(), &request, &upstream), [set("vary", "Origin")]);
+    let upstream = [
+        ("access-control-allow-origin", "https://x.example"),
+        ("access-control-allow-credentials", "true"),
+    ];
+    assert_eq!(
+        edits(&api(), &request, &upstream),
+        [
+            HeaderEdit::Remove("access-control-allow-origin".into()),
+            HeaderEdit::Remove("access-control-allow-credentials".into()),
+            set("vary", "Origin"),
+        ]
+    );
     assert_eq!(edits(&api(), &request, &[("vary", "*")]), []);
-    let star = config(json!({"allow_origins": ["*"]}));
-    assert!(matches!(evaluate(&star, &request).action, Action::Nothing));
+}
+
+#[test]
+fn a_star_policy_answers_a_request_without_origin_the_same() {
+    let star = config(json!({"allow_origins": ["*"], "expose_headers": ["x-a"]}));
+    let request = FakeRequest::new(&[(":method", "GET")]);
+    let upstream = [
+        ("access-control-allow-origin", "https://upstream.example"),
+        ("access-control-allow-credentials", "true"),
+    ];
+    let answer = [
+        HeaderEdit::Remove("access-control-allow-credentials".into()),
+        set("access-control-allow-origin", "*"),
+        set("access-control-expose-headers", "x-a"),
+    ];
+    assert_eq!(evaluate(&star, &request).outcome, Outcome::NoOrigin);
+    assert_eq!(edits(&star, &request, &upstream), answer);
+    let with_origin = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    assert_eq!(edits(&star, &with_origin, &upstream), answer);
+    // Even for an Origin refused as too long: the answer does not depend on it.
+    let long = format!("{}://x.example.org", "a".repeat(400));
+    let refused = FakeRequest::new(&[(":method", "GET"), ("origin", &long)]);
+    assert!(matches!(
+        evaluate(&star, &refused).outcome,
+        Outcome::ActualDenied(Denial::OversizedOrigin(..))
+    ));
+    assert_eq!(edits(&star, &refused, &upstream), answer);
 }
 
 #[test]
