@@ -643,6 +643,23 @@ fn missing_errors(case: &ErrorCase, log: &str) -> Option<String> {
     (!missing.is_empty()).then(|| format!("{}: {missing:?} not in the log:\n{log}", case.name))
 }
 
+/// A Struct's map is a list of entries on the wire, which may name a key twice; Envoy never
+/// sends one (its YAML loader keeps one of two repeated keys), so only the harness can.
+#[test]
+fn a_struct_that_repeats_a_key_is_refused_in_the_harness() {
+    let config = json!({"policies": [{"allow_origins": ["https://app.example.com"]}]});
+    let once = structpb::encode(config.as_object().unwrap());
+    let mut host = Host::real();
+    assert!(!host.start(&[once.clone(), once].concat()).unwrap());
+    assert_eq!(
+        host.state().log_messages(),
+        [
+            "cors-wasm: invalid configuration: policies: the key is written more than once in \
+          this object; write it once"
+        ]
+    );
+}
+
 #[test]
 fn invalid_configurations_are_refused_in_the_harness() {
     let table = error_table();

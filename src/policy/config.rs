@@ -5,7 +5,7 @@ use super::error::{ConfigError, ConfigErrors, ConfigWarning};
 use super::matcher::RequestFacts;
 use super::origin::Table;
 use super::read::{wrong_type, Object};
-use crate::encoding::{self, Value};
+use crate::encoding::{self, DecodeError, Value};
 use std::iter::Peekable;
 use std::sync::Arc;
 
@@ -129,8 +129,19 @@ fn decode(bytes: &[u8]) -> Result<Value, ConfigErrors> {
             "the configuration is empty; a minimal one is {MINIMAL}"
         )));
     }
-    encoding::decode(bytes).map_err(root_error)
+    encoding::decode(bytes).map_err(|error| match error {
+        DecodeError::Malformed(reason) => root_error(reason),
+        DecodeError::RepeatedKeys(paths) => ConfigErrors(
+            paths
+                .into_iter()
+                .map(|path| ConfigError::new(path, REPEATED_KEY))
+                .collect(),
+        ),
+    })
 }
+
+/// The error at the path of a key written more than once in one object.
+pub const REPEATED_KEY: &str = "the key is written more than once in this object; write it once";
 
 fn root_error(message: String) -> ConfigErrors {
     ConfigError::new("configuration", message).into()

@@ -1,6 +1,7 @@
 //! Configuration errors, word for word: each names its JSON path.
 
 use super::Config;
+use prost::Message;
 use serde_json::json;
 
 fn errors(config: serde_json::Value) -> Vec<String> {
@@ -298,4 +299,26 @@ fn limits_are_errors_with_their_numbers() {
     let big = "(?:a{0,100}){0,100}";
     let lines = one_policy_errors(json!({ "allow_origin_regexes": [big] }));
     assert!(lines[0].contains("not a valid regex: "), "{lines:?}");
+}
+
+#[test]
+fn a_key_written_twice_in_one_object_is_an_error_in_either_encoding() {
+    let text = br#"{"policies": [{"allow_origins": ["https://a.example"],
+                    "allow_credentials": false, "allow_credentials": true}]}"#;
+    let line = "policies[0].allow_credentials: the key is written more than once in this \
+                object; write it once";
+    assert_eq!(Config::parse(text).unwrap_err().lines(), [line]);
+    // A Struct's map is a list of entries on the wire: two Structs one after the other are
+    // one Struct with both lists, so this one has `policies` twice.
+    let once = crate::encoding::proto_struct::Struct {
+        fields: vec![crate::encoding::proto_struct::Entry {
+            key: "policies".into(),
+            value: None,
+        }],
+    };
+    let twice = [once.encode_to_vec(), once.encode_to_vec()].concat();
+    assert_eq!(
+        Config::parse(&twice).unwrap_err().lines(),
+        ["policies: the key is written more than once in this object; write it once"]
+    );
 }
