@@ -2,7 +2,7 @@
 //! A request's origin is compared as the browser serializes it
 //! (<https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin>).
 
-use super::error::ConfigError;
+use super::error::{quote, ConfigError};
 use regex_lite::{Regex, RegexBuilder};
 use std::collections::{HashMap, HashSet};
 
@@ -79,7 +79,14 @@ impl OriginPattern {
             Port::Number(n) if Some(n) == default_port(&scheme) => Port::Default,
             port => port,
         };
-        let (host, subdomains) = parse_host(host)?;
+        let (host, subdomains) = parse_host(host).map_err(|e| {
+            let port = match port {
+                Port::Default => String::new(),
+                Port::Number(n) => format!(":{n}"),
+                Port::Any => ":*".into(),
+            };
+            e.message(&scheme, &port)
+        })?;
         if !subdomains && port != Port::Any {
             let port = match port {
                 Port::Number(n) => format!(":{n}"),
@@ -145,7 +152,36 @@ fn split_port(authority: &str) -> Result<(&str, Port), String> {
         .ok_or_else(|| "the port must be a number from 1 to 65535".into())
 }
 
-fn parse_host(host: &str) -> Result<(String, bool), String> {
+/// Why a configured host can never match.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum HostError {
+    /// The message after the path.
+    Never(String),
+    /// A browser writes this host otherwise, as this: it would never send it as written.
+    WrittenAs(String),
+}
+
+impl From<&str> for HostError {
+    fn from(message: &str) -> HostError {
+        HostError::Never(message.to_string())
+    }
+}
+
+impl HostError {
+    /// The message after the path, for a pattern of this scheme and port (`:8080`, `:*`
+    /// or nothing), saying what a browser sends instead when it sends it otherwise.
+    pub(crate) fn message(self, scheme: &str, port: &str) -> String {
+        match self {
+            HostError::Never(message) => message,
+            HostError::WrittenAs(written) => {
+                let origin = format!("{scheme}://{written}{port}");
+                format!("a browser sends {} instead; write that", quote(&origin))
+            }
+        }
+    }
+}
+
+fn parse_host(host: &str) -> Result<(String, bool), HostError> {
     if host.is_empty() {
         return Err("the host is empty".into());
     }
@@ -154,10 +190,10 @@ fn parse_host(host: &str) -> Result<(String, bool), String> {
     }
     let host = host.to_ascii_lowercase();
     if host.starts_with('[') {
-        return if is_ipv6_literal(host.as_bytes()) {
-            Ok((host, false))
-        } else {
-            Err("the IPv6 address is not valid".into())
+        return match ipv6_form(&host) {
+            None => Err("not a valid IPv6 address, so no browser can send it".into()),
+            Some(written) if written != host => Err(HostError::WrittenAs(written)),
+            Some(_) => Ok((host, false)),
         };
     }
     if host.ends_with('.') {
@@ -176,10 +212,124 @@ fn parse_host(host: &str) -> Result<(String, bool), String> {
     if host.contains('*') {
         return Err("\"*\" must be the whole leftmost label".into());
     }
+    browser_form(&host, subdomains)?;
     if !is_dns_name(host.as_bytes()) {
         return Err("the host is not a valid name".into());
     }
     Ok((host, subdomains))
+}
+
+/// Whether a browser could send `host` (lower-case, after any `*.`) as written: a name
+/// within DNS's lengths, or an IPv4 address in the dotted-decimal form the URL standard
+/// writes. A host whose last label is a number is an IPv4 address to a browser
+/// (<https://url.spec.whatwg.org/#ends-in-a-number-checker>), which has no subdomains.
+pub(crate) fn browser_form(host: &str, subdomains: bool) -> Result<(), HostError> {
+    for label in host.split('.') {
+        if label.len() > 63 {
+            return Err(HostError::Never(format!(
+                "a label of {} bytes, so no browser can send it (DNS allows at most 63)",
+                label.len()
+            )));
+        }
+    }
+    if host.len() > 253 {
+        return Err(HostError::Never(format!(
+            "a host of {} bytes, so no browser can send it (DNS allows at most 253)",
+            host.len()
+        )));
+    }
+    let last = host.rsplit('.').next().unwrap_or(host);
+    let ends_in_a_number = !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit()) || ipv4_number(last).is_some());
+    if !ends_in_a_number {
+        return Ok(());
+    }
+    if subdomains {
+        return Err(
+            "\"*.\" before a number never matches: a host ending in a number is an \
+             IPv4 address, which has no subdomains"
+                .into(),
+        );
+    }
+    match ipv4_form(host) {
+        None => Err("not a valid IPv4 address, so no browser can send it".into()),
+        Some(written) if written != host => Err(HostError::WrittenAs(written)),
+        Some(_) => Ok(()),
+    }
+}
+
+/// An IPv4 address as the URL standard reads one (<https://url.spec.whatwg.org/#concept-ipv4-parser>:
+/// one to four numbers, each decimal, octal after a `0` or hex after `0x`, the last filling
+/// the bytes left), in the dotted-decimal form it writes; `None` when it is not one.
+fn ipv4_form(host: &str) -> Option<String> {
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let numbers: Vec<u64> = parts
+        .iter()
+        .map(|p| ipv4_number(p))
+        .collect::<Option<_>>()?;
+    let (last, leading) = numbers.split_last()?;
+    let room = 256u64.pow(5 - numbers.len() as u32);
+    if leading.iter().any(|&n| n > 255) || *last >= room {
+        return None;
+    }
+    let address = leading
+        .iter()
+        .zip([1u64 << 24, 1 << 16, 1 << 8])
+        .fold(*last, |sum, (n, weight)| sum + n * weight);
+    Some(std::net::Ipv4Addr::from(u32::try_from(address).ok()?).to_string())
+}
+
+/// One number of an IPv4 address: <https://url.spec.whatwg.org/#ipv4-number-parser>.
+fn ipv4_number(part: &str) -> Option<u64> {
+    let (digits, radix) = if let Some(hex) = part.strip_prefix("0x") {
+        (hex, 16)
+    } else if part.len() > 1 && part.starts_with('0') {
+        (part.get(1..)?, 8)
+    } else {
+        (part, 10)
+    };
+    if part.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    if digits.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// A bracketed IPv6 literal in the form the URL standard writes it
+/// (<https://url.spec.whatwg.org/#concept-ipv6-serializer>: lower-case hexadecimal without
+/// leading zeros, the first longest run of two or more zero pieces as `::`, never a dotted
+/// IPv4 tail); `None` when it is not an IPv6 address.
+fn ipv6_form(literal: &str) -> Option<String> {
+    let inner = literal.strip_prefix('[')?.strip_suffix(']')?;
+    let pieces = inner.parse::<std::net::Ipv6Addr>().ok()?.segments();
+    let (mut compress, mut longest, mut run) = (None, 1, 0);
+    for (i, &piece) in pieces.iter().enumerate() {
+        run = if piece == 0 { run + 1 } else { 0 };
+        if run > longest {
+            (compress, longest) = (Some(i + 1 - run), run);
+        }
+    }
+    let mut out = String::from("[");
+    let mut i = 0;
+    while let Some(&piece) = pieces.get(i) {
+        if Some(i) == compress {
+            out.push_str(if i == 0 { "::" } else { ":" });
+            i += longest;
+            continue;
+        }
+        out.push_str(&format!("{piece:x}"));
+        if i < 7 {
+            out.push(':');
+        }
+        i += 1;
+    }
+    out.push(']');
+    Some(out)
 }
 
 fn default_port(scheme: &str) -> Option<u16> {
@@ -540,13 +690,99 @@ mod tests {
                 "https://a.com:",
                 "the port must be a number from 1 to 65535",
             ),
-            ("http://[::g]", "the IPv6 address is not valid"),
+            (
+                "http://[::g]",
+                "not a valid IPv6 address, so no browser can send it",
+            ),
         ];
         for (input, message) in cases {
             assert_eq!(
                 OriginPattern::parse(input),
                 Err(message.to_string()),
                 "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn hosts_no_browser_sends_are_errors_that_say_what_it_sends() {
+        let instead = |form: &str| format!("a browser sends \"{form}\" instead; write that");
+        let never_v4 = "not a valid IPv4 address, so no browser can send it".to_string();
+        let never_v6 = "not a valid IPv6 address, so no browser can send it".to_string();
+        let cases = [
+            ("http://[1]", never_v6.clone()),
+            ("http://[1::2::3]", never_v6.clone()),
+            ("http://[fe80::1%25eth0]", never_v6.clone()),
+            ("http://[0:0:0:0:0:0:0:1]", instead("http://[::1]")),
+            (
+                "http://[0:0:0:0:0:0:0:1]:8080",
+                instead("http://[::1]:8080"),
+            ),
+            ("http://[0:0::1]:*", instead("http://[::1]:*")),
+            (
+                "http://[::ffff:1.2.3.4]",
+                instead("http://[::ffff:102:304]"),
+            ),
+            (
+                "http://[2001:db8:0:0:1:0:0:1]",
+                instead("http://[2001:db8::1:0:0:1]"),
+            ),
+            ("http://[0001::]", instead("http://[1::]")),
+            ("http://[1:0:0:2:0:0:0:3]", instead("http://[1:0:0:2::3]")),
+            ("http://127.1", instead("http://127.0.0.1")),
+            ("http://0x7f.0.0.1", instead("http://127.0.0.1")),
+            ("http://0x7F.1:3000", instead("http://127.0.0.1:3000")),
+            ("http://010.0.0.1", instead("http://8.0.0.1")),
+            ("http://2130706433", instead("http://127.0.0.1")),
+            (
+                "http://127.0.0.1.",
+                "the host has a trailing dot".to_string(),
+            ),
+            ("http://1.2.3.256", never_v4.clone()),
+            ("http://1.2.3.4.5", never_v4.clone()),
+            ("http://08.0.0.1", never_v4.clone()),
+            ("http://a.123", never_v4.clone()),
+            ("http://a.0x", never_v4.clone()),
+            ("http://1.+2.3.4", never_v4.clone()),
+            ("http://4294967296", never_v4),
+            (
+                "https://*.0.0.1",
+                "\"*.\" before a number never matches: a host ending in a number is an IPv4 \
+                 address, which has no subdomains"
+                    .to_string(),
+            ),
+            (
+                &format!("https://{}.example.com", "a".repeat(64)),
+                "a label of 64 bytes, so no browser can send it (DNS allows at most 63)"
+                    .to_string(),
+            ),
+            (
+                &format!("https://*.{}.com", ["a"; 127].join(".")),
+                "a host of 257 bytes, so no browser can send it (DNS allows at most 253)"
+                    .to_string(),
+            ),
+        ];
+        for (input, message) in cases {
+            assert_eq!(OriginPattern::parse(input), Err(message), "{input}");
+        }
+        // What browsers do send loads as it was.
+        for written in [
+            "http://[::1]",
+            "http://[2001:db8::1]:8080",
+            "http://[::ffff:102:304]",
+            "http://[::]",
+            "http://127.0.0.1",
+            "http://0.0.0.0:*",
+            "http://255.255.255.255",
+            "https://a1.example.com",
+            "https://*.example.123a",
+            &format!("https://{}.example.com", "a".repeat(63)),
+        ] {
+            let pattern = OriginPattern::parse(written);
+            assert_eq!(
+                pattern.map(|p| p.normalized()).as_deref(),
+                Ok(written),
+                "{written}"
             );
         }
     }

@@ -231,6 +231,38 @@ fn names_default_to_their_index_and_must_be_unique() {
 }
 
 #[test]
+fn a_name_that_is_another_policys_default_is_reported_where_it_was_written() {
+    // The unnamed policy comes first: the second's name is the error.
+    assert_eq!(
+        errors(json!({"policies": [
+            {"allow_origins": ["*"]}, {"name": "policy-0", "allow_origins": ["*"]},
+        ]})),
+        [
+            r#"policies[1].name: "policy-0": already the default name of policies[0], which has no name"#
+        ]
+    );
+    // The unnamed policy comes after: still the name that was written, not policies[1].name.
+    assert_eq!(
+        errors(json!({"policies": [
+            {"name": "policy-1", "allow_origins": ["*"]}, {"allow_origins": ["*"]},
+        ]})),
+        [r#"policies[0].name: "policy-1": the default name of policies[1], which has no name"#]
+    );
+}
+
+#[test]
+fn star_beside_regexes_is_an_error() {
+    assert_eq!(
+        one_policy_errors(
+            json!({"allow_origins": ["*"], "allow_origin_regexes": ["https://a\\.com"]})
+        ),
+        [
+            r#"policies[0].allow_origins[0]: "*": "*" cannot be used together with allow_origin_regexes: it allows every origin, so they would never be tried"#
+        ]
+    );
+}
+
+#[test]
 fn numbers_may_be_doubles_as_a_struct_carries_them() {
     let config = Config::from_tree(&json!({"policies": [
         {"allow_origins": ["*"], "max_age": 600.0, "preflight_status": 200.0},
