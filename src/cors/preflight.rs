@@ -6,7 +6,7 @@ use super::outcome::{Denial, Outcome};
 use super::request::RequestView;
 use super::response::AllowedOrigin;
 use crate::policy::origin::Verdict;
-use crate::policy::token::{comma_separated, parse_header_list};
+use crate::policy::token::{comma_separated, first_of_each, parse_header_list};
 use crate::policy::Policy;
 use std::sync::Arc;
 
@@ -104,7 +104,9 @@ impl Granted {
         };
         headers.extend(methods.map(|m| ("access-control-allow-methods", m)));
         let allow_headers = if policy.rules.headers.any {
-            (!self.headers.is_empty()).then(|| HeaderValue::Owned(comma_separated(&self.headers)))
+            // Each requested name once: 12,000 `x-a` are answered `x-a`.
+            (!self.headers.is_empty())
+                .then(|| HeaderValue::Owned(comma_separated(&first_of_each(&self.headers))))
         } else {
             shared(&rendered.allow_headers)
         };

@@ -561,3 +561,24 @@ fn origins_longer_than_any_real_one_are_denied_as_such() {
     let fits = format!("{}://x.example.org", "a".repeat(32));
     assert_eq!(local(&config, &preflight(&fits, "GET", None)).status, 204);
 }
+
+#[test]
+fn a_star_policy_echoes_each_requested_header_once() {
+    let config = config(json!({"allow_origins": ["*"], "allow_headers": ["*"]}));
+    let header = |list: &str| {
+        let response = local(&config, &preflight(APP, "GET", Some(list)));
+        let value = response
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "access-control-allow-headers");
+        value.map(|(_, v)| v.to_string())
+    };
+    assert_eq!(
+        header("X-B, x-a, x-b, X-A, x-c").as_deref(),
+        Some("x-b, x-a, x-c")
+    );
+    assert_eq!(
+        header(&vec!["x-a"; 12_000].join(",")).as_deref(),
+        Some("x-a")
+    );
+}
