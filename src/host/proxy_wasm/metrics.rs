@@ -4,10 +4,10 @@
 //! Requests count in wasm memory; the root context flushes the counts to the host once a
 //! [`FLUSH_PERIOD`], so a request pays no host call for its counter.
 
+use super::calls;
 use crate::cors::{Evaluation, COUNTERS};
 use crate::policy::Config;
-use ::proxy_wasm::hostcalls;
-use ::proxy_wasm::types::MetricType;
+use log::error;
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -32,15 +32,11 @@ impl Counters {
             .map(|policy| {
                 COUNTERS.map(|counter| {
                     let name = format!("cors_wasm.{}.{counter}", policy.name);
-                    (
-                        hostcalls::define_metric(MetricType::Counter, &name).ok(),
-                        Cell::new(0),
-                    )
+                    (define(calls::COUNTER, &name), Cell::new(0))
                 })
             })
             .collect();
-        let memory_gauge =
-            hostcalls::define_metric(MetricType::Gauge, "cors_wasm.memory_bytes").ok();
+        let memory_gauge = define(calls::GAUGE, "cors_wasm.memory_bytes");
         Counters { rows, memory_gauge }
     }
 
@@ -57,15 +53,26 @@ impl Counters {
     /// Hands the counts gathered since the last flush to the host, and the memory size.
     pub fn flush(&self) {
         if let Some(id) = self.memory_gauge {
-            let _ = hostcalls::record_metric(id, linear_memory_bytes());
+            if let Err(status) = calls::record_metric(id, linear_memory_bytes()) {
+                error!("cors-wasm: the host refused a metric: {status}");
+            }
         }
         for (id, pending) in self.rows.iter().flatten() {
             let count = pending.replace(0);
             if let (Some(id), 1..) = (id, count) {
-                let _ = hostcalls::increment_metric(*id, count as i64);
+                if let Err(status) = calls::increment_metric(*id, count as i64) {
+                    error!("cors-wasm: the host refused a metric: {status}");
+                }
             }
         }
     }
+}
+
+/// A metric's id, or `None` (logged) when the host refuses it: the filter works without.
+fn define(kind: u32, name: &str) -> Option<u32> {
+    calls::define_metric(kind, name)
+        .map_err(|status| error!("cors-wasm: the host refused the metric {name}: {status}"))
+        .ok()
 }
 
 #[cfg(target_arch = "wasm32")]
