@@ -410,3 +410,26 @@ fn a_refused_local_reply_lets_the_preflight_on_without_cors_headers() {
         .log_messages()
         .contains(&"cors-wasm: the host refused a local response: status 2 (BadArgument)"));
 }
+
+/// A metric the host refuses is logged once and not offered again, so a host that refuses
+/// them all costs one line per metric, not one per metric every second.
+#[test]
+fn a_refused_metric_is_logged_once_and_dropped() {
+    let mut host = configured();
+    host.state_mut()
+        .refuse
+        .insert("proxy_increment_metric".into(), 2);
+    let request = headers(&[(":method", "GET"), (":path", "/"), ("origin", APP)]);
+    for _ in 0..3 {
+        let upstream = Reply::Upstream(headers(&[(":status", "200")]));
+        host.exchange(request.clone(), upstream).unwrap();
+        host.tick().unwrap();
+    }
+    let refusals = host
+        .state()
+        .log_messages()
+        .iter()
+        .filter(|line| line.contains("refused a metric"))
+        .count();
+    assert_eq!(refusals, 1, "{:?}", host.state().log_messages());
+}
