@@ -355,10 +355,12 @@ def measure(procs, args, workdir):
         for envoy, path in scaling:
             scale_runs[envoy.name].append(run_wrk(envoy, scripts["actual"], args.seconds, args.connections, path))
     long_lists = [] if args.quick else time_long_lists(procs, args, upstream, workdir)
+    long_origins = time_long_origins(procs, args, upstream, workdir)
     cors_wasm = next(e for e in envoys if e.name == "cors-wasm")
     soak = run_soak(cors_wasm, workdir, args.soak, args.connections) if args.soak else []
     return {
         "long_lists": long_lists,
+        "long_origins": long_origins,
         "soak": soak,
         "runs": runs,
         "scale_runs": scale_runs,
@@ -460,6 +462,39 @@ def time_long_lists(procs, args, upstream, workdir, requests=2000):
                 if not read_response_head(conn).startswith(b"HTTP/1.1 204"):
                     raise SystemExit(f"a preflight with {name} was not allowed")
             results.append((name, (envoy.cpu_seconds() - before) / requests * 1e6))
+    return results
+
+
+# The review's `.*[a-z]{1,1000}[a-z]{1,1000}` as large as the regex size limit now allows (the
+# same constant as tests/hostile.rs): about the most regex-lite states live at once.
+WORST_REGEX = ".*[a-z]{1,11}[a-z]{1,11}"
+# The longest Origin a regex still sees: a 32-byte scheme and a 253-byte host; and one of
+# 58 KB, which is refused before any regex sees it.
+LONGEST_ORIGIN = "a" * 32 + "://" + ".".join(["a" * 63] * 3 + ["a" * 61])
+LONG_ORIGINS = [("an ordinary Origin", APP, "204"), ("288 bytes, the longest a regex sees", LONGEST_ORIGIN, "204"),
+                ("58 KB (refused by the cap)", "a" * 58000 + "://x.example.org", "403")]
+
+
+def time_long_origins(procs, args, upstream, workdir, requests=1000):
+    """Preflights whose Origin is long, against a policy whose only regex is the worst allowed:
+    what one long Origin costs a worker, for both builds."""
+    policy = {"policies": [{"name": "worst", "allow_origin_regexes": [WORST_REGEX], "allow_methods": ["PUT"]}]}
+    builds = [("cors-wasm", wasm_filter(args.module, policy)), ("dynamic module", dynamic_module_filter(policy))]
+    modules = os.path.dirname(os.path.abspath(args.dynamic_module))
+    results = []
+    for build, filter_config in builds:
+        envoy = Envoy(procs, args.envoy, f"{build}, worst regex", envoy_config([filter_config], upstream), workdir,
+                      modules=modules)
+        for name, origin, status in LONG_ORIGINS:
+            request = (f"OPTIONS / HTTP/1.1\r\nhost: x\r\norigin: {origin}\r\n"
+                       f"access-control-request-method: PUT\r\n\r\n").encode()
+            with socket.create_connection(("127.0.0.1", envoy.port)) as conn:
+                before = envoy.cpu_seconds()
+                for _ in range(requests):
+                    conn.sendall(request)
+                    if not read_response_head(conn).startswith(f"HTTP/1.1 {status}".encode()):
+                        raise SystemExit(f"{build}: a preflight with {name} was not answered {status}")
+                results.append((build, name, (envoy.cpu_seconds() - before) / requests * 1e6))
     return results
 
 
@@ -576,6 +611,10 @@ def report(results, args):
         # The same ratio as work inside the module: deterministic, free of the machine's noise.
         lines.append(target_row("10,000 origins / 1 origin ≤ 1.05 (wasm instructions, fuel)",
                                 fuel["10,000 exact origins"] / fuel["1 exact origin"], 1.05))
+    worst = [cpu for build, name, cpu in results["long_origins"] if build == "cors-wasm" and name.startswith("288")]
+    if worst:
+        lines.append(target_row("longest Origin a regex sees, worst regex allowed (cors-wasm) ≤ 1000 µs",
+                                worst[0], 1000, unit=" µs"))
     lines += [
         target_row("module ≤ 384 KiB (built; a ceiling)", results["sizes"]["built"] / 1024, 384, unit=" KiB"),
         "",
@@ -601,7 +640,8 @@ def report(results, args):
         f"the no-op filter, SDK alone, made the same way: {results['noop_size']:,} bytes",
         "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
         "",
-    ] + fuel_lines(args.fuel) + long_list_lines(results["long_lists"]) + soak_lines(results["soak"]) + [
+    ] + fuel_lines(args.fuel) + long_list_lines(results["long_lists"]) + long_origin_lines(results["long_origins"]) + \
+        soak_lines(results["soak"]) + [
         "## Machine and versions",
         "",
     ] + [f"- {k}: {v}" for k, v in results["versions"].items()] + [""]
@@ -650,6 +690,25 @@ def long_list_lines(results):
         "|---|---:|",
     ]
     return lines + [f"| {name} | {cpu:.1f} |" for name, cpu in results] + [""]
+
+
+def long_origin_lines(results):
+    if not results:
+        return []
+    lines = [
+        "## Long `Origin` against the worst regex allowed (preflights)",
+        "",
+        f"One policy whose only origin rule is `allow_origin_regexes: [\"{WORST_REGEX}\"]`, the review's "
+        "`.*[a-z]{1,1000}[a-z]{1,1000}` as large as the 2 KiB regex size limit allows. An Origin over "
+        "300 bytes, or with a scheme over 32, is refused before any regex sees it.",
+        "",
+        "| Origin | cors-wasm: Envoy CPU µs/request | dynamic module: Envoy CPU µs/request |",
+        "|---|---:|---:|",
+    ]
+    cost = {(build, name): cpu for build, name, cpu in results}
+    for name, _, _ in LONG_ORIGINS:
+        lines.append(f"| {name} | {cost[('cors-wasm', name)]:.1f} | {cost[('dynamic module', name)]:.1f} |")
+    return lines + [""]
 
 
 def soak_lines(samples):

@@ -70,12 +70,17 @@ struct Request {
 enum HeaderValue {
     /// Text, where `\xHH` stands for the byte HH.
     Text(String),
-    /// `repeat` `times` times, `{i}` replaced by the index, joined by `join`: long lists.
+    /// `repeat` `times` times, `{i}` replaced by the index, joined by `join`, between
+    /// `before` and `after`: long lists and long values.
     Repeat {
         repeat: String,
         times: usize,
         #[serde(default)]
         join: String,
+        #[serde(default)]
+        before: String,
+        #[serde(default)]
+        after: String,
     },
 }
 
@@ -221,11 +226,13 @@ impl HeaderValue {
                 repeat,
                 times,
                 join,
+                before,
+                after,
             } => {
                 let items: Vec<String> = (0..*times)
                     .map(|i| repeat.replace("{i}", &i.to_string()))
                     .collect();
-                items.join(join).into_bytes()
+                format!("{before}{}{after}", items.join(join)).into_bytes()
             }
         }
     }
@@ -684,6 +691,23 @@ fn missing_errors(case: &ErrorCase, log: &str) -> Option<String> {
         .filter(|e| !log.contains(e.as_str()))
         .collect();
     (!missing.is_empty()).then(|| format!("{}: {missing:?} not in the log:\n{log}", case.name))
+}
+
+/// A Struct's map is a list of entries on the wire, which may name a key twice; Envoy never
+/// sends one (its YAML loader keeps one of two repeated keys), so only the harness can.
+#[test]
+fn a_struct_that_repeats_a_key_is_refused_in_the_harness() {
+    let config = json!({"policies": [{"allow_origins": ["https://app.example.com"]}]});
+    let once = structpb::encode(config.as_object().unwrap());
+    let mut host = Host::real();
+    assert!(!host.start(&[once.clone(), once].concat()).unwrap());
+    assert_eq!(
+        host.state().log_messages(),
+        [
+            "cors-wasm: invalid configuration: policies: the key is written more than once in \
+          this object; write it once"
+        ]
+    );
 }
 
 #[test]

@@ -212,23 +212,36 @@ fn vary_is_merged_never_duplicated(build: Build) {
     );
 }
 
-fn a_request_without_origin_is_untouched_but_for_vary(build: Build) {
+fn a_request_without_origin_loses_the_upstreams_cors_headers_and_gets_vary(build: Build) {
     let (envoy, upstream) = start(build, Encoding::Struct);
-    let response = envoy.request(
-        "GET",
-        "/n1",
-        &[(
+    let upstream_cors = [
+        (
             "x-upstream-header",
             "access-control-allow-origin: https://upstream.example",
-        )],
-    );
+        ),
+        (
+            "x-upstream-header",
+            "access-control-allow-credentials: true",
+        ),
+    ];
+    let response = envoy.request("GET", "/n1", &upstream_cors);
     assert_eq!(response.status, 200);
-    assert_eq!(
-        response.cors(),
-        pairs(&[("access-control-allow-origin", "https://upstream.example")])
-    );
+    assert_eq!(response.cors(), vec![]);
     assert_eq!(response.header("vary").as_deref(), Some("Origin"));
     assert_eq!(upstream.requests_to("/n1").len(), 1);
+    // A `*` policy answers the same with or without Origin, so a shared cache cannot keep
+    // the upstream's answer for browsers.
+    let mut headers = upstream_cors.to_vec();
+    headers.push(("host", "a.public.example.com"));
+    let star = envoy.request("GET", "/n2", &headers);
+    assert_eq!(
+        star.cors(),
+        pairs(&[
+            ("access-control-allow-origin", "*"),
+            ("access-control-expose-headers", "x-request-id"),
+        ])
+    );
+    assert_eq!(star.header("vary"), None);
 }
 
 fn a_local_reply_from_envoy_itself_carries_the_cors_headers(build: Build) {
@@ -456,7 +469,7 @@ for_both_builds!(
     forward_unmatched_preflights_sends_a_denied_preflight_upstream,
     actual_responses_get_the_policy_headers_and_only_those,
     vary_is_merged_never_duplicated,
-    a_request_without_origin_is_untouched_but_for_vary,
+    a_request_without_origin_loses_the_upstreams_cors_headers_and_gets_vary,
     a_local_reply_from_envoy_itself_carries_the_cors_headers,
     policies_are_selected_by_route_host_and_path,
     both_configuration_encodings_behave_the_same,

@@ -323,3 +323,142 @@ fn counts_not_yet_flushed_survive_a_reconfigure() {
         host.state().metrics
     );
 }
+
+/// Every host call the filter makes, answered with statuses proxy-wasm 0.2.5's wrappers
+/// panicked on, aborting the VM (BadArgument, InternalFailure, Unimplemented, and one the ABI
+/// does not define): the module logs the status and goes on, never traps, and once the host
+/// answers again it serves as the policy says.
+#[test]
+fn a_host_call_that_fails_is_logged_and_never_kills_the_vm() {
+    let config = format!(
+        r#"{{"policies": [{{"name": "routed", "match": {{"routes": ["other"]}}, "allow_origins": ["*"]}},
+                          {{"name": "api", "allow_origins": ["{APP}"], "allow_methods": ["PUT"]}}]}}"#
+    );
+    let calls = [
+        "proxy_get_log_level",
+        "proxy_get_buffer_bytes",
+        "proxy_get_current_time_nanoseconds",
+        "proxy_set_tick_period_milliseconds",
+        "proxy_define_metric",
+        "proxy_get_property",
+        "proxy_get_header_map_value",
+        "proxy_get_header_map_pairs",
+        "proxy_send_local_response",
+        "proxy_replace_header_map_value",
+        "proxy_add_header_map_value",
+        "proxy_remove_header_map_value",
+        "proxy_increment_metric",
+        "proxy_record_metric",
+        "proxy_log",
+    ];
+    let preflight = headers(&[
+        (":method", "OPTIONS"),
+        (":path", "/p"),
+        ("origin", APP),
+        ("access-control-request-method", "PUT"),
+    ]);
+    let actual = headers(&[(":method", "GET"), (":path", "/a"), ("origin", APP)]);
+    let upstream = headers(&[
+        (":status", "200"),
+        ("vary", "Accept"),
+        ("access-control-max-age", "1"),
+    ]);
+    for call in calls {
+        for status in [2, 10, 12, 99] {
+            let what = format!("{call} answering {status}");
+            let mut host = Host::real();
+            let state = host.state_mut();
+            state.refuse.insert(call.to_string(), status);
+            state
+                .properties
+                .insert("xds.route_name".into(), b"api".to_vec());
+            let started = host
+                .start(config.as_bytes())
+                .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+            assert_eq!(started, call != "proxy_get_buffer_bytes", "{what}");
+            if started {
+                for request in [&preflight, &actual] {
+                    let reply = Reply::Upstream(upstream.clone());
+                    let exchange = host.exchange(request.clone(), reply);
+                    exchange.unwrap_or_else(|e| panic!("{what}: {e:?}"));
+                }
+                if host.state().tick_period_ms > 0 {
+                    host.tick().unwrap_or_else(|e| panic!("{what}: {e:?}"));
+                }
+            }
+            let log = host.state().log_messages().join("\n");
+            if call != "proxy_log" {
+                assert!(log.contains(&format!("status {status}")), "{what}: {log}");
+            }
+            if !started {
+                continue;
+            }
+            host.state_mut().refuse.clear();
+            let preflight = host
+                .exchange(preflight.clone(), Reply::Upstream(upstream.clone()))
+                .unwrap();
+            let local = preflight.local_response.expect("answered again");
+            assert_eq!(local.status, 204, "{what}");
+            let allowed = host
+                .exchange(actual.clone(), Reply::Upstream(upstream.clone()))
+                .unwrap();
+            assert_eq!(
+                value(&allowed.response_headers, "access-control-allow-origin"),
+                Some(APP),
+                "{what}"
+            );
+        }
+    }
+}
+
+/// A preflight whose local reply the host refuses goes on upstream rather than waiting for
+/// a reply that never comes, and its response carries no CORS header: a refusal.
+#[test]
+fn a_refused_local_reply_lets_the_preflight_on_without_cors_headers() {
+    let mut host = configured();
+    host.state_mut()
+        .refuse
+        .insert("proxy_send_local_response".into(), 2);
+    let preflight = headers(&[
+        (":method", "OPTIONS"),
+        (":path", "/p"),
+        ("origin", APP),
+        ("access-control-request-method", "PUT"),
+    ]);
+    let upstream = headers(&[(":status", "200"), ("access-control-allow-origin", "*")]);
+    let exchange = host.exchange(preflight, Reply::Upstream(upstream)).unwrap();
+    assert_eq!(exchange.request_action, Action::Continue);
+    assert!(exchange.reached_upstream);
+    assert_eq!(
+        value(&exchange.response_headers, "access-control-allow-origin"),
+        None
+    );
+    assert_eq!(value(&exchange.response_headers, "vary"), Some("Origin"));
+    assert!(host
+        .state()
+        .log_messages()
+        .contains(&"cors-wasm: the host refused a local response: status 2 (BadArgument)"));
+}
+
+/// A metric the host refuses is logged once and not offered again, so a host that refuses
+/// them all costs one line per metric, not one per metric every second.
+#[test]
+fn a_refused_metric_is_logged_once_and_dropped() {
+    let mut host = configured();
+    host.state_mut()
+        .refuse
+        .insert("proxy_increment_metric".into(), 2);
+    let request = headers(&[(":method", "GET"), (":path", "/"), ("origin", APP)]);
+    for _ in 0..3 {
+        let upstream = Reply::Upstream(headers(&[(":status", "200")]));
+        host.exchange(request.clone(), upstream).unwrap();
+        host.tick().unwrap();
+    }
+    let refusals = host
+        .state()
+        .log_messages()
+        .iter()
+        .filter(|line| line.contains("refused a metric"))
+        .count();
+    assert_eq!(refusals, 1, "{:?}", host.state().log_messages());
+}

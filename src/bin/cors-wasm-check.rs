@@ -5,7 +5,8 @@
 //! A file is the plugin configuration as JSON or YAML, or an Istio `WasmPlugin` manifest
 //! (its `spec.pluginConfig` is checked).
 
-use cors_wasm::encoding::{json, yaml, Value};
+use cors_wasm::encoding::{json, yaml, DecodeError, Value};
+use cors_wasm::policy::config::REPEATED_KEY;
 use cors_wasm::policy::Config;
 use std::process::ExitCode;
 
@@ -28,7 +29,13 @@ fn check(path: &str) -> u8 {
         .map_err(|e| e.to_string())
         .and_then(|t| plugin_config(&t))
     {
-        Ok(tree) => tree,
+        Ok(Ok(tree)) => tree,
+        Ok(Err(repeated)) => {
+            for key in repeated {
+                println!("{path}: error: {key}: {REPEATED_KEY}");
+            }
+            return 1;
+        }
         Err(e) => {
             eprintln!("{path}: {e}");
             return 2;
@@ -57,16 +64,18 @@ fn check(path: &str) -> u8 {
     }
 }
 
-/// The plugin configuration in a file: JSON, YAML, or a `WasmPlugin`'s `spec.pluginConfig`.
-fn plugin_config(text: &str) -> Result<Value, String> {
+/// The plugin configuration in a file: JSON, YAML, or a `WasmPlugin`'s `spec.pluginConfig`;
+/// or, for JSON that writes a key twice in one object, the path of each such key.
+fn plugin_config(text: &str) -> Result<Result<Value, Vec<String>>, String> {
     let documents = match json::parse(text.as_bytes()) {
         Ok(tree) => vec![tree],
-        Err(_) => yaml::parse(text)?,
+        Err(DecodeError::RepeatedKeys(paths)) => return Ok(Err(paths)),
+        Err(DecodeError::Malformed(_)) => yaml::parse(text)?,
     };
     let wasm_plugin = documents.iter().find(|d| d["kind"] == "WasmPlugin");
     match (wasm_plugin, documents.as_slice()) {
-        (Some(plugin), _) => Ok(plugin["spec"]["pluginConfig"].clone()),
-        (None, [single]) => Ok(single.clone()),
+        (Some(plugin), _) => Ok(Ok(plugin["spec"]["pluginConfig"].clone())),
+        (None, [single]) => Ok(Ok(single.clone())),
         (None, []) => Err("the file is empty".into()),
         (None, _) => Err("several documents and none is a WasmPlugin".into()),
     }

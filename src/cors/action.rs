@@ -54,11 +54,16 @@ impl PartialEq for HeaderValue {
     }
 }
 
-/// The response plan, or nothing when the plan would change nothing.
+/// The response plan of a request the policy matched, with or without `Origin`: the
+/// upstream's `Access-Control-*` headers go on every such response. A `*` policy answers
+/// every response the same, `Access-Control-Allow-Origin: *` whatever the request's `Origin`
+/// (or its absence), so a shared cache never holds one that breaks a later browser.
 pub fn decorate(policy: &Arc<Policy>, origin: AllowedOrigin) -> Action {
-    if origin == AllowedOrigin::NoOrigin && !policy.varies_by_origin() {
-        return Action::Nothing;
-    }
+    let origin = if policy.rules.origins.any {
+        AllowedOrigin::Allowed("*".to_string())
+    } else {
+        origin
+    };
     Action::Decorate(ResponsePlan {
         policy: Arc::clone(policy),
         origin,

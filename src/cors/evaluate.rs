@@ -6,6 +6,7 @@ use super::outcome::{Denial, Outcome};
 use super::preflight;
 use super::request::RequestView;
 use super::response::AllowedOrigin;
+use crate::policy::origin::Verdict;
 use crate::policy::{Config, Policy, RequestFacts};
 use std::sync::Arc;
 
@@ -93,13 +94,14 @@ fn decide(policy: &Arc<Policy>, request: &impl RequestView) -> (Outcome, Action)
             return preflight::decide(policy, origin, method, request);
         }
     }
-    if policy.rules.origins.allows(&origin) {
-        let allowed = AllowedOrigin::allowed(policy, origin);
-        (Outcome::ActualAllowed, decorate(policy, allowed))
-    } else {
-        (
-            Outcome::ActualDenied(Denial::Origin(origin)),
+    match policy.rules.origins.judge(&origin) {
+        Verdict::Allowed => {
+            let allowed = AllowedOrigin::allowed(policy, origin);
+            (Outcome::ActualAllowed, decorate(policy, allowed))
+        }
+        verdict => (
+            Outcome::ActualDenied(Denial::of_origin(origin, verdict)),
             decorate(policy, AllowedOrigin::Denied),
-        )
+        ),
     }
 }

@@ -1,5 +1,6 @@
 //! What was decided about a request, for counters and log lines.
 
+use crate::policy::origin::{Oversized, Verdict};
 use std::fmt;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -40,16 +41,31 @@ impl Outcome {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Denial {
     Origin(Vec<u8>),
+    /// An `Origin` longer than any real one, refused before any pattern or regex saw it.
+    OversizedOrigin(Vec<u8>, Oversized),
     Method(Vec<u8>),
     Header(String),
     MalformedRequestHeaders(Vec<u8>),
     PrivateNetwork,
 }
 
+impl Denial {
+    /// Why a request's `Origin` was not allowed, by what its policy's origins said of it.
+    pub fn of_origin(origin: Vec<u8>, verdict: Verdict) -> Denial {
+        match verdict {
+            Verdict::Oversized(why) => Denial::OversizedOrigin(origin, why),
+            Verdict::Allowed | Verdict::NotAllowed => Denial::Origin(origin),
+        }
+    }
+}
+
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Denial::Origin(o) => write!(f, "origin {} is not allowed", shown(o)),
+            Denial::OversizedOrigin(o, why) => {
+                write!(f, "origin {} is not allowed: {why}", shown(o))
+            }
             Denial::Method(m) => write!(f, "method {} is not allowed", shown(m)),
             Denial::Header(h) => write!(f, "header {} is not allowed", shown(h.as_bytes())),
             Denial::MalformedRequestHeaders(v) => {

@@ -63,8 +63,7 @@ impl ResponsePlan {
     {
         let headers = headers.into_iter();
         let sets = self.cors_headers();
-        let judged = self.origin != AllowedOrigin::NoOrigin;
-        let survey = Survey::of(headers.clone(), &sets, judged);
+        let survey = Survey::of(headers.clone(), &sets);
         for name in survey.foreign_cors {
             // Envoy only has token names, which are ASCII; anything else stays.
             if let Ok(name) = std::str::from_utf8(name) {
@@ -137,7 +136,6 @@ impl<'h> Survey<'h> {
     fn of(
         headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
         sets: &[Option<(&'static str, &str)>; 3],
-        judged: bool,
     ) -> Survey<'h> {
         let mut survey = Survey {
             foreign_cors: Vec::new(),
@@ -149,7 +147,7 @@ impl<'h> Survey<'h> {
             if name == b"vary" {
                 survey.first_vary = survey.first_vary.or(Some(value));
                 survey.vary_lines += 1;
-            } else if !judged || !name.starts_with(b"access-control-") {
+            } else if !name.starts_with(b"access-control-") {
                 continue;
             } else if let Some(present) = sets
                 .iter()

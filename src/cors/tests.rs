@@ -293,13 +293,48 @@ fn a_denied_actual_response_loses_every_cors_header() {
 }
 
 #[test]
-fn without_origin_only_vary_is_added() {
+fn without_origin_the_upstream_cors_headers_go_and_vary_is_added() {
     let request = FakeRequest::new(&[(":method", "GET")]);
-    let upstream = [("access-control-allow-origin", "https://x.example")];
-    assert_eq!(edits(&api(), &request, &upstream), [set("vary", "Origin")]);
+    let upstream = [
+        ("access-control-allow-origin", "https://x.example"),
+        ("access-control-allow-credentials", "true"),
+    ];
+    assert_eq!(
+        edits(&api(), &request, &upstream),
+        [
+            HeaderEdit::Remove("access-control-allow-origin".into()),
+            HeaderEdit::Remove("access-control-allow-credentials".into()),
+            set("vary", "Origin"),
+        ]
+    );
     assert_eq!(edits(&api(), &request, &[("vary", "*")]), []);
-    let star = config(json!({"allow_origins": ["*"]}));
-    assert!(matches!(evaluate(&star, &request).action, Action::Nothing));
+}
+
+#[test]
+fn a_star_policy_answers_a_request_without_origin_the_same() {
+    let star = config(json!({"allow_origins": ["*"], "expose_headers": ["x-a"]}));
+    let request = FakeRequest::new(&[(":method", "GET")]);
+    let upstream = [
+        ("access-control-allow-origin", "https://upstream.example"),
+        ("access-control-allow-credentials", "true"),
+    ];
+    let answer = [
+        HeaderEdit::Remove("access-control-allow-credentials".into()),
+        set("access-control-allow-origin", "*"),
+        set("access-control-expose-headers", "x-a"),
+    ];
+    assert_eq!(evaluate(&star, &request).outcome, Outcome::NoOrigin);
+    assert_eq!(edits(&star, &request, &upstream), answer);
+    let with_origin = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    assert_eq!(edits(&star, &with_origin, &upstream), answer);
+    // Even for an Origin refused as too long: the answer does not depend on it.
+    let long = format!("{}://x.example.org", "a".repeat(400));
+    let refused = FakeRequest::new(&[(":method", "GET"), ("origin", &long)]);
+    assert!(matches!(
+        evaluate(&star, &refused).outcome,
+        Outcome::ActualDenied(Denial::OversizedOrigin(..))
+    ));
+    assert_eq!(edits(&star, &refused, &upstream), answer);
 }
 
 #[test]
@@ -570,4 +605,60 @@ fn a_cors_policy_keeps_every_native_option_that_applies_to_it() {
         "{response:?}"
     );
     assert_eq!(local(&cors(json!({})), &asks_private).status, 403);
+}
+
+#[test]
+fn origins_longer_than_any_real_one_are_denied_as_such() {
+    let config = config(json!({"name": "api", "allow_origin_regexes": [".*"]}));
+    let long = format!("{}://x.example.org", "a".repeat(58_000));
+    let evaluation = evaluate(&config, &FakeRequest::new(&[("origin", &long)]));
+    let line = evaluation.denial_line().unwrap();
+    let shown = format!(r#""{}"..."#, "a".repeat(128));
+    assert_eq!(
+        line,
+        format!(
+            "cors-wasm: policy api: denied: origin {shown} is not allowed: 58016 bytes, \
+             longer than any real origin (at most 300)"
+        )
+    );
+    assert_eq!(
+        edits(&config, &FakeRequest::new(&[("origin", &long)]), &[]),
+        [set("vary", "Origin")]
+    );
+    let scheme = format!("{}://x.example.org", "a".repeat(33));
+    let denied = evaluate(&config, &preflight(&scheme, "GET", None));
+    assert_eq!(
+        denied.denial_line().unwrap(),
+        format!(
+            "cors-wasm: policy api: denied: origin \"{scheme}\" is not allowed: a scheme of 33 \
+             bytes, longer than any real one (at most 32)"
+        )
+    );
+    assert!(matches!(
+        denied.action,
+        Action::Respond(LocalResponse { status: 403, .. })
+    ));
+    let fits = format!("{}://x.example.org", "a".repeat(32));
+    assert_eq!(local(&config, &preflight(&fits, "GET", None)).status, 204);
+}
+
+#[test]
+fn a_star_policy_echoes_each_requested_header_once() {
+    let config = config(json!({"allow_origins": ["*"], "allow_headers": ["*"]}));
+    let header = |list: &str| {
+        let response = local(&config, &preflight(APP, "GET", Some(list)));
+        let value = response
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "access-control-allow-headers");
+        value.map(|(_, v)| v.to_string())
+    };
+    assert_eq!(
+        header("X-B, x-a, x-b, X-A, x-c").as_deref(),
+        Some("x-b, x-a, x-c")
+    );
+    assert_eq!(
+        header(&vec!["x-a"; 12_000].join(",")).as_deref(),
+        Some("x-a")
+    );
 }

@@ -1,16 +1,70 @@
 //! Envoy's binary `google.protobuf.Struct` (how it hands over a configuration written as
-//! plain YAML) into the configuration tree, by prost's own `prost_types::Struct`.
+//! plain YAML) into the configuration tree, by prost.
 //! Messages: <https://protobuf.dev/reference/protobuf/google.protobuf/#struct>.
+//!
+//! The messages are declared here rather than taken from `prost_types`, whose `Struct` keeps
+//! its fields in a map: a serialized map is a list of (key, value) entries, and decoding it
+//! into a map silently keeps the last of two entries with the same key. Declared as the list
+//! it is on the wire, every entry arrives, and one repeated in a `Struct` is reported with
+//! its path, as JSON text's are.
 
-use super::{Map, Number, Value};
+use super::{DecodeError, Map, Number, Paths, Value};
 use prost::Message;
-use prost_types::value::Kind;
+
+/// `google.protobuf.Struct`, its `map<string, Value> fields = 1` as the entries it is made of.
+#[derive(Clone, PartialEq, Message)]
+pub struct Struct {
+    #[prost(message, repeated, tag = "1")]
+    pub fields: Vec<Entry>,
+}
+
+/// One entry of `Struct.fields`: how protobuf serializes a map's key and value.
+#[derive(Clone, PartialEq, Message)]
+pub struct Entry {
+    #[prost(string, tag = "1")]
+    pub key: String,
+    #[prost(message, optional, tag = "2")]
+    pub value: Option<ProtoValue>,
+}
+
+/// `google.protobuf.Value`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ProtoValue {
+    #[prost(oneof = "Kind", tags = "1, 2, 3, 4, 5, 6")]
+    pub kind: Option<Kind>,
+}
+
+/// `google.protobuf.Value.kind`; `NullValue` is an enum of one member, a varint on the wire.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum Kind {
+    #[prost(int32, tag = "1")]
+    NullValue(i32),
+    #[prost(double, tag = "2")]
+    NumberValue(f64),
+    #[prost(string, tag = "3")]
+    StringValue(String),
+    #[prost(bool, tag = "4")]
+    BoolValue(bool),
+    #[prost(message, tag = "5")]
+    StructValue(Struct),
+    #[prost(message, tag = "6")]
+    ListValue(ListValue),
+}
+
+/// `google.protobuf.ListValue`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ListValue {
+    #[prost(message, repeated, tag = "1")]
+    pub values: Vec<ProtoValue>,
+}
 
 /// Decodes a serialized `Struct` into the same tree JSON parsing gives. prost refuses
 /// messages nested more than 100 deep, which bounds the conversion's recursion too.
-pub fn decode(bytes: &[u8]) -> Result<Value, String> {
-    let decoded = prost_types::Struct::decode(bytes).map_err(reason)?;
-    object(decoded).map(Value::Object)
+pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
+    let decoded = Struct::decode(bytes).map_err(|e| DecodeError::Malformed(reason(e)))?;
+    let mut paths = Paths::default();
+    let tree = object(decoded, &mut paths).map_err(DecodeError::Malformed)?;
+    paths.into_result(Value::Object(tree))
 }
 
 /// prost's reason, without the "failed to decode" and the trail of `Message.field`s before
@@ -30,21 +84,36 @@ fn reason(error: prost::DecodeError) -> String {
     reason.to_string()
 }
 
-fn object(decoded: prost_types::Struct) -> Result<Map<String, Value>, String> {
-    let fields = decoded.fields.into_iter();
-    fields.map(|(key, value)| Ok((key, tree(value)?))).collect()
+fn object(decoded: Struct, paths: &mut Paths) -> Result<Map<String, Value>, String> {
+    let mut map = Map::new();
+    for Entry { key, value } in decoded.fields {
+        let at = paths.enter_key(&key);
+        let value = value.map_or(Ok(Value::Null), |v| tree(v, paths));
+        if map.contains_key(&key) {
+            paths.repeated_here();
+        }
+        paths.leave(at);
+        map.insert(key, value?);
+    }
+    Ok(map)
 }
 
-fn tree(value: prost_types::Value) -> Result<Value, String> {
+fn tree(value: ProtoValue, paths: &mut Paths) -> Result<Value, String> {
     Ok(match value.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
         Some(Kind::NumberValue(n)) => Value::Number(finite(n)?),
         Some(Kind::StringValue(s)) => Value::String(s),
         Some(Kind::BoolValue(b)) => Value::Bool(b),
-        Some(Kind::StructValue(s)) => Value::Object(object(s)?),
+        Some(Kind::StructValue(s)) => Value::Object(object(s, paths)?),
         Some(Kind::ListValue(list)) => {
-            let items = list.values.into_iter().map(tree);
-            Value::Array(items.collect::<Result<_, _>>()?)
+            let mut items = Vec::with_capacity(list.values.len());
+            for (i, item) in list.values.into_iter().enumerate() {
+                let at = paths.enter_index(i);
+                let item = tree(item, paths);
+                paths.leave(at);
+                items.push(item?);
+            }
+            Value::Array(items)
         }
     })
 }
@@ -57,20 +126,25 @@ fn finite(n: f64) -> Result<Number, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost_types::value::Kind as OfficialKind;
     use serde_json::json;
+
+    fn malformed(reason: &str) -> DecodeError {
+        DecodeError::Malformed(reason.to_string())
+    }
 
     /// The tree as a `Struct`'s bytes, through prost's own encoder.
     fn encode(tree: &Value) -> Vec<u8> {
         fn value(tree: &Value) -> prost_types::Value {
             let kind = match tree {
-                Value::Null => Kind::NullValue(0),
-                Value::Bool(b) => Kind::BoolValue(*b),
-                Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap()),
-                Value::String(s) => Kind::StringValue(s.clone()),
-                Value::Array(items) => Kind::ListValue(prost_types::ListValue {
+                Value::Null => OfficialKind::NullValue(0),
+                Value::Bool(b) => OfficialKind::BoolValue(*b),
+                Value::Number(n) => OfficialKind::NumberValue(n.as_f64().unwrap()),
+                Value::String(s) => OfficialKind::StringValue(s.clone()),
+                Value::Array(items) => OfficialKind::ListValue(prost_types::ListValue {
                     values: items.iter().map(value).collect(),
                 }),
-                Value::Object(_) => Kind::StructValue(structure(tree)),
+                Value::Object(_) => OfficialKind::StructValue(structure(tree)),
             };
             prost_types::Value { kind: Some(kind) }
         }
@@ -108,28 +182,31 @@ mod tests {
 
     #[test]
     fn rejects_malformed_input_with_a_reason() {
-        assert_eq!(decode(&[0x0a, 0x05, 0x0a]).unwrap_err(), "buffer underflow");
+        assert_eq!(
+            decode(&[0x0a, 0x05, 0x0a]).unwrap_err(),
+            malformed("buffer underflow")
+        );
         assert_eq!(
             decode(&[0x0b]).unwrap_err(),
-            "invalid wire type: StartGroup (expected LengthDelimited)"
+            malformed("invalid wire type: StartGroup (expected LengthDelimited)")
         );
         // An entry whose key is not UTF-8.
         assert_eq!(
             decode(&[0x0a, 0x03, 0x0a, 0x01, 0xff]).unwrap_err(),
-            "invalid string value: data is not UTF-8 encoded"
+            malformed("invalid string value: data is not UTF-8 encoded")
         );
         let nan = prost_types::Struct {
             fields: [(
                 "k".to_string(),
                 prost_types::Value {
-                    kind: Some(Kind::NumberValue(f64::NAN)),
+                    kind: Some(OfficialKind::NumberValue(f64::NAN)),
                 },
             )]
             .into(),
         };
         assert_eq!(
             decode(&nan.encode_to_vec()).unwrap_err(),
-            "NaN is not a finite number"
+            malformed("NaN is not a finite number")
         );
     }
 
@@ -140,7 +217,43 @@ mod tests {
             value = json!([value]);
         }
         let err = decode(&encode(&json!({ "deep": value }))).unwrap_err();
-        assert_eq!(err, "recursion limit reached");
+        assert_eq!(err, malformed("recursion limit reached"));
+    }
+
+    #[test]
+    fn a_key_repeated_on_the_wire_is_refused_with_its_path() {
+        let entry = |key: &str, kind: Kind| Entry {
+            key: key.into(),
+            value: Some(ProtoValue { kind: Some(kind) }),
+        };
+        let policy = Struct {
+            fields: vec![
+                entry("allow_credentials", Kind::BoolValue(false)),
+                entry(
+                    "allow_origins",
+                    Kind::ListValue(ListValue { values: vec![] }),
+                ),
+                entry("allow_credentials", Kind::BoolValue(true)),
+            ],
+        };
+        let policies = ListValue {
+            values: vec![ProtoValue {
+                kind: Some(Kind::StructValue(policy)),
+            }],
+        };
+        let config = Struct {
+            fields: vec![entry("policies", Kind::ListValue(policies))],
+        };
+        let bytes = config.encode_to_vec();
+        assert_eq!(
+            decode(&bytes),
+            Err(DecodeError::RepeatedKeys(vec![
+                "policies[0].allow_credentials".into()
+            ]))
+        );
+        // prost's own Struct keeps the last entry without a word.
+        let official = prost_types::Struct::decode(bytes.as_slice()).unwrap();
+        assert_eq!(official.fields.len(), 1);
     }
 
     #[test]

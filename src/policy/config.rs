@@ -5,7 +5,7 @@ use super::error::{ConfigError, ConfigErrors, ConfigWarning};
 use super::matcher::RequestFacts;
 use super::origin::Table;
 use super::read::{wrong_type, Object};
-use crate::encoding::{self, Value};
+use crate::encoding::{self, DecodeError, Value};
 use std::iter::Peekable;
 use std::sync::Arc;
 
@@ -129,8 +129,19 @@ fn decode(bytes: &[u8]) -> Result<Value, ConfigErrors> {
             "the configuration is empty; a minimal one is {MINIMAL}"
         )));
     }
-    encoding::decode(bytes).map_err(root_error)
+    encoding::decode(bytes).map_err(|error| match error {
+        DecodeError::Malformed(reason) => root_error(reason),
+        DecodeError::RepeatedKeys(paths) => ConfigErrors(
+            paths
+                .into_iter()
+                .map(|path| ConfigError::new(path, REPEATED_KEY))
+                .collect(),
+        ),
+    })
 }
+
+/// The error at the path of a key written more than once in one object.
+pub const REPEATED_KEY: &str = "the key is written more than once in this object; write it once";
 
 fn root_error(message: String) -> ConfigErrors {
     ConfigError::new("configuration", message).into()
@@ -159,20 +170,36 @@ fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Arc<Policy>> {
         return Vec::new();
     }
     let mut policies: Vec<Arc<Policy>> = Vec::with_capacity(items.len());
-    let mut names: Vec<(String, usize)> = Vec::with_capacity(items.len());
+    // Each name, the index of its policy, and whether it was written or is the default.
+    let mut names: Table<String, (usize, bool)> = Table::default();
     for (i, item) in items.iter().enumerate() {
         let item_path = format!("policies[{i}]");
         let Some(policy) = Policy::read(item, &item_path, i, errors) else {
             continue;
         };
-        if let Some((_, first)) = names.iter().find(|(name, _)| *name == policy.name) {
-            errors.push(ConfigError::value(
-                format!("{item_path}.name"),
+        let written = item.get("name").is_some_and(Value::is_string);
+        let name_path = |index: usize| format!("policies[{index}].name");
+        // The error goes where the user wrote the name: a default one has no path.
+        match names.get(&policy.name) {
+            Some(&(first, true)) if written => errors.push(ConfigError::value(
+                name_path(i),
                 &policy.name,
                 format!("already the name of policies[{first}]"),
-            ));
+            )),
+            Some(&(first, false)) => errors.push(ConfigError::value(
+                name_path(i),
+                &policy.name,
+                format!("already the default name of policies[{first}], which has no name"),
+            )),
+            Some(&(first, _)) => errors.push(ConfigError::value(
+                name_path(first),
+                &policy.name,
+                format!("the default name of policies[{i}], which has no name"),
+            )),
+            None => {
+                names.insert(policy.name.clone(), (i, written));
+            }
         }
-        names.push((policy.name.clone(), i));
         policies.push(Arc::new(policy));
     }
     policies

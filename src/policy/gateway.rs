@@ -11,7 +11,7 @@
 //! What the standard allows but is nearly always a mistake loads with a warning.
 
 use super::error::{ConfigError, ConfigErrors, ConfigWarning};
-use super::origin::{split_scheme, HostRule, OriginPattern, OriginSet, Port};
+use super::origin::{browser_form, split_scheme, HostRule, OriginPattern, OriginSet, Port};
 use super::read::Object;
 use super::rules::{Rendered, Rules};
 use super::token::{comma_separated, is_token, HeaderSet, MethodSet};
@@ -226,11 +226,13 @@ impl GatewayOrigin {
                  with \"*\" only as the whole host or the whole leftmost label"
                 .into());
         }
+        // What the schema allows but no browser sends: labels over 63 bytes, an IPv4
+        // address not written as a browser writes it.
+        let name = name.to_ascii_lowercase();
+        browser_form(&name, subdomains)
+            .map_err(|e| e.message(scheme, &port.map_or(String::new(), |p| format!(":{p}"))))?;
         Ok(GatewayOrigin::Pattern(pattern(
-            scheme,
-            name.to_ascii_lowercase(),
-            subdomains,
-            port,
+            scheme, name, subdomains, port,
         )))
     }
 
@@ -665,6 +667,28 @@ mod tests {
                 r#"policies[1].cors.allowOrigins[1]: "https://*": allows every https origin"#,
                 r#"policies[1].cors.allowOrigins[2]: "http://*:8080": allows every http origin on port 8080"#,
                 r#"policies[2].cors.allowOrigins[0]: "*": with allowCredentials: true, every website may read responses to requests made with the user's credentials (its origin is echoed)"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn origins_the_schema_allows_but_no_browser_sends_are_errors() {
+        let long = format!("https://{}.example.com", "a".repeat(64));
+        let policy = json!({"cors": {"allowOrigins": [
+            long, "http://127.1", "http://0x7f.0.0.1:8080", "https://1.2.3.256",
+            "https://*.0.0.1", "http://127.0.0.1", "HTTP://127.0.0.1:80",
+        ]}});
+        assert_eq!(
+            error_lines(policy),
+            [
+                format!(
+                    r#"policies[0].cors.allowOrigins[0]: "{long}": a label of 64 bytes, so no browser can send it (DNS allows at most 63)"#
+                ),
+                r#"policies[0].cors.allowOrigins[1]: "http://127.1": a browser sends "http://127.0.0.1" instead; write that"#.to_string(),
+                r#"policies[0].cors.allowOrigins[2]: "http://0x7f.0.0.1:8080": a browser sends "http://127.0.0.1:8080" instead; write that"#.to_string(),
+                r#"policies[0].cors.allowOrigins[3]: "https://1.2.3.256": not a valid IPv4 address, so no browser can send it"#.to_string(),
+                r#"policies[0].cors.allowOrigins[4]: "https://*.0.0.1": "*." before a number never matches: a host ending in a number is an IPv4 address, which has no subdomains"#.to_string(),
+                r#"policies[0].cors.allowOrigins[6]: "HTTP://127.0.0.1:80": the scheme must be http or https"#.to_string(),
             ]
         );
     }

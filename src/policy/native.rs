@@ -66,6 +66,14 @@ fn read_origins(
         if pattern == OriginPattern::Any && credentials {
             errors.push(star_with_credentials(path, text));
         }
+        if pattern == OriginPattern::Any && !regexes.is_empty() {
+            errors.push(ConfigError::value(
+                path.as_str(),
+                text,
+                "\"*\" cannot be used together with allow_origin_regexes: it allows every \
+                 origin, so they would never be tried",
+            ));
+        }
         let first = *seen.entry(pattern.normalized()).or_insert(i);
         if let Some((_, first_path)) = origin_list.get(first).filter(|_| first != i) {
             errors.push(ConfigError::value(

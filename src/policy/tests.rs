@@ -1,6 +1,7 @@
 //! Configuration errors, word for word: each names its JSON path.
 
 use super::Config;
+use prost::Message;
 use serde_json::json;
 
 fn errors(config: serde_json::Value) -> Vec<String> {
@@ -230,6 +231,38 @@ fn names_default_to_their_index_and_must_be_unique() {
 }
 
 #[test]
+fn a_name_that_is_another_policys_default_is_reported_where_it_was_written() {
+    // The unnamed policy comes first: the second's name is the error.
+    assert_eq!(
+        errors(json!({"policies": [
+            {"allow_origins": ["*"]}, {"name": "policy-0", "allow_origins": ["*"]},
+        ]})),
+        [
+            r#"policies[1].name: "policy-0": already the default name of policies[0], which has no name"#
+        ]
+    );
+    // The unnamed policy comes after: still the name that was written, not policies[1].name.
+    assert_eq!(
+        errors(json!({"policies": [
+            {"name": "policy-1", "allow_origins": ["*"]}, {"allow_origins": ["*"]},
+        ]})),
+        [r#"policies[0].name: "policy-1": the default name of policies[1], which has no name"#]
+    );
+}
+
+#[test]
+fn star_beside_regexes_is_an_error() {
+    assert_eq!(
+        one_policy_errors(
+            json!({"allow_origins": ["*"], "allow_origin_regexes": ["https://a\\.com"]})
+        ),
+        [
+            r#"policies[0].allow_origins[0]: "*": "*" cannot be used together with allow_origin_regexes: it allows every origin, so they would never be tried"#
+        ]
+    );
+}
+
+#[test]
 fn numbers_may_be_doubles_as_a_struct_carries_them() {
     let config = Config::from_tree(&json!({"policies": [
         {"allow_origins": ["*"], "max_age": 600.0, "preflight_status": 200.0},
@@ -315,7 +348,9 @@ fn every_limit_holds_at_its_boundary_and_not_one_past() {
         ["policies: must have 1 to 1000 entries, found 1001"]
     );
 
-    accepted(json!({"policies": [{"allow_origin_regexes": ["a".repeat(1024)]}]}));
+    // 1,024 bytes of text that compile small (one class), under the compiled-size limit.
+    let class = format!("[{}]", "a".repeat(1022));
+    accepted(json!({"policies": [{"allow_origin_regexes": [class]}]}));
     accepted(json!({"policies": [{"allow_origins": ["*"], "max_age": 86_400}]}));
     accepted(json!({"policies": [{"allow_origins": ["*"], "max_age": 0}]}));
     assert_eq!(
@@ -336,10 +371,13 @@ fn every_limit_holds_at_its_boundary_and_not_one_past() {
         )]
     );
 
-    let nested = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+    let nested = |n: usize| format!("{}a{}", "(?:".repeat(n), ")".repeat(n));
     accepted(json!({"policies": [{"allow_origin_regexes": [nested(50)]}]}));
     let lines = one_policy_errors(json!({ "allow_origin_regexes": [nested(51)] }));
-    assert!(lines[0].contains("not a valid regex: "), "{lines:?}");
+    assert!(
+        lines[0].contains("not a valid regex: ") && lines[0].contains("nest"),
+        "{lines:?}"
+    );
 
     let minimal = br#"{"policies": [{"allow_origins": ["*"]}]}"#;
     let mut at_limit = minimal.to_vec();
@@ -349,5 +387,27 @@ fn every_limit_holds_at_its_boundary_and_not_one_past() {
     assert_eq!(
         Config::parse(&at_limit).unwrap_err().lines(),
         ["configuration: 4194305 bytes; the limit is 4194304 (4 MiB)"]
+    );
+}
+
+#[test]
+fn a_key_written_twice_in_one_object_is_an_error_in_either_encoding() {
+    let text = br#"{"policies": [{"allow_origins": ["https://a.example"],
+                    "allow_credentials": false, "allow_credentials": true}]}"#;
+    let line = "policies[0].allow_credentials: the key is written more than once in this \
+                object; write it once";
+    assert_eq!(Config::parse(text).unwrap_err().lines(), [line]);
+    // A Struct's map is a list of entries on the wire: two Structs one after the other are
+    // one Struct with both lists, so this one has `policies` twice.
+    let once = crate::encoding::proto_struct::Struct {
+        fields: vec![crate::encoding::proto_struct::Entry {
+            key: "policies".into(),
+            value: None,
+        }],
+    };
+    let twice = [once.encode_to_vec(), once.encode_to_vec()].concat();
+    assert_eq!(
+        Config::parse(&twice).unwrap_err().lines(),
+        ["policies: the key is written more than once in this object; write it once"]
     );
 }

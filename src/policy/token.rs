@@ -1,5 +1,7 @@
 //! Methods and header names: RFC 9110 tokens, and the sets a policy allows.
 
+use super::origin::Set;
+
 /// `items` joined by ", ", as header values list them. Ours rather than `join`, whose code
 /// the module would carry once per item type (1.2 KB each).
 pub fn comma_separated<S: AsRef<str>>(items: &[S]) -> String {
@@ -61,7 +63,8 @@ pub fn is_safelisted_method(method: &[u8]) -> bool {
 #[derive(Debug, Default)]
 pub struct MethodSet {
     pub any: bool,
-    listed: Vec<Vec<u8>>,
+    /// Looked up by hash: the keys come from the configuration, a request only looks up.
+    listed: Set<Vec<u8>>,
 }
 
 impl MethodSet {
@@ -71,7 +74,7 @@ impl MethodSet {
             self.any = true;
         } else {
             self.listed
-                .push(normalize_method(method.as_bytes()).to_vec());
+                .insert(normalize_method(method.as_bytes()).to_vec());
         }
     }
 
@@ -81,7 +84,7 @@ impl MethodSet {
             return false;
         }
         let method = normalize_method(requested);
-        self.any || is_safelisted_method(method) || self.listed.iter().any(|m| m == method)
+        self.any || is_safelisted_method(method) || self.listed.contains(method)
     }
 
     /// Whether anything beyond GET, HEAD and POST is configured.
@@ -94,7 +97,9 @@ impl MethodSet {
 #[derive(Debug, Default)]
 pub struct HeaderSet {
     pub any: bool,
-    listed: Vec<String>,
+    /// Looked up by hash, so a preflight's check costs one lookup a requested name whatever
+    /// the list's length: the keys come from the configuration, a request only looks up.
+    listed: Set<Vec<u8>>,
 }
 
 impl HeaderSet {
@@ -103,15 +108,37 @@ impl HeaderSet {
         if name == "*" {
             self.any = true;
         } else {
-            self.listed.push(name.to_ascii_lowercase());
+            self.listed.insert(name.to_ascii_lowercase().into_bytes());
         }
     }
 
     /// `name` is lower-case. `*` never covers `authorization`
     /// (<https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name>).
     pub fn allows(&self, name: &str) -> bool {
-        (self.any && name != "authorization") || self.listed.iter().any(|h| h == name)
+        (self.any && name != "authorization") || self.listed.contains(name.as_bytes())
     }
+}
+
+/// `names` without repeats, each kept at its first place. By sorting rather than by a hash
+/// set: the names come from the request, and the tables' hash is fixed, so a request could
+/// choose names that collide.
+pub fn first_of_each(names: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<(&str, usize)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), i))
+        .collect();
+    // By name, then by place: the first of each run of equal names is its first place.
+    sorted.sort_unstable();
+    sorted.dedup_by(|later, first| later.0 == first.0);
+    let mut first = vec![false; names.len()];
+    for (_, place) in sorted {
+        if let Some(flag) = first.get_mut(place) {
+            *flag = true;
+        }
+    }
+    let firsts = names.iter().zip(first).filter(|(_, first)| *first);
+    firsts.map(|(name, _)| name.as_str()).collect()
 }
 
 /// The names in an `Access-Control-Request-Headers` value, lower-cased. Elements are
@@ -188,6 +215,16 @@ mod tests {
         assert!(!set.allows("authorization"));
         set.insert("Authorization");
         assert!(set.allows("authorization"));
+    }
+
+    #[test]
+    fn repeated_names_are_kept_once_at_their_first_place() {
+        let names: Vec<String> = ["x-b", "x-a", "x-b", "x-c", "x-a", "x-b"]
+            .map(String::from)
+            .into();
+        assert_eq!(first_of_each(&names), ["x-b", "x-a", "x-c"]);
+        assert_eq!(first_of_each(&vec!["x-a".to_string(); 12_000]), ["x-a"]);
+        assert!(first_of_each(&[]).is_empty());
     }
 
     #[test]

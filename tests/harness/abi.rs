@@ -59,6 +59,9 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_log",
         |mut c: C, level: i32, ptr: i32, size: i32| {
+            if let Some(status) = refused(&c, "proxy_log") {
+                return Ok(status);
+            }
             let message = read(&mut c, "proxy_log", ptr, size)?;
             let message = String::from_utf8_lossy(&message).into_owned();
             c.data_mut().logs.push(Log {
@@ -69,6 +72,9 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         },
     )?;
     l.func_wrap("env", "proxy_get_log_level", |mut c: C, ret: i32| {
+        if let Some(status) = refused(&c, "proxy_get_log_level") {
+            return Ok(status);
+        }
         let level = c.data().log_level;
         write(&mut c, "proxy_get_log_level", ret, &level.to_le_bytes())?;
         Ok(OK)
@@ -77,6 +83,9 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_current_time_nanoseconds",
         |mut c: C, ret: i32| {
+            if let Some(status) = refused(&c, "proxy_get_current_time_nanoseconds") {
+                return Ok(status);
+            }
             write(
                 &mut c,
                 "proxy_get_current_time_nanoseconds",
@@ -90,11 +99,17 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_set_tick_period_milliseconds",
         |mut c: C, ms: i32| {
+            if let Some(status) = refused(&c, "proxy_set_tick_period_milliseconds") {
+                return Ok(status);
+            }
             c.data_mut().tick_period_ms = ms as u32;
             Ok(OK)
         },
     )?;
     l.func_wrap("env", "proxy_set_effective_context", |mut c: C, id: i32| {
+        if let Some(status) = refused(&c, "proxy_set_effective_context") {
+            return Ok(status);
+        }
         c.data_mut().effective_context = Some(id as u32);
         Ok(OK)
     })?;
@@ -102,6 +117,9 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_buffer_bytes",
         |mut c: C, kind: i32, start: i32, max: i32, ret_ptr: i32, ret_size: i32| {
+            if let Some(status) = refused(&c, "proxy_get_buffer_bytes") {
+                return Ok(status);
+            }
             let buffer = match kind {
                 VM_CONFIGURATION => &c.data().vm_configuration,
                 PLUGIN_CONFIGURATION => &c.data().plugin_configuration,
@@ -122,6 +140,9 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_property",
         |mut c: C, path_ptr: i32, path_size: i32, ret_ptr: i32, ret_size: i32| {
+            if let Some(status) = refused(&c, "proxy_get_property") {
+                return Ok(status);
+            }
             let path = read(&mut c, "proxy_get_property", path_ptr, path_size)?;
             let Some(value) = c.data().properties.get(&property_path(&path)).cloned() else {
                 return Ok(NOT_FOUND);
@@ -134,6 +155,9 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_set_property",
         |mut c: C, path_ptr: i32, path_size: i32, value_ptr: i32, value_size: i32| {
+            if let Some(status) = refused(&c, "proxy_set_property") {
+                return Ok(status);
+            }
             let path = read(&mut c, "proxy_set_property", path_ptr, path_size)?;
             let value = read(&mut c, "proxy_set_property", value_ptr, value_size)?;
             c.data_mut().properties.insert(property_path(&path), value);
@@ -152,6 +176,9 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
          headers_ptr: i32,
          headers_size: i32,
          grpc_status: i32| {
+            if let Some(status) = refused(&c, "proxy_send_local_response") {
+                return Ok(status);
+            }
             let f = "proxy_send_local_response";
             let details = read(&mut c, f, details_ptr, details_size)?;
             let body = read(&mut c, f, body_ptr, body_size)?;
@@ -181,6 +208,9 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_header_map_pairs",
         |mut c: C, kind: i32, ret_ptr: i32, ret_size: i32| {
+            if let Some(status) = refused(&c, "proxy_get_header_map_pairs") {
+                return Ok(status);
+            }
             let Some(map) = header_map(c.data_mut(), kind) else {
                 return Ok(BAD_ARGUMENT);
             };
@@ -199,6 +229,9 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_set_header_map_pairs",
         |mut c: C, kind: i32, ptr: i32, size: i32| {
+            if let Some(status) = refused(&c, "proxy_set_header_map_pairs") {
+                return Ok(status);
+            }
             let f = "proxy_set_header_map_pairs";
             let bytes = read(&mut c, f, ptr, size)?;
             let mut pairs = deserialize(&bytes)
@@ -217,6 +250,9 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_header_map_value",
         |mut c: C, kind: i32, key_ptr: i32, key_size: i32, ret_ptr: i32, ret_size: i32| {
+            if let Some(status) = refused(&c, "proxy_get_header_map_value") {
+                return Ok(status);
+            }
             let f = "proxy_get_header_map_value";
             let key = read(&mut c, f, key_ptr, key_size)?.to_ascii_lowercase();
             let Some(map) = header_map(c.data_mut(), kind) else {
@@ -234,6 +270,9 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_replace_header_map_value",
         |mut c: C, kind: i32, key_ptr: i32, key_size: i32, value_ptr: i32, value_size: i32| {
+            if let Some(status) = refused(&c, "proxy_replace_header_map_value") {
+                return Ok(status);
+            }
             let f = "proxy_replace_header_map_value";
             let key = read(&mut c, f, key_ptr, key_size)?.to_ascii_lowercase();
             let value = read(&mut c, f, value_ptr, value_size)?;
@@ -258,6 +297,9 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_add_header_map_value",
         |mut c: C, kind: i32, key_ptr: i32, key_size: i32, value_ptr: i32, value_size: i32| {
+            if let Some(status) = refused(&c, "proxy_add_header_map_value") {
+                return Ok(status);
+            }
             let f = "proxy_add_header_map_value";
             let key = read(&mut c, f, key_ptr, key_size)?.to_ascii_lowercase();
             let value = read(&mut c, f, value_ptr, value_size)?;
@@ -272,6 +314,9 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_remove_header_map_value",
         |mut c: C, kind: i32, key_ptr: i32, key_size: i32| {
+            if let Some(status) = refused(&c, "proxy_remove_header_map_value") {
+                return Ok(status);
+            }
             let f = "proxy_remove_header_map_value";
             let key = read(&mut c, f, key_ptr, key_size)?.to_ascii_lowercase();
             let Some(map) = header_map(c.data_mut(), kind) else {
@@ -289,6 +334,9 @@ fn metrics(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_define_metric",
         |mut c: C, kind: i32, name_ptr: i32, name_size: i32, ret: i32| {
+            if let Some(status) = refused(&c, "proxy_define_metric") {
+                return Ok(status);
+            }
             let f = "proxy_define_metric";
             let name = String::from_utf8_lossy(&read(&mut c, f, name_ptr, name_size)?).into_owned();
             let kind = match kind {
@@ -320,6 +368,9 @@ fn metrics(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_increment_metric",
         |mut c: C, id: i32, offset: i64| {
+            if let Some(status) = refused(&c, "proxy_increment_metric") {
+                return Ok(status);
+            }
             let Some(metric) = c.data_mut().metrics.get_mut(id as u32 as usize) else {
                 return Ok(NOT_FOUND);
             };
@@ -337,6 +388,9 @@ fn metrics(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_record_metric",
         |mut c: C, id: i32, value: i64| {
+            if let Some(status) = refused(&c, "proxy_record_metric") {
+                return Ok(status);
+            }
             let Some(metric) = c.data_mut().metrics.get_mut(id as u32 as usize) else {
                 return Ok(NOT_FOUND);
             };
@@ -345,6 +399,9 @@ fn metrics(l: &mut Linker<State>) -> Result<()> {
         },
     )?;
     l.func_wrap("env", "proxy_get_metric", |mut c: C, id: i32, ret: i32| {
+        if let Some(status) = refused(&c, "proxy_get_metric") {
+            return Ok(status);
+        }
         let Some(metric) = c.data().metrics.get(id as u32 as usize) else {
             return Ok(NOT_FOUND);
         };
@@ -409,6 +466,11 @@ fn wasi(l: &mut Linker<State>) -> Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// The status a test told the host to answer this function with, instead of doing it.
+fn refused(c: &C, f: &str) -> Option<i32> {
+    c.data().refuse.get(f).copied()
 }
 
 fn header_map(state: &mut State, kind: i32) -> Option<&mut Headers> {

@@ -83,6 +83,9 @@ pub struct State {
     pub stderr: Vec<u8>,
     /// Imports the host does not provide (`module.name`); calling one fails with its name.
     pub unprovided: Vec<String>,
+    /// Host functions that answer with this status instead of doing their work, as a host
+    /// that refuses a call does (`proxy_get_header_map_value` -> 2, BadArgument).
+    pub refuse: HashMap<String, i32>,
 }
 
 impl State {

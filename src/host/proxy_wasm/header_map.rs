@@ -48,6 +48,22 @@ impl HeaderMap {
     }
 }
 
+/// Pairs in the same serialization, for a local reply's headers.
+pub fn serialize<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Vec<u8> {
+    let count = pairs.clone().count();
+    let mut out = Vec::with_capacity(4 + count * 8);
+    out.extend((count as u32).to_le_bytes());
+    for (name, value) in pairs.clone() {
+        out.extend((name.len() as u32).to_le_bytes());
+        out.extend((value.len() as u32).to_le_bytes());
+    }
+    for (name, value) in pairs {
+        out.extend(name.iter().chain(&[0]));
+        out.extend(value.iter().chain(&[0]));
+    }
+    out
+}
+
 #[derive(Clone)]
 pub struct Pairs<'a> {
     /// The (name size, value size) pairs not yet read.
@@ -104,6 +120,14 @@ mod tests {
         assert_eq!(map.first(b"vary"), Some(&b"Accept"[..]));
         assert_eq!(map.first(b"origin"), None);
         assert_eq!(HeaderMap::parse(Vec::new()).unwrap().pairs().count(), 0);
+    }
+
+    #[test]
+    fn serializes_as_it_reads() {
+        let pairs = [(":status", "204"), ("vary", "Origin"), ("x", "")];
+        let bytes = super::serialize(pairs.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+        assert_eq!(bytes, serialize(&pairs));
+        assert_eq!(super::serialize(std::iter::empty()), 0u32.to_le_bytes());
     }
 
     #[test]

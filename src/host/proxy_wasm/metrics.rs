@@ -4,10 +4,10 @@
 //! Requests count in wasm memory; the root context flushes the counts to the host once a
 //! [`FLUSH_PERIOD`], so a request pays no host call for its counter.
 
+use super::calls;
 use crate::cors::{Evaluation, COUNTERS};
 use crate::policy::Config;
-use ::proxy_wasm::hostcalls;
-use ::proxy_wasm::types::MetricType;
+use log::error;
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -16,12 +16,16 @@ pub const FLUSH_PERIOD: Duration = Duration::from_secs(1);
 const PER_POLICY: usize = COUNTERS.len();
 
 /// One row per policy in configuration order: each counter's host id and unflushed count;
-/// and the gauge of the module's linear memory, `wasmcustom.cors_wasm.memory_bytes`.
+/// and the gauge of the module's linear memory, `wasmcustom.cors_wasm.memory_bytes`. A
+/// metric the host refuses once is logged once and no longer offered.
 #[derive(Debug, Default)]
 pub struct Counters {
-    rows: Vec<[(Option<u32>, Cell<u64>); PER_POLICY]>,
-    memory_gauge: Option<u32>,
+    rows: Vec<[Counter; PER_POLICY]>,
+    memory_gauge: Cell<Option<u32>>,
 }
+
+/// A counter's host id, and its count not yet flushed.
+type Counter = (Cell<Option<u32>>, Cell<u64>);
 
 impl Counters {
     /// Defines every policy's counters; the host hands back the same id for a name it knows.
@@ -32,15 +36,11 @@ impl Counters {
             .map(|policy| {
                 COUNTERS.map(|counter| {
                     let name = format!("cors_wasm.{}.{counter}", policy.name);
-                    (
-                        hostcalls::define_metric(MetricType::Counter, &name).ok(),
-                        Cell::new(0),
-                    )
+                    (Cell::new(define(calls::COUNTER, &name)), Cell::new(0))
                 })
             })
             .collect();
-        let memory_gauge =
-            hostcalls::define_metric(MetricType::Gauge, "cors_wasm.memory_bytes").ok();
+        let memory_gauge = Cell::new(define(calls::GAUGE, "cors_wasm.memory_bytes"));
         Counters { rows, memory_gauge }
     }
 
@@ -56,16 +56,31 @@ impl Counters {
 
     /// Hands the counts gathered since the last flush to the host, and the memory size.
     pub fn flush(&self) {
-        if let Some(id) = self.memory_gauge {
-            let _ = hostcalls::record_metric(id, linear_memory_bytes());
+        if let Some(id) = self.memory_gauge.get() {
+            let recorded = calls::record_metric(id, linear_memory_bytes());
+            forget_if_refused(&self.memory_gauge, recorded);
         }
         for (id, pending) in self.rows.iter().flatten() {
             let count = pending.replace(0);
-            if let (Some(id), 1..) = (id, count) {
-                let _ = hostcalls::increment_metric(*id, count as i64);
+            if let (Some(host_id), 1..) = (id.get(), count) {
+                forget_if_refused(id, calls::increment_metric(host_id, count as i64));
             }
         }
     }
+}
+
+fn forget_if_refused(id: &Cell<Option<u32>>, result: Result<(), calls::Status>) {
+    if let Err(status) = result {
+        error!("cors-wasm: the host refused a metric, no longer updated: {status}");
+        id.set(None);
+    }
+}
+
+/// A metric's id, or `None` (logged) when the host refuses it: the filter works without.
+fn define(kind: u32, name: &str) -> Option<u32> {
+    calls::define_metric(kind, name)
+        .map_err(|status| error!("cors-wasm: the host refused the metric {name}: {status}"))
+        .ok()
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -1,14 +1,20 @@
 //! The proxy-wasm layer: reads the configuration and the headers a decision needs, as
 //! bytes, and applies the decision. Every CORS rule lives in the host-independent modules.
+//!
+//! The SDK gives the ABI's exports and its contexts; every call to the host goes through
+//! [`calls`], which returns the host's status rather than panicking on it, and each failed
+//! call is logged and gone past: a panic would abort the VM, and Envoy would answer every
+//! later request 503.
 
+mod calls;
 mod header_map;
 mod metrics;
 
-use crate::cors::{self, Action, Edit, LocalResponse, RequestView, ResponsePlan};
+use crate::cors::{self, Action, AllowedOrigin, Edit, LocalResponse, RequestView, ResponsePlan};
 use crate::policy::Config;
-use ::proxy_wasm::hostcalls;
 use ::proxy_wasm::traits::{Context, HttpContext, RootContext};
-use ::proxy_wasm::types::{Action as HostAction, BufferType, ContextType, LogLevel, MapType};
+use ::proxy_wasm::types::{Action as HostAction, ContextType};
+use calls::Map;
 use header_map::HeaderMap;
 use log::{debug, error, info, warn};
 use metrics::Counters;
@@ -16,9 +22,61 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 ::proxy_wasm::main! {{
-    ::proxy_wasm::set_log_level(LogLevel::Info);
+    logger::install();
     ::proxy_wasm::set_root_context(|_| Box::new(CorsRoot { config: None, counters: Rc::default() }));
 }}
+
+/// The `log` crate's lines to the host's log, at the host's level. Ours rather than the SDK's
+/// logger, which unwraps the status of every line (and of its panic hook's).
+mod logger {
+    use super::calls;
+
+    struct HostLog;
+
+    impl log::Log for HostLog {
+        fn enabled(&self, metadata: &log::Metadata) -> bool {
+            metadata.level() <= log::max_level()
+        }
+
+        fn log(&self, record: &log::Record) {
+            if self.enabled(record.metadata()) {
+                // A line the host refuses cannot be logged either.
+                let code = calls::log_level_code(record.level());
+                let _ = calls::log(code, &record.args().to_string());
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    static HOST_LOG: HostLog = HostLog;
+
+    /// Info until the host says its level ([`follow_host_level`]); a panic, which aborts
+    /// the module, is logged first at critical level.
+    pub fn install() {
+        if log::set_logger(&HOST_LOG).is_ok() {
+            log::set_max_level(log::LevelFilter::Info);
+            std::panic::set_hook(Box::new(|panic| {
+                let _ = calls::log(5, &panic.to_string());
+            }));
+        }
+    }
+
+    /// The host's level: 0 trace ... 4 error, 5 critical (nothing of ours is critical).
+    pub fn follow_host_level() {
+        match calls::log_level() {
+            Ok(level) => log::set_max_level(match level {
+                0 => log::LevelFilter::Trace,
+                1 => log::LevelFilter::Debug,
+                2 => log::LevelFilter::Info,
+                3 => log::LevelFilter::Warn,
+                4 => log::LevelFilter::Error,
+                _ => log::LevelFilter::Off,
+            }),
+            Err(status) => log::error!("cors-wasm: the host did not give its log level: {status}"),
+        }
+    }
+}
 
 struct CorsRoot {
     config: Option<Rc<Config>>,
@@ -29,20 +87,24 @@ impl Context for CorsRoot {}
 
 impl RootContext for CorsRoot {
     fn on_configure(&mut self, _size: usize) -> bool {
-        if let Ok(level) = hostcalls::get_log_level() {
-            ::proxy_wasm::set_log_level(level);
-        }
-        let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let started = hostcalls::get_current_time().ok();
+        logger::follow_host_level();
+        let bytes = match calls::buffer(calls::PLUGIN_CONFIGURATION) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(status) => {
+                error!("cors-wasm: the host did not give the plugin configuration: {status}");
+                Vec::new()
+            }
+        };
+        // Only for the log line: a host that does not tell the time gets 0 ms.
+        let started = calls::current_time_ns()
+            .map_err(|status| error!("cors-wasm: the host did not give the time: {status}"))
+            .ok();
         match Config::parse(&bytes) {
             Ok(config) => {
-                let finished = hostcalls::get_current_time().ok();
+                let finished = started.and_then(|_| calls::current_time_ns().ok());
                 let took = started
                     .zip(finished)
-                    .and_then(|(start, end)| end.duration_since(start).ok())
+                    .map(|(start, end)| std::time::Duration::from_nanos(end.saturating_sub(start)))
                     .unwrap_or_default();
                 for w in &config.warnings {
                     warn!("cors-wasm: configuration warning: {w}");
@@ -57,8 +119,9 @@ impl RootContext for CorsRoot {
                 );
                 self.counters.flush();
                 self.counters = Rc::new(Counters::define(&config));
-                if let Err(status) = hostcalls::set_tick_period(metrics::FLUSH_PERIOD) {
-                    error!("cors-wasm: no timer for flushing counters: {status:?}");
+                let period = metrics::FLUSH_PERIOD.as_millis() as u32;
+                if let Err(status) = calls::set_tick_period_ms(period) {
+                    error!("cors-wasm: no timer for flushing counters: {status}");
                 }
                 self.config = Some(Rc::new(config));
                 true
@@ -117,15 +180,24 @@ impl HttpContext for CorsHttp {
                 HostAction::Continue
             }
             Action::Respond(response) => {
-                send(&response);
-                HostAction::Pause
+                if send(&response) {
+                    return HostAction::Pause;
+                }
+                // Paused without a reply, the stream would wait for nothing. It goes on, and
+                // its response gets no CORS header, the upstream's removed: the browser
+                // reads that as a refusal.
+                self.plan = evaluation.policy.map(|(_, policy)| ResponsePlan {
+                    policy,
+                    origin: AllowedOrigin::Denied,
+                });
+                HostAction::Continue
             }
         }
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> HostAction {
         if let Some(plan) = self.plan.take() {
-            let headers = read_header_map(MapType::HttpResponseHeaders);
+            let headers = read_header_map(Map::ResponseHeaders);
             plan.each_edit(headers.pairs(), apply);
         }
         HostAction::Continue
@@ -145,89 +217,64 @@ impl RequestView for HostRequest {
             // The first value, as Envoy's single-header read gives it.
             return all.first(name.as_bytes()).map(<[u8]>::to_vec);
         }
-        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
-            .ok()
-            .flatten()
+        calls::header(Map::RequestHeaders, name).unwrap_or_else(|status| {
+            error!("cors-wasm: the host refused to read request header {name}: {status}");
+            None
+        })
     }
 
     fn route_name(&self) -> Option<Vec<u8>> {
-        hostcalls::get_property(vec!["xds", "route_name"])
-            .ok()
-            .flatten()
+        calls::property(b"xds\0route_name").unwrap_or_else(|status| {
+            error!("cors-wasm: the host refused to read the route name: {status}");
+            None
+        })
     }
 
     fn expect_more_headers(&self) {
         let mut all = self.all.borrow_mut();
         if all.is_none() {
-            *all = Some(read_header_map(MapType::HttpRequestHeaders));
+            *all = Some(read_header_map(Map::RequestHeaders));
         }
     }
 }
 
-fn send(response: &LocalResponse) {
+/// Whether the host took the local reply.
+fn send(response: &LocalResponse) -> bool {
     let headers = response
         .headers
         .iter()
-        .map(|(name, value)| (*name, &**value))
-        .collect();
-    if let Err(status) = hostcalls::send_http_response(response.status, headers, None) {
-        error!("cors-wasm: the host refused a local response: {status:?}");
+        .map(|(name, value)| (name.as_bytes(), value.as_bytes()));
+    match calls::send_local_response(response.status, &header_map::serialize(headers)) {
+        Ok(()) => true,
+        Err(status) => {
+            error!("cors-wasm: the host refused a local response: {status}");
+            false
+        }
     }
 }
 
 fn apply(edit: Edit) {
+    let map = Map::ResponseHeaders;
     let result = match edit {
-        Edit::Set(name, value) => hostcalls::set_map_value_bytes(
-            MapType::HttpResponseHeaders,
-            name,
-            Some(value.as_bytes()),
-        ),
-        Edit::Add(name, value) => {
-            hostcalls::add_map_value_bytes(MapType::HttpResponseHeaders, name, value.as_bytes())
-        }
-        Edit::Remove(name) => hostcalls::remove_map_value(MapType::HttpResponseHeaders, name),
+        Edit::Set(name, value) => calls::replace_header(map, name, value.as_bytes()),
+        Edit::Add(name, value) => calls::add_header(map, name, value.as_bytes()),
+        Edit::Remove(name) => calls::remove_header(map, name),
     };
     if let Err(status) = result {
-        error!("cors-wasm: the host refused a header edit: {status:?}");
+        error!("cors-wasm: the host refused a header edit: {status}");
     }
 }
 
 /// A whole header map in one host call. The SDK's own reader copies every name and value,
 /// insists on UTF-8 names and trusts every size; this reads in place, after checking each.
-/// A map that does not add up reads as empty.
-fn read_header_map(map: MapType) -> HeaderMap {
-    let bytes = raw::header_map_pairs(map as i32);
+/// A map that the host refuses, or that does not add up, reads as empty.
+fn read_header_map(map: Map) -> HeaderMap {
+    let bytes = calls::header_map_pairs(map).unwrap_or_else(|status| {
+        error!("cors-wasm: the host refused to read the {map:?} map: {status}");
+        Vec::new()
+    });
     HeaderMap::parse(bytes).unwrap_or_else(|| {
         error!("cors-wasm: the host sent a malformed {map:?} map");
         HeaderMap::default()
     })
-}
-
-#[cfg(target_arch = "wasm32")]
-mod raw {
-    #[link(wasm_import_module = "env")]
-    extern "C" {
-        fn proxy_get_header_map_pairs(map_type: i32, data: *mut *mut u8, size: *mut usize) -> u32;
-    }
-
-    /// The serialized map, or empty bytes when the host has none to give.
-    pub fn header_map_pairs(map_type: i32) -> Vec<u8> {
-        let mut data: *mut u8 = std::ptr::null_mut();
-        let mut size: usize = 0;
-        // SAFETY: on success the host wrote a buffer it allocated through
-        // proxy_on_memory_allocate (a Vec of exactly `size` bytes), which we now own.
-        unsafe {
-            if proxy_get_header_map_pairs(map_type, &mut data, &mut size) != 0 || data.is_null() {
-                return Vec::new();
-            }
-            Vec::from_raw_parts(data, size, size)
-        }
-    }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-mod raw {
-    pub fn header_map_pairs(_map_type: i32) -> Vec<u8> {
-        Vec::new()
-    }
 }
