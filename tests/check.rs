@@ -85,3 +85,19 @@ fn unreadable_files_and_usage_exit_2() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("broken.yaml: not valid YAML"), "{out}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 16: timing_allow_origin, unreachable policies, explaining a request.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_summary_names_timing_allow_origin() {
+    let yaml = "policies:\n  - name: api\n    allow_origins: [https://app.example.com]\n    timing_allow_origin: true\n";
+    let (code, out) = check(&[("t.yaml", yaml)]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "t.yaml: api: every request: origins [https://app.example.com]; methods GET, HEAD, POST; \
+         request headers none; exposed headers none; Timing-Allow-Origin\n"
+    );
+}

@@ -129,6 +129,7 @@ fn describe(policy: &Value) -> String {
             "forward_unmatched_preflights",
             "denied preflights forwarded upstream",
         ),
+        ("timing_allow_origin", "Timing-Allow-Origin"),
         ("report_only", "REPORT ONLY: nothing is enforced"),
     ] {
         if policy[flag] == true {

@@ -77,7 +77,7 @@ fn the_policy_list_has_1_to_1000_entries() {
 fn unknown_fields_are_errors_at_every_level() {
     let fields = "name, match, disabled, allow_origins, allow_origin_regexes, allow_methods, \
                   allow_headers, expose_headers, allow_credentials, allow_private_network, max_age, \
-                  preflight_status, forward_unmatched_preflights, report_only, cors";
+                  preflight_status, forward_unmatched_preflights, report_only, timing_allow_origin, cors";
     assert_eq!(
         errors(
             json!({"policies": [{"allow_origins": ["*"], "allow_origin": ["x"]}], "polices": 1})
@@ -199,7 +199,8 @@ fn match_lists_are_validated() {
 #[test]
 fn wrong_types_name_what_was_expected() {
     let policy = json!({"allow_origins": "https://a.com", "allow_credentials": "yes",
-                        "max_age": "600", "allow_headers": [1], "name": 7});
+                        "max_age": "600", "allow_headers": [1], "name": 7,
+                        "timing_allow_origin": "yes"});
     assert_eq!(
         one_policy_errors(policy),
         [
@@ -208,6 +209,7 @@ fn wrong_types_name_what_was_expected() {
             "policies[0].allow_headers[0]: expected a string, found a number",
             "policies[0].max_age: expected a number, found a string",
             "policies[0].name: expected a string, found a number",
+            "policies[0].timing_allow_origin: expected true or false, found a string",
         ]
     );
 }
