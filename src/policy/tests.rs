@@ -79,17 +79,33 @@ fn unknown_fields_are_errors_at_every_level() {
                   allow_headers, expose_headers, allow_credentials, allow_private_network, max_age, \
                   preflight_status, forward_unmatched_preflights, report_only, timing_allow_origin, cors";
     assert_eq!(
-        errors(
-            json!({"policies": [{"allow_origins": ["*"], "allow_origin": ["x"]}], "polices": 1})
-        ),
+        errors(json!({"policies": [{"allow_origins": ["*"], "colour": ["x"]}], "rules": 1})),
         [
-            "polices: unknown field; expected one of policies".to_string(),
-            format!("policies[0].allow_origin: unknown field; expected one of {fields}"),
+            "rules: unknown field; expected one of policies".to_string(),
+            format!("policies[0].colour: unknown field; expected one of {fields}"),
         ]
     );
     assert_eq!(
-        one_policy_errors(json!({"allow_origins": ["*"], "match": {"route": ["r"]}})),
-        ["policies[0].match.route: unknown field; expected one of routes, hosts, path_prefixes"]
+        one_policy_errors(json!({"allow_origins": ["*"], "match": {"paths": ["/"]}})),
+        ["policies[0].match.paths: unknown field; expected one of routes, hosts, path_prefixes"]
+    );
+}
+
+#[test]
+fn an_unknown_field_close_to_one_known_field_gets_a_suggestion() {
+    assert_eq!(
+        errors(json!({
+            "policies": [{"allow_origins": ["*"], "allow_header": ["x"], "allowMethods": ["PUT"],
+                          "Max_Age": 5, "match": {"route": ["r"]}}],
+            "polices": 1,
+        })),
+        [
+            "polices: unknown field; did you mean policies?",
+            "policies[0].Max_Age: unknown field; did you mean max_age?",
+            "policies[0].allowMethods: unknown field; did you mean allow_methods?",
+            "policies[0].allow_header: unknown field; did you mean allow_headers?",
+            "policies[0].match.route: unknown field; did you mean routes?",
+        ]
     );
 }
 
