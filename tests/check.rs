@@ -101,3 +101,26 @@ fn the_summary_names_timing_allow_origin() {
          request headers none; exposed headers none; Timing-Allow-Origin\n"
     );
 }
+
+#[test]
+fn a_policy_that_can_never_apply_is_a_warning_not_an_error() {
+    let yaml = "policies:\n  - name: all\n    allow_origins: [\"*\"]\n  - name: api\n    match: { path_prefixes: [/api/] }\n    allow_origins: [https://app.example.com]\n";
+    let (code, out) = check(&[("shadow.yaml", yaml)]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.lines().next(),
+        Some("shadow.yaml: warning: policies[1]: never applies: policies[0] (all) has no match, so it takes every request first"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_unknown_field_close_to_a_known_one_gets_a_suggestion() {
+    let yaml = "policies:\n  - allow_origins: [\"*\"]\n    allow_header: [x-a]\n";
+    let (code, out) = check(&[("typo.yaml", yaml)]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        out,
+        "typo.yaml: error: policies[0].allow_header: unknown field; did you mean allow_headers?\n"
+    );
+}

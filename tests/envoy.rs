@@ -450,7 +450,35 @@ fn the_shipped_envoy_yaml_answers_a_preflight(build: Build) {
     );
 }
 
+/// A policy that can never apply loads, with one warning line per configure in Envoy's log.
+fn an_unreachable_policy_is_warned_about_when_envoy_configures_it(build: Build) {
+    let policy = json!({"policies": [
+        {"name": "api", "match": {"path_prefixes": ["/api/"]}, "allow_origins": [APP]},
+        {"name": "api-v1", "match": {"path_prefixes": ["/api/v1/"]}, "allow_origins": ["*"]},
+    ]});
+    let upstream = Upstream::start();
+    let filter = cors_filter(build, &policy, Encoding::Struct);
+    let envoy = Envoy::start(&bootstrap(vec![filter], routes(), upstream.port));
+    let response = envoy.request("GET", "/api/v1/x", &[("origin", APP)]);
+    assert_eq!(
+        response.header("access-control-allow-origin").as_deref(),
+        Some(APP)
+    );
+    let log = envoy.log();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter_map(|line| line.split_once("cors-wasm: configuration warning: "))
+        .map(|(_, warning)| warning)
+        .collect();
+    let configures = log.matches("cors-wasm: configured 2 policies").count();
+    assert!(configures >= 1, "never configured:\n{log}");
+    let expected =
+        "policies[1]: never applies: every request it matches is taken first by policies[0] (api)";
+    assert_eq!(warnings, vec![expected; configures], "{log}");
+}
+
 for_both_builds!(
+    an_unreachable_policy_is_warned_about_when_envoy_configures_it,
     an_allowed_preflight_is_answered_by_envoy_and_never_reaches_the_upstream,
     a_denied_preflight_gets_403_with_only_vary,
     forward_unmatched_preflights_sends_a_denied_preflight_upstream,

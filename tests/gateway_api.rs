@@ -589,7 +589,7 @@ fn a_cors_policy_keeps_what_cors_wasm_adds(build: Build) {
 fn suspicious_policies() -> Value {
     json!({"policies": [
         {"match": {"path_prefixes": ["/a"]}, "cors": {"allowOrigins": ["https://app.example.com"]}},
-        {"cors": {"allowOrigins": ["https://*.com", "https://*"]}},
+        {"match": {"path_prefixes": ["/b"]}, "cors": {"allowOrigins": ["https://*.com", "https://*"]}},
         {"match": {"path_prefixes": ["/c"]}, "cors": {"allowOrigins": ["*"], "allowCredentials": true}},
     ]})
 }

@@ -2,7 +2,7 @@
 
 use super::entry::Policy;
 use super::error::{ConfigError, ConfigErrors, ConfigWarning};
-use super::matcher::RequestFacts;
+use super::matcher::{Coverage, RequestFacts};
 use super::origin::Table;
 use super::read::{wrong_type, Object};
 use crate::encoding::{self, Value};
@@ -60,6 +60,7 @@ impl Config {
             warnings: policies
                 .iter()
                 .flat_map(|p| p.rules.warnings.clone())
+                .chain(unreachable(&policies))
                 .collect(),
             policies,
         })
@@ -77,6 +78,38 @@ impl Config {
             .filter_map(|i| Some((i, self.policies.get(i)?)))
             .find(|(_, p)| p.matcher.fits(facts))
     }
+}
+
+/// A warning for each policy that can never apply: an earlier one takes every request its
+/// `match` fits (it has no `match`, or a broader one).
+fn unreachable(policies: &[Arc<Policy>]) -> Vec<ConfigWarning> {
+    let coverage: Vec<Coverage> = policies.iter().map(|p| Coverage::of(&p.matcher)).collect();
+    let mut warnings = Vec::new();
+    for (later, policy) in policies.iter().enumerate() {
+        let earlier = coverage.get(..later).unwrap_or_default();
+        let Some(first) = earlier.iter().position(|c| c.covers(&policy.matcher)) else {
+            continue;
+        };
+        let Some(shadow) = policies.get(first) else {
+            continue;
+        };
+        let why = if shadow.matcher.is_everything() {
+            format!(
+                "policies[{first}] ({}) has no match, so it takes every request first",
+                shadow.name
+            )
+        } else {
+            format!(
+                "every request it matches is taken first by policies[{first}] ({})",
+                shadow.name
+            )
+        };
+        warnings.push(ConfigWarning::new(
+            format!("policies[{later}]"),
+            format!("never applies: {why}"),
+        ));
+    }
+    warnings
 }
 
 fn index_routes(policies: &[Arc<Policy>]) -> (Table<Vec<u8>, Vec<usize>>, Vec<usize>) {

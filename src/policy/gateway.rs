@@ -652,9 +652,9 @@ mod tests {
     #[test]
     fn warnings_name_the_path_and_do_not_refuse() {
         let config = Config::from_tree(&json!({"policies": [
-            {"cors": {"allowOrigins": ["https://a.com"]}},
-            {"cors": {"allowOrigins": ["https://*.com", "https://*", "http://*:8080", "https://*.co.uk"]}},
-            {"cors": {"allowOrigins": ["*"], "allowCredentials": true}},
+            {"match": {"routes": ["a"]}, "cors": {"allowOrigins": ["https://a.com"]}},
+            {"match": {"routes": ["b"]}, "cors": {"allowOrigins": ["https://*.com", "https://*", "http://*:8080", "https://*.co.uk"]}},
+            {"match": {"routes": ["c"]}, "cors": {"allowOrigins": ["*"], "allowCredentials": true}},
             {"cors": {"allowOrigins": ["*"], "allowCredentials": false}},
         ]}))
         .unwrap();
