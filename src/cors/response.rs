@@ -67,7 +67,7 @@ impl ResponsePlan {
     {
         let headers = headers.into_iter();
         let sets = self.cors_headers();
-        let judged = self.origin != AllowedOrigin::NoOrigin;
+        let judged = self.replaces_upstream_cors();
         let survey = Survey::of(headers.clone(), &sets, judged);
         for name in survey.foreign_cors {
             // Envoy only has token names, which are ASCII; anything else stays.
@@ -89,6 +89,12 @@ impl ResponsePlan {
                 apply(Edit::put("vary", &merged, survey.vary_lines > 0));
             }
         }
+    }
+
+    /// Whether the upstream's `Access-Control-*` headers are removed (the filter sets its
+    /// own): for every request whose origin was judged.
+    pub fn replaces_upstream_cors(&self) -> bool {
+        self.origin != AllowedOrigin::NoOrigin
     }
 
     /// The same edits as [`ResponsePlan::each_edit`], owned.

@@ -18,6 +18,24 @@ pub struct RequestFacts {
     pub path: Option<Vec<u8>>,
 }
 
+/// One of a `match`'s conditions, named as in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Routes,
+    Hosts,
+    PathPrefixes,
+}
+
+impl Condition {
+    pub fn field(self) -> &'static str {
+        match self {
+            Condition::Routes => "routes",
+            Condition::Hosts => "hosts",
+            Condition::PathPrefixes => "path_prefixes",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostPattern {
     Exact(String),
@@ -63,6 +81,11 @@ impl RequestMatch {
     }
 
     pub fn fits(&self, facts: &RequestFacts) -> bool {
+        self.unfit(facts).is_none()
+    }
+
+    /// The first condition the request does not meet, if any (for explaining a request).
+    pub fn unfit(&self, facts: &RequestFacts) -> Option<Condition> {
         let route_fits = |routes: &Vec<Vec<u8>>| {
             let route = facts.route.as_deref().unwrap_or_default();
             routes.iter().any(|r| r == route)
@@ -75,9 +98,15 @@ impl RequestMatch {
             let path = path_of(facts.path.as_deref().unwrap_or_default());
             prefixes.iter().any(|p| path.starts_with(p))
         };
-        self.routes.as_ref().is_none_or(route_fits)
-            && self.hosts.as_ref().is_none_or(host_fits)
-            && self.path_prefixes.as_ref().is_none_or(path_fits)
+        if !self.routes.as_ref().is_none_or(route_fits) {
+            Some(Condition::Routes)
+        } else if !self.hosts.as_ref().is_none_or(host_fits) {
+            Some(Condition::Hosts)
+        } else if !self.path_prefixes.as_ref().is_none_or(path_fits) {
+            Some(Condition::PathPrefixes)
+        } else {
+            None
+        }
     }
 }
 
@@ -240,6 +269,12 @@ mod tests {
         assert!(!m.fits(&facts("r3", "", "/a")));
         assert!(!m.fits(&facts("r1", "", "/b")));
         assert!(RequestMatch::default().fits(&RequestFacts::default()));
+        assert_eq!(m.unfit(&facts("r3", "", "/b")), Some(Condition::Routes));
+        assert_eq!(
+            m.unfit(&facts("r1", "", "/b")),
+            Some(Condition::PathPrefixes)
+        );
+        assert_eq!(m.unfit(&facts("r1", "", "/a")), None);
     }
 
     #[test]
