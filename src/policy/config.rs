@@ -23,6 +23,9 @@ pub struct Config {
     pub needs_route: bool,
     pub needs_authority: bool,
     pub needs_path: bool,
+    /// `record_decisions`: each matched request's decision goes to Envoy's filter state,
+    /// for its access log (a host call per request, so only when asked).
+    pub record_decisions: bool,
     /// Every policy's warnings, in order.
     pub warnings: Vec<ConfigWarning>,
     /// The indices of the policies naming each route, and of those naming none: a request's
@@ -42,10 +45,12 @@ impl Config {
         if tree.as_object().is_none() {
             return Err(wrong_type("configuration", "an object", tree).into());
         }
-        let Some(root) = Object::read(tree, "", &["policies"], &mut errors) else {
+        let Some(root) = Object::read(tree, "", &["policies", "record_decisions"], &mut errors)
+        else {
             return Err(errors);
         };
         let policies = read_policies(&root, &mut errors);
+        let record_decisions = root.bool("record_decisions", &mut errors).unwrap_or(false);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -57,6 +62,7 @@ impl Config {
             needs_route: any(|p| p.matcher.routes.is_some()),
             needs_authority: any(|p| p.matcher.hosts.is_some()),
             needs_path: any(|p| p.matcher.path_prefixes.is_some()),
+            record_decisions,
             warnings: policies
                 .iter()
                 .flat_map(|p| p.rules.warnings.clone())

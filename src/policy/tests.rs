@@ -81,7 +81,7 @@ fn unknown_fields_are_errors_at_every_level() {
     assert_eq!(
         errors(json!({"policies": [{"allow_origins": ["*"], "colour": ["x"]}], "rules": 1})),
         [
-            "rules: unknown field; expected one of policies".to_string(),
+            "rules: unknown field; expected one of policies, record_decisions".to_string(),
             format!("policies[0].colour: unknown field; expected one of {fields}"),
         ]
     );
@@ -209,6 +209,26 @@ fn match_lists_are_validated() {
             r#"policies[0].match.hosts[0]: "a b": expected a host name such as api.example.com or *.example.com"#,
             r#"policies[0].match.path_prefixes[0]: "api": a path prefix starts with "/""#,
         ]
+    );
+}
+
+#[test]
+fn record_decisions_is_a_top_level_boolean_off_by_default() {
+    let policies = json!([{"allow_origins": ["*"]}]);
+    let parse = |config: serde_json::Value| Config::from_tree(&config);
+    assert!(
+        !parse(json!({ "policies": policies }))
+            .unwrap()
+            .record_decisions
+    );
+    assert!(
+        parse(json!({"policies": policies, "record_decisions": true}))
+            .unwrap()
+            .record_decisions
+    );
+    assert_eq!(
+        errors(json!({"policies": policies, "record_decisions": "yes"})),
+        ["record_decisions: expected true or false, found a string"]
     );
 }
 

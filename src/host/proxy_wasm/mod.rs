@@ -110,6 +110,13 @@ impl HttpContext for CorsHttp {
             }
         }
         self.counters.count(&evaluation);
+        if config.record_decisions {
+            if let Some(line) = evaluation.record() {
+                // Envoy keeps it as filter state `wasm.cors_wasm`; failing to is not a reason
+                // to treat the request differently.
+                let _ = hostcalls::set_property(vec!["cors_wasm"], Some(line.as_bytes()));
+            }
+        }
         match evaluation.action {
             Action::Nothing => HostAction::Continue,
             Action::Decorate(plan) => {
