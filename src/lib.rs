@@ -10,14 +10,15 @@
 //! request headers ◄──────────── host (only moves bytes) ◄─┘
 //!                               proxy_wasm: Envoy, Istio, any proxy-wasm host (.wasm)
 //!                               envoy_module: Envoy's dynamic modules (native .so)
+//!                               explain: the checker's explain mode (no proxy at all)
 //! ```
 //!
 //! - [`encoding`]: bytes into one tree (serde_json's `Value`); knows no policy.
 //! - [`policy`]: the policy language; reads the tree, reports every error with its path.
 //! - [`cors`]: what a request gets, as data; reads headers through [`cors::RequestView`].
-//! - [`host`]: the proxy-wasm glue (built for wasm32) and the Envoy dynamic-module glue
-//!   (built natively, its `unsafe` code all in `host::envoy_module::ffi`): the only code
-//!   that knows a host.
+//! - [`host`]: the proxy-wasm glue (built for wasm32), the Envoy dynamic-module glue
+//!   (built natively, its `unsafe` code all in `host::envoy_module::ffi`) and the checker's
+//!   explain mode (native): the only code that knows a host.
 //!
 //! Imports point down this list only: a host uses the decisions and the policy, the
 //! decisions use the policy, the policy uses the encodings.

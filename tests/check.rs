@@ -158,3 +158,214 @@ fn a_key_written_twice_fails_the_run_with_its_path() {
          at byte 101 line 4 column 24\n"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 16: timing_allow_origin, unreachable policies, explaining a request.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_summary_names_timing_allow_origin() {
+    let yaml = "policies:\n  - name: api\n    allow_origins: [https://app.example.com]\n    timing_allow_origin: true\n";
+    let (code, out) = check(&[("t.yaml", yaml)]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "t.yaml: api: every request: origins [https://app.example.com]; methods GET, HEAD, POST; \
+         request headers none; exposed headers none; Timing-Allow-Origin\n"
+    );
+}
+
+#[test]
+fn a_policy_that_can_never_apply_is_a_warning_not_an_error() {
+    let yaml = "policies:\n  - name: all\n    allow_origins: [\"*\"]\n  - name: api\n    match: { path_prefixes: [/api/] }\n    allow_origins: [https://app.example.com]\n";
+    let (code, out) = check(&[("shadow.yaml", yaml)]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.lines().next(),
+        Some("shadow.yaml: warning: policies[1]: never applies: policies[0] (all) has no match, so it takes every request first"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_unknown_field_close_to_a_known_one_gets_a_suggestion() {
+    let yaml = "policies:\n  - allow_origins: [\"*\"]\n    allow_header: [x-a]\n";
+    let (code, out) = check(&[("typo.yaml", yaml)]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        out,
+        "typo.yaml: error: policies[0].allow_header: unknown field; did you mean allow_headers?\n"
+    );
+}
+
+/// The checker run with these arguments: exit code, stdout and stderr.
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_cors-wasm-check"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+const README_REQUEST: [&str; 9] = [
+    "envoy/policies.yaml",
+    "--request",
+    "OPTIONS https://api.example.com/api/orders",
+    "-H",
+    "Origin: https://app.example.com",
+    "-H",
+    "Access-Control-Request-Method: PUT",
+    "-H",
+    "Access-Control-Request-Headers: content-type, x-trace",
+];
+
+/// The README's example, word for word: its command gives exactly the output it shows.
+#[test]
+fn the_readmes_explain_example_is_what_the_checker_prints() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let command = "./build.sh check envoy/policies.yaml --request 'OPTIONS https://api.example.com/api/orders' \\\n  \
+                   -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT' \\\n  \
+                   -H 'Access-Control-Request-Headers: content-type, x-trace'\n";
+    assert!(
+        readme.contains(command),
+        "README.md should show:\n{command}"
+    );
+    let (code, out, err) = run(&README_REQUEST);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        readme.contains(&format!("```\n{out}```\n")),
+        "README.md should show this output:\n{out}"
+    );
+    assert!(
+        out.contains("decision: preflight_denied: header \"x-trace\" is not allowed\n"),
+        "{out}"
+    );
+    // envoy/policies.yaml is the README's per-route policy list, line for line.
+    let policies =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/envoy/policies.yaml"))
+            .unwrap();
+    for line in policies.lines().skip_while(|l| *l != "policies:").skip(1) {
+        assert!(
+            readme.contains(&format!("\n    {line}\n")),
+            "not in README.md: {line}"
+        );
+    }
+}
+
+#[test]
+fn a_copied_curl_command_is_explained_like_the_same_request() {
+    let curl = "curl 'https://api.example.com/api/orders' \\\n  -X 'OPTIONS' \\\n  \
+                -H 'accept: */*' \\\n  -H 'access-control-request-method: PUT' \\\n  \
+                -H 'origin: https://app.example.com' \\\n  --compressed";
+    let (code, out, err) = run(&["envoy/policies.yaml", "--curl", curl, "--route", "api"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("request: OPTIONS https://api.example.com/api/orders, route \"api\"\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("policies[0] (admin): not this one: route \"api\" is not in match.routes\n"),
+        "{out}"
+    );
+    assert!(out.contains("decision: preflight_allowed\nstatus: 204, answered by the filter (the request never reaches the upstream)\n\
+                          send: access-control-allow-origin: https://app.example.com\n"), "{out}");
+}
+
+#[test]
+fn malformed_requests_are_errors_with_exit_2() {
+    for (args, message) in [
+        (
+            &["envoy/policies.yaml", "--request", "GET /api"][..],
+            "\"/api\" is not an http:// or https:// URL",
+        ),
+        (
+            &[
+                "envoy/policies.yaml",
+                "--request",
+                "GET https://a.example/",
+                "-H",
+                "Origin",
+            ],
+            "header \"Origin\": expected 'Name: value'",
+        ),
+        (
+            &[
+                "envoy/policies.yaml",
+                "--curl",
+                "curl https://a.example/ --proxy x",
+            ],
+            "--curl: unsupported curl option --proxy",
+        ),
+        (
+            &["envoy/policies.yaml", "--request"],
+            "--request needs a value",
+        ),
+        (
+            &[
+                "envoy/policies.yaml",
+                "envoy/policies.yaml",
+                "--request",
+                "GET https://a.example/",
+            ],
+            "explain one policy file at a time, not 2",
+        ),
+        (
+            &["envoy/policies.yaml", "--route", "api"],
+            "-H and --route need --request or --curl",
+        ),
+        (
+            &["envoy/policies.yaml", "--verbose"],
+            "unknown option --verbose",
+        ),
+    ] {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(
+            err.starts_with(&format!("cors-wasm-check: {message}\nusage: ")),
+            "{args:?}: {err}"
+        );
+        assert_eq!(out, "", "{args:?}");
+    }
+    let (code, _, err) = run(&["/nonexistent.yaml", "--request", "GET https://a.example/"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("/nonexistent.yaml: "), "{err}");
+}
+
+#[test]
+fn an_invalid_policy_file_is_reported_and_not_explained() {
+    let dir = TempDir::new();
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, r#"{"policies": [{"allow_origin": ["*"]}]}"#).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    let (code, out, _) = run(&[&path, "--request", "GET https://a.example/"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error: policies[0].allow_origin: unknown field; did you mean allow_origins?"),
+        "{out}"
+    );
+    assert!(!out.contains("decision:"), "{out}");
+}
+
+/// `./build.sh check` hands every flag to the checker unchanged.
+#[test]
+fn build_sh_check_passes_the_flags_through() {
+    let output = Command::new("./build.sh")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("check")
+        .args(README_REQUEST)
+        .output()
+        .unwrap();
+    let (_, direct, _) = run(&README_REQUEST);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), direct);
+}

@@ -463,7 +463,131 @@ fn the_shipped_envoy_yaml_answers_a_preflight(build: Build) {
     );
 }
 
+/// A policy that can never apply loads, with one warning line per configure in Envoy's log.
+fn an_unreachable_policy_is_warned_about_when_envoy_configures_it(build: Build) {
+    let policy = json!({"policies": [
+        {"name": "api", "match": {"path_prefixes": ["/api/"]}, "allow_origins": [APP]},
+        {"name": "api-v1", "match": {"path_prefixes": ["/api/v1/"]}, "allow_origins": ["*"]},
+    ]});
+    let upstream = Upstream::start();
+    let filter = cors_filter(build, &policy, Encoding::Struct);
+    let envoy = Envoy::start(&bootstrap(vec![filter], routes(), upstream.port));
+    let response = envoy.request("GET", "/api/v1/x", &[("origin", APP)]);
+    assert_eq!(
+        response.header("access-control-allow-origin").as_deref(),
+        Some(APP)
+    );
+    let log = envoy.log();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter_map(|line| line.split_once("cors-wasm: configuration warning: "))
+        .map(|(_, warning)| warning)
+        .collect();
+    let configures = log.matches("cors-wasm: configured 2 policies").count();
+    assert!(configures >= 1, "never configured:\n{log}");
+    let expected =
+        "policies[1]: never applies: every request it matches is taken first by policies[0] (api)";
+    assert_eq!(warnings, vec![expected; configures], "{log}");
+}
+
+/// The filter state key each build records its decision under.
+fn decision_key(build: Build) -> &'static str {
+    match build {
+        Build::Wasm => "wasm.cors_wasm",
+        Build::DynamicModule => "cors_wasm",
+    }
+}
+
+/// Envoy with `config` and a stdout access log of `format` (stdout is Envoy's log file here).
+fn start_with_access_log(build: Build, config: &Value, format: &str) -> (Envoy, Upstream) {
+    let upstream = Upstream::start();
+    let mut bootstrap = bootstrap(
+        vec![cors_filter(build, config, Encoding::Struct)],
+        routes(),
+        upstream.port,
+    );
+    let manager = &mut bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"]
+        [0]["typed_config"];
+    manager["access_log"] = json!([{
+        "name": "envoy.access_loggers.stdout",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+            "log_format": {"text_format_source": {"inline_string": format}},
+        },
+    }]);
+    (Envoy::start(&bootstrap), upstream)
+}
+
+/// The access log's lines, once there are `count` (Envoy flushes it every 10 s by default).
+fn access_lines(envoy: &Envoy, count: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let lines: Vec<String> = envoy
+            .log()
+            .lines()
+            .filter(|l| l.starts_with("access: "))
+            .map(str::to_string)
+            .collect();
+        if lines.len() >= count || std::time::Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// `record_decisions`: each matched request's decision in Envoy's access log, through the
+/// format operator docs/operations.md shows (`wasm.cors_wasm` for the wasm module, set with
+/// proxy_set_property; `cors_wasm` for the dynamic module).
+fn record_decisions_puts_each_decision_in_envoys_access_log(build: Build) {
+    let mut config = policies();
+    config["record_decisions"] = json!(true);
+    let format = format!(
+        "access: %REQ(:PATH)% %RESPONSE_CODE% %FILTER_STATE({}:PLAIN)%\n",
+        decision_key(build)
+    );
+    let (envoy, _upstream) = start_with_access_log(build, &config, &format);
+    envoy.request("GET", "/a/1", &[("origin", "https://evil.example")]);
+    envoy.request("GET", "/a/2", &[("origin", APP)]);
+    preflight(&envoy, "/a/3", APP, "PATCH", None);
+    envoy.request("GET", "/report/4", &[("origin", "https://evil.example")]);
+    envoy.request("GET", "/admin/5", &[("origin", APP)]);
+    envoy.request("GET", "/a/6", &[]);
+    let expected = [
+        r#"access: /a/1 200 actual_denied policy=api origin "https://evil.example" is not allowed"#,
+        "access: /a/2 200 actual_allowed policy=api",
+        r#"access: /a/3 403 preflight_denied policy=api method "PATCH" is not allowed"#,
+        r#"access: /report/4 200 actual_denied policy=report report_only origin "https://evil.example" is not allowed"#,
+        "access: /admin/5 200 disabled policy=admin",
+        "access: /a/6 200 no_origin policy=api",
+    ];
+    assert_eq!(
+        access_lines(&envoy, expected.len()),
+        expected,
+        "{}",
+        envoy.log()
+    );
+}
+
+/// Without `record_decisions` the filter sets no filter state: the operator prints `-`.
+fn without_record_decisions_the_access_log_has_no_decision(build: Build) {
+    let format = format!(
+        "access: %REQ(:PATH)% %FILTER_STATE({}:PLAIN)%\n",
+        decision_key(build)
+    );
+    let (envoy, _upstream) = start_with_access_log(build, &policies(), &format);
+    envoy.request("GET", "/a/1", &[("origin", "https://evil.example")]);
+    assert_eq!(
+        access_lines(&envoy, 1),
+        ["access: /a/1 -"],
+        "{}",
+        envoy.log()
+    );
+}
+
 for_both_builds!(
+    record_decisions_puts_each_decision_in_envoys_access_log,
+    without_record_decisions_the_access_log_has_no_decision,
+    an_unreachable_policy_is_warned_about_when_envoy_configures_it,
     an_allowed_preflight_is_answered_by_envoy_and_never_reaches_the_upstream,
     a_denied_preflight_gets_403_with_only_vary,
     forward_unmatched_preflights_sends_a_denied_preflight_upstream,

@@ -589,7 +589,7 @@ fn a_cors_policy_keeps_what_cors_wasm_adds(build: Build) {
 fn suspicious_policies() -> Value {
     json!({"policies": [
         {"match": {"path_prefixes": ["/a"]}, "cors": {"allowOrigins": ["https://app.example.com"]}},
-        {"cors": {"allowOrigins": ["https://*.com", "https://*"]}},
+        {"match": {"path_prefixes": ["/b"]}, "cors": {"allowOrigins": ["https://*.com", "https://*"]}},
         {"match": {"path_prefixes": ["/c"]}, "cors": {"allowOrigins": ["*"], "allowCredentials": true}},
     ]})
 }
@@ -658,7 +658,7 @@ fn mixing_cors_with_native_fields_or_unknown_fields_in_cors_keeps_envoy_from_sta
         let config = bootstrap(vec![cors_filter(build, &policy, encoding)], routes(), 9);
         let log = Envoy::refuse(&config);
         for expected in [
-            "policies[0].cors.allowOrigin: unknown field; expected one of allowOrigins, ",
+            "policies[0].cors.allowOrigin: unknown field; did you mean allowOrigins?",
             "policies[1].allow_credentials: cannot be used together with cors; write it as cors.allowCredentials",
             "policies[1].cors.maxAge: 0",
         ] {

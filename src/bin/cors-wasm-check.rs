@@ -4,18 +4,36 @@
 //!
 //! A file is the plugin configuration as JSON or YAML, or an Istio `WasmPlugin` manifest
 //! (its `spec.pluginConfig` is checked).
+//!
+//! With `--request 'METHOD URL' [-H 'Name: value']... [--route NAME]` or `--curl 'COMMAND'`
+//! it explains what the filter does with that one request (`cors_wasm::host::explain`).
 
 use cors_wasm::encoding::{json, yaml, DecodeError, Value};
+use cors_wasm::host::explain::{self, Request};
 use cors_wasm::policy::config::REPEATED_KEY;
 use cors_wasm::policy::Config;
 use std::process::ExitCode;
 
+const USAGE: &str = "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)
+       cors-wasm-check FILE --request 'METHOD URL' [-H 'Name: value']... [--route NAME]
+       cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")";
+
 fn main() -> ExitCode {
-    let paths: Vec<String> = std::env::args().skip(1).collect();
-    if paths.is_empty() || paths.iter().any(|p| p == "-h" || p == "--help") {
-        eprintln!("usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() || args.iter().any(|p| p == "-h" || p == "--help") {
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
+    if args.iter().any(|a| a.starts_with('-')) {
+        return match explain_args(&args) {
+            Ok((path, request)) => ExitCode::from(explain_request(&path, &request)),
+            Err(message) => {
+                eprintln!("cors-wasm-check: {message}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let paths = args;
     let mut worst = 0;
     for path in &paths {
         worst = worst.max(check(path));
@@ -23,23 +41,91 @@ fn main() -> ExitCode {
     ExitCode::from(worst)
 }
 
-/// 0 when the file is valid, 1 when it has errors, 2 when it cannot be read.
-fn check(path: &str) -> u8 {
-    let tree = match std::fs::read_to_string(path)
+/// The policy file and the request of an explain run: one file, one of `--request` (with
+/// its `-H` headers) or `--curl`, and `--route`.
+fn explain_args(args: &[String]) -> Result<(String, Request), String> {
+    let (mut paths, mut line, mut curl, mut route) = (Vec::new(), None, None, None);
+    let mut headers = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value"))
+        };
+        match arg.as_str() {
+            "--request" => line = Some(value()?),
+            "--curl" => curl = Some(value()?),
+            "-H" | "--header" => headers.push(value()?),
+            "--route" => route = Some(value()?),
+            option if option.starts_with('-') => return Err(format!("unknown option {option}")),
+            path => paths.push(path.to_string()),
+        }
+    }
+    let [path] = <[String; 1]>::try_from(paths)
+        .map_err(|paths| format!("explain one policy file at a time, not {}", paths.len()))?;
+    let mut request = match (line, curl) {
+        (Some(line), None) => Request::from_line(&line, &headers)?,
+        (None, Some(curl)) if headers.is_empty() => Request::from_curl(&curl)?,
+        (None, Some(_)) => {
+            return Err("-H goes with --request; put headers in the curl command".into())
+        }
+        (Some(_), Some(_)) => return Err("give --request or --curl, not both".into()),
+        (None, None) => return Err("-H and --route need --request or --curl".into()),
+    };
+    request.route = route;
+    Ok((path, request))
+}
+
+/// 0 when explained, 1 when the file has errors, 2 when it cannot be read.
+fn explain_request(path: &str, request: &Request) -> u8 {
+    let tree = match read_tree(path) {
+        Ok(tree) => tree,
+        Err(code) => return code,
+    };
+    match Config::from_tree(&tree) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                println!("{path}: warning: {warning}");
+            }
+            print!("{}", explain::explain(&config, request));
+            0
+        }
+        Err(errors) => {
+            for error in errors.iter() {
+                println!("{path}: error: {error}");
+            }
+            1
+        }
+    }
+}
+
+/// The plugin configuration in the file at `path`; or the exit code, its reasons printed:
+/// 1 for keys written twice in one object, 2 when the file cannot be read.
+fn read_tree(path: &str) -> Result<Value, u8> {
+    let read = std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
-        .and_then(|t| plugin_config(&t))
-    {
-        Ok(Ok(tree)) => tree,
+        .and_then(|t| plugin_config(&t));
+    match read {
+        Ok(Ok(tree)) => Ok(tree),
         Ok(Err(repeated)) => {
             for key in repeated {
                 println!("{path}: error: {key}: {REPEATED_KEY}");
             }
-            return 1;
+            Err(1)
         }
         Err(e) => {
             eprintln!("{path}: {e}");
-            return 2;
+            Err(2)
         }
+    }
+}
+
+/// 0 when the file is valid, 1 when it has errors, 2 when it cannot be read.
+fn check(path: &str) -> u8 {
+    let tree = match read_tree(path) {
+        Ok(tree) => tree,
+        Err(code) => return code,
     };
     match Config::from_tree(&tree) {
         Ok(config) => {
@@ -138,6 +224,7 @@ fn describe(policy: &Value) -> String {
             "forward_unmatched_preflights",
             "denied preflights forwarded upstream",
         ),
+        ("timing_allow_origin", "Timing-Allow-Origin"),
         ("report_only", "REPORT ONLY: nothing is enforced"),
     ] {
         if policy[flag] == true {

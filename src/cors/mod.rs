@@ -7,6 +7,7 @@ pub mod action;
 pub mod evaluate;
 pub mod outcome;
 pub mod preflight;
+pub mod record;
 pub mod request;
 pub mod response;
 

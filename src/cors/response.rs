@@ -51,6 +51,10 @@ pub enum HeaderEdit {
 const ALLOW_ORIGIN: &str = "access-control-allow-origin";
 const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
 const EXPOSE_HEADERS: &str = "access-control-expose-headers";
+const TIMING_ALLOW_ORIGIN: &str = "timing-allow-origin";
+
+/// How many headers a plan may set besides `Vary`.
+const SETS: usize = 4;
 
 impl ResponsePlan {
     /// Passes `apply` each edit for a response with these headers (lower-case names, as
@@ -97,9 +101,9 @@ impl ResponsePlan {
         edits
     }
 
-    fn cors_headers(&self) -> [Option<(&'static str, &str)>; 3] {
+    fn cors_headers(&self) -> [Option<(&'static str, &str)>; SETS] {
         let AllowedOrigin::Allowed(origin) = &self.origin else {
-            return [None; 3];
+            return [None; SETS];
         };
         let rules = &self.policy.rules;
         [
@@ -108,6 +112,8 @@ impl ResponsePlan {
                 .allow_credentials
                 .then_some((ALLOW_CREDENTIALS, "true")),
             (rules.rendered.expose_headers.as_deref()).map(|e| (EXPOSE_HEADERS, e)),
+            // The same value: the origin that may read the response may read its timing.
+            (self.policy.timing_allow_origin).then_some((TIMING_ALLOW_ORIGIN, origin.as_str())),
         ]
     }
 }
@@ -127,7 +133,7 @@ struct Survey<'h> {
     /// Its `Access-Control-*` headers the plan does not set, each once.
     foreign_cors: Vec<&'h [u8]>,
     /// Which of the plan's CORS headers it has.
-    present: [bool; 3],
+    present: [bool; SETS],
     vary_lines: usize,
     first_vary: Option<&'h [u8]>,
 }
@@ -135,11 +141,11 @@ struct Survey<'h> {
 impl<'h> Survey<'h> {
     fn of(
         headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
-        sets: &[Option<(&'static str, &str)>; 3],
+        sets: &[Option<(&'static str, &str)>; SETS],
     ) -> Survey<'h> {
         let mut survey = Survey {
             foreign_cors: Vec::new(),
-            present: [false; 3],
+            present: [false; SETS],
             vary_lines: 0,
             first_vary: None,
         };
@@ -147,7 +153,9 @@ impl<'h> Survey<'h> {
             if name == b"vary" {
                 survey.first_vary = survey.first_vary.or(Some(value));
                 survey.vary_lines += 1;
-            } else if !name.starts_with(b"access-control-") {
+            } else if !(name.starts_with(b"access-control-")
+                || name == TIMING_ALLOW_ORIGIN.as_bytes())
+            {
                 continue;
             } else if let Some(present) = sets
                 .iter()
@@ -155,7 +163,7 @@ impl<'h> Survey<'h> {
                 .and_then(|i| survey.present.get_mut(i))
             {
                 *present = true;
-            } else if !survey.foreign_cors.contains(&name) {
+            } else if name.starts_with(b"access-control-") && !survey.foreign_cors.contains(&name) {
                 survey.foreign_cors.push(name);
             }
         }

@@ -2,7 +2,7 @@
 
 use super::request::FakeRequest;
 use super::{
-    evaluate, Action, Denial, HeaderEdit, HeaderValue, LocalResponse, Outcome, RequestView,
+    evaluate, Action, Denial, Edit, HeaderEdit, HeaderValue, LocalResponse, Outcome, RequestView,
 };
 use crate::policy::Config;
 use serde_json::{json, Value};
@@ -660,5 +660,85 @@ fn a_star_policy_echoes_each_requested_header_once() {
     assert_eq!(
         header(&vec!["x-a"; 12_000].join(",")).as_deref(),
         Some("x-a")
+    );
+}
+
+/// `timing_allow_origin`: `Timing-Allow-Origin` with the allowed origin (or `*`) on allowed
+/// actual responses only, set like `Access-Control-Allow-Origin` (the upstream's replaced).
+#[test]
+fn timing_allow_origin_follows_the_allowed_origin_on_actual_responses() {
+    let timed = config(json!({"allow_origins": [APP], "timing_allow_origin": true}));
+    let get = |origin: &str| FakeRequest::new(&[(":method", "GET"), ("origin", origin)]);
+    assert_eq!(
+        edits(&timed, &get(APP), &[]),
+        [
+            set("access-control-allow-origin", APP),
+            set("timing-allow-origin", APP),
+            set("vary", "Origin"),
+        ]
+    );
+    let star = config(json!({"allow_origins": ["*"], "timing_allow_origin": true}));
+    assert_eq!(
+        edits(&star, &get(APP), &[]),
+        [
+            set("access-control-allow-origin", "*"),
+            set("timing-allow-origin", "*"),
+        ]
+    );
+    // Denied, without Origin, or not asked for: the upstream's own value is left alone.
+    let upstream = [("timing-allow-origin", "*")];
+    let evil = edits(&timed, &get("https://evil.example"), &upstream);
+    assert_eq!(evil, [set("vary", "Origin")]);
+    let no_origin = FakeRequest::new(&[(":method", "GET")]);
+    assert_eq!(
+        edits(&timed, &no_origin, &upstream),
+        [set("vary", "Origin")]
+    );
+    let untimed = config(json!({"allow_origins": [APP]}));
+    assert_eq!(
+        edits(&untimed, &get(APP), &upstream),
+        [
+            set("access-control-allow-origin", APP),
+            set("vary", "Origin"),
+        ]
+    );
+    // A preflight is not an actual response.
+    let response = local(&timed, &preflight(APP, "GET", None));
+    assert!(
+        response
+            .headers
+            .iter()
+            .all(|(n, _)| *n != "timing-allow-origin"),
+        "{response:?}"
+    );
+}
+
+#[test]
+fn timing_allow_origin_replaces_the_upstreams_and_adds_when_absent() {
+    let timed = config(json!({"allow_origins": [APP], "timing_allow_origin": true}));
+    let request = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    let Action::Decorate(plan) = evaluate(&timed, &request).action else {
+        panic!("not decorated")
+    };
+    let timing_edits = |upstream: &[(&[u8], &[u8])]| {
+        let mut found = Vec::new();
+        plan.each_edit(upstream.iter().copied(), |edit| {
+            let name = match edit {
+                Edit::Set(n, _) | Edit::Add(n, _) => n,
+                Edit::Remove(n) => n,
+            };
+            if name == "timing-allow-origin" {
+                found.push(format!("{edit:?}"));
+            }
+        });
+        found
+    };
+    assert_eq!(
+        timing_edits(&[(b"timing-allow-origin", b"*")]),
+        [format!("Set(\"timing-allow-origin\", \"{APP}\")")]
+    );
+    assert_eq!(
+        timing_edits(&[]),
+        [format!("Add(\"timing-allow-origin\", \"{APP}\")")]
     );
 }

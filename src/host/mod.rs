@@ -3,5 +3,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod envoy_module;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod explain;
 #[cfg(any(target_arch = "wasm32", test))]
 pub mod proxy_wasm;

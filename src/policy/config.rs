@@ -2,7 +2,7 @@
 
 use super::entry::Policy;
 use super::error::{ConfigError, ConfigErrors, ConfigWarning};
-use super::matcher::RequestFacts;
+use super::matcher::{Coverage, RequestFacts};
 use super::origin::Table;
 use super::read::{wrong_type, Object};
 use crate::encoding::{self, DecodeError, Value};
@@ -23,6 +23,9 @@ pub struct Config {
     pub needs_route: bool,
     pub needs_authority: bool,
     pub needs_path: bool,
+    /// `record_decisions`: each matched request's decision goes to Envoy's filter state,
+    /// for its access log (a host call per request, so only when asked).
+    pub record_decisions: bool,
     /// Every policy's warnings, in order.
     pub warnings: Vec<ConfigWarning>,
     /// The indices of the policies naming each route, and of those naming none: a request's
@@ -42,10 +45,12 @@ impl Config {
         if tree.as_object().is_none() {
             return Err(wrong_type("configuration", "an object", tree).into());
         }
-        let Some(root) = Object::read(tree, "", &["policies"], &mut errors) else {
+        let Some(root) = Object::read(tree, "", &["policies", "record_decisions"], &mut errors)
+        else {
             return Err(errors);
         };
         let policies = read_policies(&root, &mut errors);
+        let record_decisions = root.bool("record_decisions", &mut errors).unwrap_or(false);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -57,9 +62,11 @@ impl Config {
             needs_route: any(|p| p.matcher.routes.is_some()),
             needs_authority: any(|p| p.matcher.hosts.is_some()),
             needs_path: any(|p| p.matcher.path_prefixes.is_some()),
+            record_decisions,
             warnings: policies
                 .iter()
                 .flat_map(|p| p.rules.warnings.clone())
+                .chain(unreachable(&policies))
                 .collect(),
             policies,
         })
@@ -77,6 +84,38 @@ impl Config {
             .filter_map(|i| Some((i, self.policies.get(i)?)))
             .find(|(_, p)| p.matcher.fits(facts))
     }
+}
+
+/// A warning for each policy that can never apply: an earlier one takes every request its
+/// `match` fits (it has no `match`, or a broader one).
+fn unreachable(policies: &[Arc<Policy>]) -> Vec<ConfigWarning> {
+    let coverage: Vec<Coverage> = policies.iter().map(|p| Coverage::of(&p.matcher)).collect();
+    let mut warnings = Vec::new();
+    for (later, policy) in policies.iter().enumerate() {
+        let earlier = coverage.get(..later).unwrap_or_default();
+        let Some(first) = earlier.iter().position(|c| c.covers(&policy.matcher)) else {
+            continue;
+        };
+        let Some(shadow) = policies.get(first) else {
+            continue;
+        };
+        let why = if shadow.matcher.is_everything() {
+            format!(
+                "policies[{first}] ({}) has no match, so it takes every request first",
+                shadow.name
+            )
+        } else {
+            format!(
+                "every request it matches is taken first by policies[{first}] ({})",
+                shadow.name
+            )
+        };
+        warnings.push(ConfigWarning::new(
+            format!("policies[{later}]"),
+            format!("never applies: {why}"),
+        ));
+    }
+    warnings
 }
 
 fn index_routes(policies: &[Arc<Policy>]) -> (Table<Vec<u8>, Vec<usize>>, Vec<usize>) {

@@ -26,6 +26,7 @@ pub const FIELDS: &[&str] = &[
     "preflight_status",
     "forward_unmatched_preflights",
     "report_only",
+    "timing_allow_origin",
     "cors",
 ];
 
@@ -41,6 +42,8 @@ pub struct Policy {
     pub forward_unmatched_preflights: bool,
     pub preflight_status: u32,
     pub allow_private_network: bool,
+    /// `Timing-Allow-Origin` beside `Access-Control-Allow-Origin` on allowed actual responses.
+    pub timing_allow_origin: bool,
     pub rules: Rules,
 }
 
@@ -81,6 +84,7 @@ impl Policy {
                 .unwrap_or(false),
             preflight_status: read_preflight_status(&obj, errors),
             allow_private_network,
+            timing_allow_origin: obj.bool("timing_allow_origin", errors).unwrap_or(false),
             rules,
         };
         (errors.0.len() == before).then_some(policy)

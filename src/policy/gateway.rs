@@ -654,9 +654,9 @@ mod tests {
     #[test]
     fn warnings_name_the_path_and_do_not_refuse() {
         let config = Config::from_tree(&json!({"policies": [
-            {"cors": {"allowOrigins": ["https://a.com"]}},
-            {"cors": {"allowOrigins": ["https://*.com", "https://*", "http://*:8080", "https://*.co.uk"]}},
-            {"cors": {"allowOrigins": ["*"], "allowCredentials": true}},
+            {"match": {"routes": ["a"]}, "cors": {"allowOrigins": ["https://a.com"]}},
+            {"match": {"routes": ["b"]}, "cors": {"allowOrigins": ["https://*.com", "https://*", "http://*:8080", "https://*.co.uk"]}},
+            {"match": {"routes": ["c"]}, "cors": {"allowOrigins": ["*"], "allowCredentials": true}},
             {"cors": {"allowOrigins": ["*"], "allowCredentials": false}},
         ]}))
         .unwrap();
@@ -711,7 +711,7 @@ mod tests {
         let host = r#"the host must be labels of letters, digits and "-", with "*" only as the whole host or the whole leftmost label"#;
         let method = r#"not one of GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH and "*" (methods are case-sensitive)"#;
         let expected = [
-            "policies[0].cors.allowOrigin: unknown field; expected one of allowOrigins, allowMethods, allowHeaders, exposeHeaders, allowCredentials, maxAge".to_string(),
+            "policies[0].cors.allowOrigin: unknown field; did you mean allowOrigins?".to_string(),
             r#"policies[0].cors.allowOrigins[10]: "https://a.com": the same as policies[0].cors.allowOrigins[9]"#.to_string(),
             r#"policies[0].cors.allowOrigins[11]: "*": "*" must be alone in the list"#.to_string(),
             r#"policies[0].cors.allowOrigins[0]: "ftp://a.com": the scheme must be http or https"#.to_string(),

@@ -18,6 +18,24 @@ pub struct RequestFacts {
     pub path: Option<Vec<u8>>,
 }
 
+/// One of a `match`'s conditions, named as in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Routes,
+    Hosts,
+    PathPrefixes,
+}
+
+impl Condition {
+    pub fn field(self) -> &'static str {
+        match self {
+            Condition::Routes => "routes",
+            Condition::Hosts => "hosts",
+            Condition::PathPrefixes => "path_prefixes",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostPattern {
     Exact(String),
@@ -57,7 +75,17 @@ impl HostPattern {
 }
 
 impl RequestMatch {
+    /// No condition: every request fits.
+    pub fn is_everything(&self) -> bool {
+        self.routes.is_none() && self.hosts.is_none() && self.path_prefixes.is_none()
+    }
+
     pub fn fits(&self, facts: &RequestFacts) -> bool {
+        self.unfit(facts).is_none()
+    }
+
+    /// The first condition the request does not meet, if any (for explaining a request).
+    pub fn unfit(&self, facts: &RequestFacts) -> Option<Condition> {
         let route_fits = |routes: &Vec<Vec<u8>>| {
             let route = facts.route.as_deref().unwrap_or_default();
             routes.iter().any(|r| r == route)
@@ -70,9 +98,105 @@ impl RequestMatch {
             let path = path_of(facts.path.as_deref().unwrap_or_default());
             prefixes.iter().any(|p| path.starts_with(p))
         };
-        self.routes.as_ref().is_none_or(route_fits)
-            && self.hosts.as_ref().is_none_or(host_fits)
-            && self.path_prefixes.as_ref().is_none_or(path_fits)
+        if !self.routes.as_ref().is_none_or(route_fits) {
+            Some(Condition::Routes)
+        } else if !self.hosts.as_ref().is_none_or(host_fits) {
+            Some(Condition::Hosts)
+        } else if !self.path_prefixes.as_ref().is_none_or(path_fits) {
+            Some(Condition::PathPrefixes)
+        } else {
+            None
+        }
+    }
+}
+
+/// A policy's `match` as sorted lists, to tell whether it takes every request another
+/// `match` fits: then a later policy with that `match` can never apply. Binary searches,
+/// so a pair of long lists costs a few lookups per entry of the later list, not a product
+/// of the two (and no hash table code in the module for a configure-time warning).
+pub struct Coverage<'a> {
+    routes: Option<Sorted<'a>>,
+    /// Exact host names, and the suffixes of `*.` patterns.
+    hosts: Option<(Sorted<'a>, Sorted<'a>)>,
+    /// The prefixes, and their distinct lengths in ascending order.
+    path_prefixes: Option<(Sorted<'a>, Vec<usize>)>,
+}
+
+struct Sorted<'a>(Vec<&'a [u8]>);
+
+impl<'a> Sorted<'a> {
+    fn of(items: impl Iterator<Item = &'a [u8]>) -> Sorted<'a> {
+        let mut items: Vec<&[u8]> = items.collect();
+        items.sort_unstable();
+        Sorted(items)
+    }
+
+    fn contains(&self, item: &[u8]) -> bool {
+        self.0.binary_search(&item).is_ok()
+    }
+}
+
+impl<'a> Coverage<'a> {
+    pub fn of(m: &'a RequestMatch) -> Coverage<'a> {
+        let hosts = m.hosts.as_ref().map(|hosts| {
+            let names = |subdomains: bool| {
+                Sorted::of(hosts.iter().filter_map(move |host| match host {
+                    HostPattern::Exact(name) if !subdomains => Some(name.as_bytes()),
+                    HostPattern::Subdomains(suffix) if subdomains => Some(suffix.as_bytes()),
+                    _ => None,
+                }))
+            };
+            (names(false), names(true))
+        });
+        let path_prefixes = m.path_prefixes.as_ref().map(|prefixes| {
+            let mut lengths: Vec<usize> = prefixes.iter().map(Vec::len).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
+            (Sorted::of(prefixes.iter().map(Vec::as_slice)), lengths)
+        });
+        Coverage {
+            routes: (m.routes.as_ref()).map(|r| Sorted::of(r.iter().map(Vec::as_slice))),
+            hosts,
+            path_prefixes,
+        }
+    }
+
+    /// Whether this `match` fits every request that `other` fits.
+    pub fn covers(&self, other: &RequestMatch) -> bool {
+        /// No condition here, or one that each of `theirs` (which must be given) meets.
+        fn each<M, T>(
+            mine: &Option<M>,
+            theirs: &Option<Vec<T>>,
+            f: impl Fn(&M, &T) -> bool,
+        ) -> bool {
+            match (mine, theirs) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(mine), Some(list)) => list.iter().all(|item| f(mine, item)),
+            }
+        }
+        each(&self.routes, &other.routes, |routes, route| {
+            routes.contains(route)
+        }) && each(&self.hosts, &other.hosts, |(exact, subdomains), host| {
+            let (name, own) = match host {
+                HostPattern::Exact(name) => (name, exact.contains(name.as_bytes())),
+                HostPattern::Subdomains(suffix) => (suffix, subdomains.contains(suffix.as_bytes())),
+            };
+            // Every host `name` stands for is a subdomain of each of its proper suffixes.
+            own || name
+                .match_indices('.')
+                .filter_map(|(i, _)| name.get(i + 1..))
+                .any(|suffix| subdomains.contains(suffix.as_bytes()))
+        }) && each(
+            &self.path_prefixes,
+            &other.path_prefixes,
+            |(prefixes, lengths), prefix| {
+                lengths
+                    .iter()
+                    .map_while(|&n| prefix.get(..n))
+                    .any(|start| prefixes.contains(start))
+            },
+        )
     }
 }
 
@@ -145,6 +269,12 @@ mod tests {
         assert!(!m.fits(&facts("r3", "", "/a")));
         assert!(!m.fits(&facts("r1", "", "/b")));
         assert!(RequestMatch::default().fits(&RequestFacts::default()));
+        assert_eq!(m.unfit(&facts("r3", "", "/b")), Some(Condition::Routes));
+        assert_eq!(
+            m.unfit(&facts("r1", "", "/b")),
+            Some(Condition::PathPrefixes)
+        );
+        assert_eq!(m.unfit(&facts("r1", "", "/a")), None);
     }
 
     #[test]

@@ -27,10 +27,11 @@ impl<'a> Object<'a> {
             return None;
         };
         for key in map.keys().filter(|key| !known.contains(&key.as_str())) {
-            errors.push(ConfigError::new(
-                child(path, key),
-                format!("unknown field; expected one of {}", comma_separated(known)),
-            ));
+            let message = match closest(key, known) {
+                Some(field) => format!("unknown field; did you mean {field}?"),
+                None => format!("unknown field; expected one of {}", comma_separated(known)),
+            };
+            errors.push(ConfigError::new(child(path, key), message));
         }
         Some(Object {
             path: path.to_string(),
@@ -132,6 +133,56 @@ impl<'a> Object<'a> {
     }
 }
 
+/// The one name in `known` a typo of `key` is likely to be: the only one nearest to it, at
+/// most 2 edits away (ASCII case ignored) and no more than a third of its length.
+fn closest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let mut best: Option<(&str, usize)> = None;
+    let mut tied = false;
+    for &name in known {
+        let limit = (name.len() / 3).clamp(1, 2);
+        let Some(distance) = edit_distance(key.as_bytes(), name.as_bytes(), limit) else {
+            continue;
+        };
+        match best {
+            Some((_, d)) if d < distance => {}
+            Some((_, d)) if d == distance => tied = true,
+            _ => {
+                best = Some((name, distance));
+                tied = false;
+            }
+        }
+    }
+    best.filter(|_| !tied).map(|(name, _)| name)
+}
+
+/// The Levenshtein distance between `a` and `b` (ASCII case ignored), or `None` when it is
+/// over `limit`; a key far longer than any name costs nothing.
+fn edit_distance(a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    // One row of the table at a time: row[j] is the distance between a[..i] and b[..j].
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut diagonal = i;
+        let mut left = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let up = row.get(j + 1).copied().unwrap_or(usize::MAX);
+            let cost = usize::from(!x.eq_ignore_ascii_case(y));
+            let here = (diagonal + cost).min(up + 1).min(left + 1);
+            diagonal = up;
+            left = here;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = here;
+            }
+        }
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+    }
+    row.last().copied().filter(|d| *d <= limit)
+}
+
 pub fn child(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
@@ -181,8 +232,40 @@ const TWO_TO_THE_64: f64 = 18_446_744_073_709_551_616.0;
 
 #[cfg(test)]
 mod tests {
-    use super::number_text;
+    use super::{closest, edit_distance, number_text};
     use serde_json::Number;
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_and_substitutions() {
+        let d = |a: &str, b: &str| edit_distance(a.as_bytes(), b.as_bytes(), 10);
+        assert_eq!(d("", ""), Some(0));
+        assert_eq!(d("", "abc"), Some(3));
+        assert_eq!(d("kitten", "sitting"), Some(3));
+        assert_eq!(d("allow_header", "allow_headers"), Some(1));
+        assert_eq!(d("alow_headers", "allow_headers"), Some(1));
+        assert_eq!(d("allow_haeders", "allow_headers"), Some(2));
+        assert_eq!(d("Allow_Headers", "allow_headers"), Some(0));
+        assert_eq!(edit_distance(b"kitten", b"sitting", 2), None);
+        assert_eq!(edit_distance(&[b'x'; 100_000], b"name", 2), None);
+    }
+
+    #[test]
+    fn a_suggestion_only_when_one_name_is_close() {
+        let known = [
+            "allow_headers",
+            "expose_headers",
+            "allow_methods",
+            "name",
+            "max_age",
+        ];
+        assert_eq!(closest("allow_header", &known), Some("allow_headers"));
+        assert_eq!(closest("allowHeaders", &known), Some("allow_headers"));
+        assert_eq!(closest("max-age", &known), Some("max_age"));
+        assert_eq!(closest("nme", &known), Some("name"));
+        assert_eq!(closest("headers", &known), None);
+        assert_eq!(closest("nm", &known), None);
+        assert_eq!(closest("abd", &["abc", "abe"]), None);
+    }
 
     #[test]
     fn numbers_in_messages_are_short() {

@@ -78,19 +78,35 @@ fn the_policy_list_has_1_to_1000_entries() {
 fn unknown_fields_are_errors_at_every_level() {
     let fields = "name, match, disabled, allow_origins, allow_origin_regexes, allow_methods, \
                   allow_headers, expose_headers, allow_credentials, allow_private_network, max_age, \
-                  preflight_status, forward_unmatched_preflights, report_only, cors";
+                  preflight_status, forward_unmatched_preflights, report_only, timing_allow_origin, cors";
     assert_eq!(
-        errors(
-            json!({"policies": [{"allow_origins": ["*"], "allow_origin": ["x"]}], "polices": 1})
-        ),
+        errors(json!({"policies": [{"allow_origins": ["*"], "colour": ["x"]}], "rules": 1})),
         [
-            "polices: unknown field; expected one of policies".to_string(),
-            format!("policies[0].allow_origin: unknown field; expected one of {fields}"),
+            "rules: unknown field; expected one of policies, record_decisions".to_string(),
+            format!("policies[0].colour: unknown field; expected one of {fields}"),
         ]
     );
     assert_eq!(
-        one_policy_errors(json!({"allow_origins": ["*"], "match": {"route": ["r"]}})),
-        ["policies[0].match.route: unknown field; expected one of routes, hosts, path_prefixes"]
+        one_policy_errors(json!({"allow_origins": ["*"], "match": {"paths": ["/"]}})),
+        ["policies[0].match.paths: unknown field; expected one of routes, hosts, path_prefixes"]
+    );
+}
+
+#[test]
+fn an_unknown_field_close_to_one_known_field_gets_a_suggestion() {
+    assert_eq!(
+        errors(json!({
+            "policies": [{"allow_origins": ["*"], "allow_header": ["x"], "allowMethods": ["PUT"],
+                          "Max_Age": 5, "match": {"route": ["r"]}}],
+            "polices": 1,
+        })),
+        [
+            "polices: unknown field; did you mean policies?",
+            "policies[0].Max_Age: unknown field; did you mean max_age?",
+            "policies[0].allowMethods: unknown field; did you mean allow_methods?",
+            "policies[0].allow_header: unknown field; did you mean allow_headers?",
+            "policies[0].match.route: unknown field; did you mean routes?",
+        ]
     );
 }
 
@@ -198,9 +214,30 @@ fn match_lists_are_validated() {
 }
 
 #[test]
+fn record_decisions_is_a_top_level_boolean_off_by_default() {
+    let policies = json!([{"allow_origins": ["*"]}]);
+    let parse = |config: serde_json::Value| Config::from_tree(&config);
+    assert!(
+        !parse(json!({ "policies": policies }))
+            .unwrap()
+            .record_decisions
+    );
+    assert!(
+        parse(json!({"policies": policies, "record_decisions": true}))
+            .unwrap()
+            .record_decisions
+    );
+    assert_eq!(
+        errors(json!({"policies": policies, "record_decisions": "yes"})),
+        ["record_decisions: expected true or false, found a string"]
+    );
+}
+
+#[test]
 fn wrong_types_name_what_was_expected() {
     let policy = json!({"allow_origins": "https://a.com", "allow_credentials": "yes",
-                        "max_age": "600", "allow_headers": [1], "name": 7});
+                        "max_age": "600", "allow_headers": [1], "name": 7,
+                        "timing_allow_origin": "yes"});
     assert_eq!(
         one_policy_errors(policy),
         [
@@ -209,6 +246,7 @@ fn wrong_types_name_what_was_expected() {
             "policies[0].allow_headers[0]: expected a string, found a number",
             "policies[0].max_age: expected a number, found a string",
             "policies[0].name: expected a string, found a number",
+            "policies[0].timing_allow_origin: expected true or false, found a string",
         ]
     );
 }
@@ -410,4 +448,95 @@ fn a_key_written_twice_in_one_object_is_an_error_in_either_encoding() {
         Config::parse(&twice).unwrap_err().lines(),
         ["policies: the key is written more than once in this object; write it once"]
     );
+}
+
+fn warnings(config: serde_json::Value) -> Vec<String> {
+    match Config::from_tree(&config) {
+        Ok(config) => config.warnings.iter().map(ToString::to_string).collect(),
+        Err(errors) => panic!("refused: {errors}"),
+    }
+}
+
+#[test]
+fn a_policy_after_one_without_match_never_applies_and_is_warned_about() {
+    let config = json!({"policies": [
+        {"name": "all", "allow_origins": ["*"]},
+        {"name": "api", "match": {"path_prefixes": ["/api/"]}, "allow_origins": ["*"]},
+        {"allow_origins": ["*"], "disabled": true},
+    ]});
+    assert_eq!(
+        warnings(config),
+        [
+            "policies[1]: never applies: policies[0] (all) has no match, so it takes every request first",
+            "policies[2]: never applies: policies[0] (all) has no match, so it takes every request first",
+        ]
+    );
+}
+
+#[test]
+fn a_policy_inside_an_earlier_broader_match_never_applies() {
+    let config = json!({"policies": [
+        {"name": "api", "match": {"path_prefixes": ["/api", "/v2/"], "hosts": ["*.example.com"]},
+         "allow_origins": ["*"]},
+        {"name": "api-v1", "match": {"path_prefixes": ["/api/v1/"], "hosts": ["*.example.com"]},
+         "allow_origins": ["*"]},
+        {"name": "one-host", "match": {"path_prefixes": ["/v2/x", "/api"], "hosts": ["a.b.example.com", "*.x.example.com"]},
+         "allow_origins": ["*"]},
+        {"name": "routed", "match": {"routes": ["r1", "r2"]}, "allow_origins": ["*"]},
+        {"name": "routed-api", "match": {"routes": ["r2"], "path_prefixes": ["/"]}, "allow_origins": ["*"]},
+    ]});
+    assert_eq!(
+        warnings(config),
+        [
+            "policies[1]: never applies: every request it matches is taken first by policies[0] (api)",
+            "policies[2]: never applies: every request it matches is taken first by policies[0] (api)",
+            "policies[4]: never applies: every request it matches is taken first by policies[3] (routed)",
+        ]
+    );
+}
+
+#[test]
+fn a_policy_that_some_request_reaches_is_not_warned_about() {
+    let config = json!({"policies": [
+        // Narrower first: the broader one still gets the rest.
+        {"name": "v1", "match": {"path_prefixes": ["/api/v1/"]}, "allow_origins": ["*"]},
+        {"name": "api", "match": {"path_prefixes": ["/api/"]}, "allow_origins": ["*"]},
+        // An extra condition on the earlier one: not every request of the later fits it.
+        {"name": "admin", "match": {"path_prefixes": ["/admin/"], "routes": ["admin"]}, "allow_origins": ["*"]},
+        {"name": "admin-any", "match": {"path_prefixes": ["/admin/"]}, "allow_origins": ["*"]},
+        // Not every listed entry covered: "/other" is not under "/api/".
+        {"name": "mixed", "match": {"path_prefixes": ["/api/x", "/other"]}, "allow_origins": ["*"]},
+        // A wildcard host never covers its apex; an exact host no subdomain.
+        {"name": "subs", "match": {"hosts": ["*.example.com", "example.org"]}, "allow_origins": ["*"]},
+        {"name": "apex", "match": {"hosts": ["example.com"]}, "allow_origins": ["*"]},
+        {"name": "org-subs", "match": {"hosts": ["*.example.org"]}, "allow_origins": ["*"]},
+        {"name": "routes", "match": {"routes": ["r1"]}, "allow_origins": ["*"]},
+        {"name": "other-route", "match": {"routes": ["r1", "r3"]}, "allow_origins": ["*"]},
+        {"name": "rest", "allow_origins": ["*"]},
+    ]});
+    assert_eq!(warnings(config), Vec::<String>::new());
+}
+
+/// The check costs lookups per entry of the later policy, not a product of two long lists:
+/// eight policies of the same 10,000 routes, told apart only by their hosts (a product
+/// would be 28 pairs of 10^8 comparisons).
+#[test]
+fn the_reach_check_stays_fast_on_long_lists() {
+    let routes: Vec<String> = (0..10_000).map(|i| format!("route-{i}")).collect();
+    let mut policies: Vec<_> = (0..8)
+        .map(|i| {
+            json!({"match": {"routes": routes, "hosts": [format!("h{i}.example.com")]},
+                        "allow_origins": ["*"]})
+        })
+        .collect();
+    policies.push(
+        json!({"match": {"routes": routes, "hosts": ["h0.example.com"], "path_prefixes": ["/x"]},
+                         "allow_origins": ["*"]}),
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(
+        warnings(json!({ "policies": policies })),
+        ["policies[8]: never applies: every request it matches is taken first by policies[0] (policy-0)"]
+    );
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
 }

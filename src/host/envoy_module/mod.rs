@@ -105,6 +105,11 @@ impl HttpFilter for CorsFilter {
         panic_probe::at(envoy, "request");
         let evaluation = cors::evaluate(&self.shared.config, &EnvoyRequest::new(envoy));
         self.count(envoy, &evaluation);
+        if self.shared.config.record_decisions {
+            if let Some(line) = evaluation.record() {
+                envoy.set_filter_state(b"cors_wasm", line.as_bytes());
+            }
+        }
         if let Some(line) = evaluation
             .denial_line()
             .filter(|_| log_enabled(LogLevel::Debug))

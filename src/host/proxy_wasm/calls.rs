@@ -185,6 +185,15 @@ pub fn property(path: &[u8]) -> Result<Option<Vec<u8>>, Status> {
     }
 }
 
+/// Sets a property of the stream (Envoy keeps `cors_wasm` as filter state `wasm.cors_wasm`).
+/// The path is as for [`property`].
+pub fn set_property(path: &[u8], value: &[u8]) -> Result<(), Status> {
+    // SAFETY: the host reads the path and the value, borrowed, during the call.
+    status(unsafe {
+        abi::proxy_set_property(path.as_ptr(), path.len(), value.as_ptr(), value.len())
+    })
+}
+
 /// A local reply with these headers (serialized as a map) and no body.
 pub fn send_local_response(code: u32, headers: &[u8]) -> Result<(), Status> {
     // SAFETY: the host reads the headers, borrowed; null and 0 are "none" for the details
@@ -275,6 +284,12 @@ mod abi {
             size: *mut usize,
         ) -> u32;
         #[allow(clippy::too_many_arguments)]
+        pub fn proxy_set_property(
+            path: *const u8,
+            path_size: usize,
+            value: *const u8,
+            value_size: usize,
+        ) -> u32;
         pub fn proxy_send_local_response(
             status: u32,
             details: *const u8,
@@ -361,6 +376,9 @@ mod abi {
         _: *mut *mut u8,
         _: *mut usize,
     ) -> u32 {
+        UNIMPLEMENTED
+    }
+    pub unsafe fn proxy_set_property(_: *const u8, _: usize, _: *const u8, _: usize) -> u32 {
         UNIMPLEMENTED
     }
     pub unsafe fn proxy_send_local_response(

@@ -173,6 +173,15 @@ impl HttpContext for CorsHttp {
             }
         }
         self.counters.count(&evaluation);
+        if config.record_decisions {
+            if let Some(line) = evaluation.record() {
+                // Envoy keeps it as filter state `wasm.cors_wasm`; failing to is not a reason
+                // to treat the request differently, only to say so.
+                if let Err(status) = calls::set_property(b"cors_wasm", line.as_bytes()) {
+                    error!("cors-wasm: the host refused the decision's filter state: {status}");
+                }
+            }
+        }
         match evaluation.action {
             Action::Nothing => HostAction::Continue,
             Action::Decorate(plan) => {

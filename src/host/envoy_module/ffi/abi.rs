@@ -135,6 +135,15 @@ extern "C" {
         counter_id_ptr: *mut usize,
     ) -> MetricsResult;
 
+    /// `envoy_dynamic_module_callback_http_set_filter_state_bytes`: a string in the stream's
+    /// filter state (Envoy's `StringAccessor`, which `%FILTER_STATE(key:PLAIN)%` prints).
+    /// Older headers spelled each buffer as a pointer and a length: the same registers.
+    pub fn envoy_dynamic_module_callback_http_set_filter_state_bytes(
+        filter_envoy_ptr: HttpFilterEnvoyPtr,
+        key: ModuleBuffer,
+        value: ModuleBuffer,
+    ) -> bool;
+
     /// `envoy_dynamic_module_callback_http_filter_increment_counter`.
     pub fn envoy_dynamic_module_callback_http_filter_increment_counter(
         filter_envoy_ptr: HttpFilterEnvoyPtr,

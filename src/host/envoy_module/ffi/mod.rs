@@ -237,6 +237,19 @@ impl FilterHandle<'_> {
         unsafe { copy_envoy_bytes(out.ptr, out.length) }
     }
 
+    /// Sets the stream's filter state `key` to the string `value` (for the access log).
+    pub fn set_filter_state(&self, key: &[u8], value: &[u8]) -> bool {
+        // SAFETY: `self.ptr` is the filter pointer of the running hook; both buffers are
+        // borrowed for the call only, and Envoy copies them.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_set_filter_state_bytes(
+                self.ptr,
+                module_buffer(key),
+                module_buffer(value),
+            )
+        }
+    }
+
     /// Adds `n` to a counter defined by this filter's config. False if Envoy refused.
     pub fn increment_counter(&self, id: CounterId, n: u64) -> bool {
         // SAFETY: `self.ptr` is the filter pointer of the running hook; the id came from

@@ -1,0 +1,294 @@
+//! The checker's explain mode: a host with no proxy at all. It takes a request written as
+//! `METHOD URL` and headers, or as a browser's "Copy as cURL" command, hands it to the
+//! filter's own decision ([`cors::evaluate`]) through [`RequestView`], and writes out what
+//! the filter would do, in words. Like the other hosts it knows no CORS rule.
+
+mod curl;
+
+use crate::cors::{self, Action, HeaderEdit, Outcome, RequestView, COUNTERS};
+use crate::policy::matcher::Condition;
+use crate::policy::{Config, RequestFacts};
+use std::fmt::Write;
+
+/// A request as a proxy would hand it to the filter: pseudo-headers and lower-case names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    pub scheme: String,
+    pub authority: String,
+    pub path: String,
+    /// Lower-case names, in order; a repeated name's values joined with `,` (as Envoy's
+    /// codec joins the CORS request headers).
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The Envoy route name (`xds.route_name`), when given.
+    pub route: Option<String>,
+}
+
+impl Request {
+    /// `METHOD URL` (`OPTIONS https://api.example.com/api/x`) and `Name: value` headers.
+    pub fn from_line(line: &str, headers: &[String]) -> Result<Request, String> {
+        let mut words = line.split_whitespace();
+        let (Some(method), Some(url), None) = (words.next(), words.next(), words.next()) else {
+            return Err(format!(
+                "--request {line:?}: expected METHOD URL, such as 'OPTIONS https://api.example.com/api/x'"
+            ));
+        };
+        let mut request = Request::new(method, url)?;
+        for header in headers {
+            request.add_header_line(header)?;
+        }
+        Ok(request)
+    }
+
+    /// A browser's "Copy as cURL" (bash) command.
+    pub fn from_curl(command: &str) -> Result<Request, String> {
+        curl::parse(command)
+    }
+
+    fn new(method: &str, url: &str) -> Result<Request, String> {
+        if method.is_empty() || !crate::policy::token::is_token(method.as_bytes()) {
+            return Err(format!("{method:?} is not an HTTP method (a token)"));
+        }
+        let (scheme, rest) = url
+            .split_once("://")
+            .filter(|(scheme, _)| matches!(*scheme, "http" | "https"))
+            .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(end);
+        if authority.is_empty() || authority.contains('@') {
+            return Err(format!(
+                "{url:?}: expected a host after {scheme}://, without userinfo"
+            ));
+        }
+        // A fragment never leaves the browser.
+        let path = path.split('#').next().unwrap_or_default();
+        let path = match path {
+            "" => "/".to_string(),
+            p if p.starts_with('?') => format!("/{p}"),
+            p => p.to_string(),
+        };
+        Ok(Request {
+            method: method.to_string(),
+            scheme: scheme.to_string(),
+            authority: authority.to_string(),
+            path,
+            headers: Vec::new(),
+            route: None,
+        })
+    }
+
+    /// `Name: value`; `Host` sets the authority, as it does in HTTP/1.
+    fn add_header_line(&mut self, line: &str) -> Result<(), String> {
+        let (name, value) = line
+            .split_once(':')
+            .filter(|(name, _)| crate::policy::token::is_token(name.trim_end().as_bytes()))
+            .ok_or_else(|| format!("header {line:?}: expected 'Name: value'"))?;
+        let name = name.trim_end().to_ascii_lowercase();
+        let value = value.trim();
+        if name == "host" {
+            self.authority = value.to_string();
+            return Ok(());
+        }
+        match self.headers.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => {
+                existing.push(b',');
+                existing.extend_from_slice(value.as_bytes());
+            }
+            None => self.headers.push((name, value.as_bytes().to_vec())),
+        }
+        Ok(())
+    }
+
+    fn url(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.authority, self.path)
+    }
+
+    fn facts(&self) -> RequestFacts {
+        RequestFacts {
+            route: self.route_name(),
+            authority: self.header(":authority"),
+            path: self.header(":path"),
+        }
+    }
+}
+
+impl RequestView for Request {
+    fn header(&self, name: &str) -> Option<Vec<u8>> {
+        let pseudo = match name {
+            ":method" => Some(&self.method),
+            ":scheme" => Some(&self.scheme),
+            ":authority" => Some(&self.authority),
+            ":path" => Some(&self.path),
+            _ => None,
+        };
+        if let Some(value) = pseudo {
+            return Some(value.as_bytes().to_vec());
+        }
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn route_name(&self) -> Option<Vec<u8>> {
+        self.route.as_ref().map(|r| r.as_bytes().to_vec())
+    }
+}
+
+/// What the filter does with `request`, one fact a line.
+pub fn explain(config: &Config, request: &Request) -> String {
+    let mut out = String::new();
+    let route = match &request.route {
+        Some(route) => format!("route {route:?}"),
+        None => "no route name (--route gives one)".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "request: {} {}, {route}",
+        request.method,
+        request.url()
+    );
+    for (name, value) in &request.headers {
+        let _ = writeln!(out, "  {name}: {}", String::from_utf8_lossy(value));
+    }
+    let evaluation = cors::evaluate(config, request);
+    let chosen = evaluation.policy.as_ref().map(|(i, _)| *i);
+    let facts = request.facts();
+    let passed = chosen.unwrap_or(config.policies.len());
+    for (i, policy) in config.policies.iter().enumerate().take(passed) {
+        let why = policy
+            .matcher
+            .unfit(&facts)
+            .map_or("(no condition failed)".to_string(), |c| misfit(c, &facts));
+        let _ = writeln!(out, "policies[{i}] ({}): not this one: {why}", policy.name);
+    }
+    let Some((index, policy)) = &evaluation.policy else {
+        let _ = writeln!(
+            out,
+            "no policy applies: the request and its response pass untouched"
+        );
+        return out;
+    };
+    let how = if policy.matcher.is_everything() {
+        "it has no match"
+    } else {
+        "its match fits"
+    };
+    let _ = writeln!(out, "policies[{index}] ({}): applies: {how}", policy.name);
+    let _ = writeln!(out, "decision: {}", decision(&evaluation.outcome));
+    if let Some(line) = evaluation.denial_line() {
+        let _ = writeln!(out, "log (debug level): {line}");
+    }
+    if policy.report_only {
+        let _ = writeln!(
+            out,
+            "report_only: counted and logged as above, but nothing is changed"
+        );
+    }
+    match &evaluation.action {
+        Action::Nothing => {
+            let _ = writeln!(out, "status: the upstream's; the filter changes nothing");
+        }
+        Action::Respond(response) => {
+            let _ = writeln!(
+                out,
+                "status: {}, answered by the filter (the request never reaches the upstream)",
+                response.status
+            );
+            for (name, value) in &response.headers {
+                let _ = writeln!(out, "send: {name}: {}", &**value);
+            }
+        }
+        Action::Decorate(plan) => {
+            let _ = writeln!(out, "status: the upstream's (the request goes upstream)");
+            let _ = writeln!(
+                out,
+                "remove: every access-control-* header of the upstream's response"
+            );
+            for edit in plan.edits(std::iter::empty::<(&[u8], &[u8])>()) {
+                match edit {
+                    HeaderEdit::Set("vary", value) => {
+                        let _ = writeln!(
+                            out,
+                            "set: vary: {value} (merged into the upstream's Vary, unless it already names Origin or is *)"
+                        );
+                    }
+                    HeaderEdit::Set(name, value) => {
+                        let _ = writeln!(out, "set: {name}: {value}");
+                    }
+                    HeaderEdit::Remove(name) => {
+                        let _ = writeln!(out, "remove: {name}");
+                    }
+                }
+            }
+        }
+    }
+    if let Some(note) = preflight_note(request, &evaluation.outcome) {
+        let _ = writeln!(out, "{note}");
+    }
+    out
+}
+
+fn misfit(condition: Condition, facts: &RequestFacts) -> String {
+    let shown = |v: &Option<Vec<u8>>| {
+        format!(
+            "{:?}",
+            String::from_utf8_lossy(v.as_deref().unwrap_or_default())
+        )
+    };
+    let field = condition.field();
+    match condition {
+        Condition::Routes if facts.route.is_none() => {
+            format!("match.{field} needs a route name and the request has none")
+        }
+        Condition::Routes => format!("route {} is not in match.{field}", shown(&facts.route)),
+        Condition::Hosts => format!(
+            "host {} fits no entry of match.{field}",
+            shown(&facts.authority)
+        ),
+        Condition::PathPrefixes => {
+            format!(
+                "path {} starts with no entry of match.{field}",
+                shown(&facts.path)
+            )
+        }
+    }
+}
+
+fn decision(outcome: &Outcome) -> String {
+    let counter = outcome.counter().and_then(|i| COUNTERS.get(i)).copied();
+    match (outcome, counter) {
+        (Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial), Some(name)) => {
+            format!("{name}: {denial}")
+        }
+        (Outcome::NoOrigin, Some(name)) => {
+            format!("{name}: the request has no Origin header, so it is no CORS request")
+        }
+        (_, Some(name)) => name.to_string(),
+        (Outcome::Disabled, None) => {
+            "disabled: no CORS handling, the request and its response pass untouched".into()
+        }
+        _ => format!("{outcome:?}"),
+    }
+}
+
+/// A browser sends a preflight before a cross-origin request with any method but GET, HEAD
+/// and POST; what it copies as cURL from the network panel is the request itself.
+fn preflight_note(request: &Request, outcome: &Outcome) -> Option<String> {
+    let actual = matches!(outcome, Outcome::ActualAllowed | Outcome::ActualDenied(_));
+    let simple = ["GET", "HEAD", "POST"].contains(&request.method.as_str());
+    let origin = request.header("origin")?;
+    (actual && !simple).then(|| {
+        format!(
+            "note: a browser first sends a preflight for a {} request; explain it with \
+             --request 'OPTIONS {}' -H 'Origin: {}' -H 'Access-Control-Request-Method: {}'",
+            request.method,
+            request.url(),
+            String::from_utf8_lossy(&origin),
+            request.method
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests;

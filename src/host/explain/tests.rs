@@ -1,0 +1,236 @@
+//! The explain host: requests read from a line or a copied curl command, and what the
+//! filter's own decision says about them.
+
+use super::{explain, Request};
+use crate::policy::Config;
+use serde_json::json;
+
+fn request(line: &str, headers: &[&str]) -> Request {
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    Request::from_line(line, &headers).unwrap()
+}
+
+fn config() -> Config {
+    Config::from_tree(&json!({"policies": [
+        {"name": "admin", "match": {"routes": ["admin"]}, "disabled": true},
+        {"name": "api", "match": {"path_prefixes": ["/api/"]},
+         "allow_origins": ["https://app.example.com"], "allow_methods": ["PUT"],
+         "allow_credentials": true, "timing_allow_origin": true},
+        {"name": "watch", "match": {"hosts": ["*.example.org"]},
+         "allow_origins": ["https://app.example.com"], "report_only": true},
+    ]}))
+    .unwrap()
+}
+
+#[test]
+fn a_line_gives_method_authority_path_and_headers_as_envoy_would() {
+    let r = request(
+        "OPTIONS https://api.example.com:8443/api/x?a=1#frag",
+        &[
+            "Origin: https://app.example.com",
+            "X-A: 1",
+            "x-a:2 ",
+            "Host: other.example",
+        ],
+    );
+    assert_eq!(r.method, "OPTIONS");
+    assert_eq!(r.scheme, "https");
+    assert_eq!(r.authority, "other.example");
+    assert_eq!(r.path, "/api/x?a=1");
+    assert_eq!(
+        r.headers,
+        [
+            ("origin".to_string(), b"https://app.example.com".to_vec()),
+            ("x-a".to_string(), b"1,2".to_vec()),
+        ]
+    );
+    assert_eq!(request("GET http://a.example", &[]).path, "/");
+    assert_eq!(request("GET http://a.example?x", &[]).path, "/?x");
+}
+
+#[test]
+fn malformed_lines_and_headers_are_errors_that_say_what_is_expected() {
+    let error = |line: &str, headers: &[&str]| {
+        let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        Request::from_line(line, &headers).unwrap_err()
+    };
+    assert_eq!(
+        error("https://a.example/", &[]),
+        r#"--request "https://a.example/": expected METHOD URL, such as 'OPTIONS https://api.example.com/api/x'"#
+    );
+    assert_eq!(
+        error("GET /api/x", &[]),
+        r#""/api/x" is not an http:// or https:// URL"#
+    );
+    assert_eq!(
+        error("GE(T https://a.example/", &[]),
+        r#""GE(T" is not an HTTP method (a token)"#
+    );
+    assert_eq!(
+        error("GET https:///x", &[]),
+        r#""https:///x": expected a host after https://, without userinfo"#
+    );
+    assert_eq!(
+        error("GET https://a.example/", &["Origin https://x"]),
+        r#"header "Origin https://x": expected 'Name: value'"#
+    );
+}
+
+#[test]
+fn a_copied_curl_command_is_read_as_the_request_it_sends() {
+    let chrome = "curl 'https://api.example.com/api/orders' \\\n  -X 'OPTIONS' \\\n  \
+                  -H 'accept: */*' \\\n  -H 'access-control-request-method: PUT' \\\n  \
+                  -H 'origin: https://app.example.com' \\\n  --compressed";
+    let r = Request::from_curl(chrome).unwrap();
+    assert_eq!(
+        (r.method.as_str(), r.authority.as_str(), r.path.as_str()),
+        ("OPTIONS", "api.example.com", "/api/orders")
+    );
+    assert_eq!(r.headers.len(), 3);
+    let firefox = "curl 'https://api.example.com/api/orders' --compressed -X POST \
+                   -H 'Origin: https://app.example.com' --data-raw '{\"a\": 1}'";
+    assert_eq!(Request::from_curl(firefox).unwrap().method, "POST");
+    let body = "curl https://api.example.com/api/orders --data-raw 'x=1' -b 'a=b'";
+    let r = Request::from_curl(body).unwrap();
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.headers, [("cookie".to_string(), b"a=b".to_vec())]);
+    assert_eq!(
+        Request::from_curl("curl -I https://a.example/x")
+            .unwrap()
+            .method,
+        "HEAD"
+    );
+    let windows = "curl 'https://a.example/' \\\r\n  -H 'origin: https://b.example'";
+    assert_eq!(Request::from_curl(windows).unwrap().headers.len(), 1);
+}
+
+#[test]
+fn a_curl_command_we_cannot_read_is_an_error() {
+    let error = |command: &str| Request::from_curl(command).unwrap_err();
+    assert_eq!(
+        error("wget https://a.example/"),
+        "--curl: the command must start with curl"
+    );
+    assert_eq!(
+        error("curl 'https://a.example/"),
+        "--curl: the command has an unclosed quote or a trailing backslash"
+    );
+    assert_eq!(error("curl -X"), "--curl: -X needs a value");
+    assert_eq!(
+        error("curl https://a.example/ -u me:pw"),
+        "--curl: unsupported curl option -u"
+    );
+    assert_eq!(error("curl --compressed"), "--curl: the command has no URL");
+    assert_eq!(
+        error("curl https://a.example/ https://b.example/"),
+        r#"--curl: a second URL "https://b.example/""#
+    );
+    assert_eq!(
+        error("curl https://a.example/ --data-raw $'it\\'s'"),
+        "--curl: ANSI-C quoting ($'...') is not supported; write those words in plain single quotes"
+    );
+}
+
+#[test]
+fn an_allowed_actual_request_lists_every_header_the_filter_sets() {
+    let r = request(
+        "GET https://api.example.com/api/x",
+        &["Origin: https://app.example.com"],
+    );
+    assert_eq!(
+        explain(&config(), &r),
+        "request: GET https://api.example.com/api/x, no route name (--route gives one)
+  origin: https://app.example.com
+policies[0] (admin): not this one: match.routes needs a route name and the request has none
+policies[1] (api): applies: its match fits
+decision: actual_allowed
+status: the upstream's (the request goes upstream)
+remove: every access-control-* header of the upstream's response
+set: access-control-allow-origin: https://app.example.com
+set: access-control-allow-credentials: true
+set: timing-allow-origin: https://app.example.com
+set: vary: Origin (merged into the upstream's Vary, unless it already names Origin or is *)
+"
+    );
+}
+
+#[test]
+fn a_denied_preflight_says_why_and_what_is_sent() {
+    let mut r = request(
+        "OPTIONS https://api.example.com/api/x",
+        &[
+            "Origin: https://app.example.com",
+            "Access-Control-Request-Method: PATCH",
+        ],
+    );
+    r.route = Some("web".into());
+    assert_eq!(
+        explain(&config(), &r),
+        r#"request: OPTIONS https://api.example.com/api/x, route "web"
+  origin: https://app.example.com
+  access-control-request-method: PATCH
+policies[0] (admin): not this one: route "web" is not in match.routes
+policies[1] (api): applies: its match fits
+decision: preflight_denied: method "PATCH" is not allowed
+log (debug level): cors-wasm: policy api: denied: method "PATCH" is not allowed
+status: 403, answered by the filter (the request never reaches the upstream)
+send: vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers
+"#
+    );
+}
+
+#[test]
+fn disabled_report_only_unmatched_and_no_origin_are_said_plainly() {
+    let tail = |r: &Request| {
+        let text = explain(&config(), r);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("  ")).collect();
+        lines.get(1..).unwrap_or_default().join("\n")
+    };
+    let mut admin = request("GET https://api.example.com/admin", &[]);
+    admin.route = Some("admin".into());
+    assert_eq!(
+        tail(&admin),
+        "policies[0] (admin): applies: its match fits\n\
+         decision: disabled: no CORS handling, the request and its response pass untouched\n\
+         status: the upstream's; the filter changes nothing"
+    );
+    let watched = request(
+        "GET https://a.example.org/x",
+        &["Origin: https://evil.example"],
+    );
+    assert!(tail(&watched).ends_with(
+        "decision: actual_denied: origin \"https://evil.example\" is not allowed\n\
+         log (debug level): cors-wasm: policy watch: denied (report only): origin \"https://evil.example\" is not allowed\n\
+         report_only: counted and logged as above, but nothing is changed\n\
+         status: the upstream's; the filter changes nothing"
+    ), "{}", tail(&watched));
+    assert!(tail(&request("GET https://a.example.net/x", &[])).ends_with(
+        "policies[1] (api): not this one: path \"/x\" starts with no entry of match.path_prefixes\n\
+         policies[2] (watch): not this one: host \"a.example.net\" fits no entry of match.hosts\n\
+         no policy applies: the request and its response pass untouched"
+    ));
+    let no_origin = request("GET https://api.example.com/api/x", &[]);
+    assert!(
+        tail(&no_origin).contains(
+            "decision: no_origin: the request has no Origin header, so it is no CORS request\n\
+         status: the upstream's (the request goes upstream)\n\
+         remove: every access-control-* header of the upstream's response\n\
+         set: vary: Origin"
+        ),
+        "{}",
+        tail(&no_origin)
+    );
+}
+
+#[test]
+fn a_request_a_browser_preflights_gets_a_note() {
+    let r = request(
+        "PUT https://api.example.com/api/x",
+        &["Origin: https://app.example.com"],
+    );
+    assert!(explain(&config(), &r).ends_with(
+        "note: a browser first sends a preflight for a PUT request; explain it with \
+         --request 'OPTIONS https://api.example.com/api/x' -H 'Origin: https://app.example.com' \
+         -H 'Access-Control-Request-Method: PUT'\n"
+    ));
+}
