@@ -59,6 +59,8 @@ fn warnings_are_printed_before_the_policies_and_do_not_fail_the_run() {
         "w.json: warning: policies[0].cors.allowOrigins[0]: \"https://*.com\": allows every site under the top-level domain \"com\"\n\
          w.json: warning: policies[1].cors.allowOrigins[0]: \"*\": with allowCredentials: true, every website may read \
          responses to requests made with the user's credentials (its origin is echoed)\n\
+         w.json: warning: policies[1]: never applies: policies[0] (policy-0) has no match, so it \
+         takes every request first\n\
          w.json: policy-0: every request: origins [https://*.com, https://app.example.com]; methods GET, HEAD, POST; \
          request headers none; exposed headers none; credentials\n\
          w.json: b: when path_prefixes [/c]: origins [*]; methods GET, HEAD, POST; request headers none; \
@@ -124,7 +126,9 @@ fn unreadable_files_and_usage_exit_2() {
     assert_eq!(usage.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&usage.stderr),
-        "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)\n"
+        "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)\n       \
+         cors-wasm-check FILE --request 'METHOD URL' [-H 'Name: value']... [--route NAME]\n       \
+         cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")\n"
     );
     let (code, out, err) = check(&[("broken.yaml", "policies: ["), ("empty.yaml", "")]);
     assert_eq!(code, 2, "{out}{err}");
@@ -166,8 +170,9 @@ fn a_key_written_twice_fails_the_run_with_its_path() {
 #[test]
 fn the_summary_names_timing_allow_origin() {
     let yaml = "policies:\n  - name: api\n    allow_origins: [https://app.example.com]\n    timing_allow_origin: true\n";
-    let (code, out) = check(&[("t.yaml", yaml)]);
-    assert_eq!(code, 0, "{out}");
+    let (code, out, err) = check(&[("t.yaml", yaml)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(err, "");
     assert_eq!(
         out,
         "t.yaml: api: every request: origins [https://app.example.com]; methods GET, HEAD, POST; \
@@ -178,20 +183,26 @@ fn the_summary_names_timing_allow_origin() {
 #[test]
 fn a_policy_that_can_never_apply_is_a_warning_not_an_error() {
     let yaml = "policies:\n  - name: all\n    allow_origins: [\"*\"]\n  - name: api\n    match: { path_prefixes: [/api/] }\n    allow_origins: [https://app.example.com]\n";
-    let (code, out) = check(&[("shadow.yaml", yaml)]);
-    assert_eq!(code, 0, "{out}");
+    let (code, out, err) = check(&[("shadow.yaml", yaml)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(err, "");
     assert_eq!(
-        out.lines().next(),
-        Some("shadow.yaml: warning: policies[1]: never applies: policies[0] (all) has no match, so it takes every request first"),
-        "{out}"
+        out,
+        "shadow.yaml: warning: policies[1]: never applies: policies[0] (all) has no match, so it \
+         takes every request first\n\
+         shadow.yaml: all: every request: origins [*]; methods GET, HEAD, POST; request headers \
+         none; exposed headers none\n\
+         shadow.yaml: api: when path_prefixes [/api/]: origins [https://app.example.com]; methods \
+         GET, HEAD, POST; request headers none; exposed headers none\n"
     );
 }
 
 #[test]
 fn an_unknown_field_close_to_a_known_one_gets_a_suggestion() {
     let yaml = "policies:\n  - allow_origins: [\"*\"]\n    allow_header: [x-a]\n";
-    let (code, out) = check(&[("typo.yaml", yaml)]);
-    assert_eq!(code, 1, "{out}");
+    let (code, out, err) = check(&[("typo.yaml", yaml)]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(err, "");
     assert_eq!(
         out,
         "typo.yaml: error: policies[0].allow_header: unknown field; did you mean allow_headers?\n"
