@@ -51,15 +51,19 @@ impl HeaderMap {
 /// Pairs in the same serialization, for a local reply's headers.
 pub fn serialize<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Vec<u8> {
     let count = pairs.clone().count();
-    let mut out = Vec::with_capacity(4 + count * 8);
-    out.extend((count as u32).to_le_bytes());
+    let data: usize = pairs.clone().map(|(n, v)| n.len() + v.len() + 2).sum();
+    // Sized once and copied by slices: byte by byte, this was a third of a preflight's work.
+    let mut out = Vec::with_capacity(4 + count * 8 + data);
+    out.extend_from_slice(&(count as u32).to_le_bytes());
     for (name, value) in pairs.clone() {
-        out.extend((name.len() as u32).to_le_bytes());
-        out.extend((value.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
     }
     for (name, value) in pairs {
-        out.extend(name.iter().chain(&[0]));
-        out.extend(value.iter().chain(&[0]));
+        out.extend_from_slice(name);
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
     }
     out
 }
