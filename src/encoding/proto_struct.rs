@@ -210,6 +210,24 @@ mod tests {
         );
     }
 
+    /// prost's limit is 100 messages deep: the Struct, the field's Value, then a ListValue
+    /// and a Value per list. 49 lists are 100 messages; 50 are one list too many.
+    #[test]
+    fn nesting_holds_at_prosts_limit_and_not_one_list_past() {
+        let nested = |lists: usize| {
+            let mut value = json!("leaf");
+            for _ in 0..lists {
+                value = json!([value]);
+            }
+            encode(&json!({ "deep": value }))
+        };
+        assert!(decode(&nested(49)).is_ok());
+        assert_eq!(
+            decode(&nested(50)).unwrap_err(),
+            malformed("recursion limit reached")
+        );
+    }
+
     #[test]
     fn rejects_nesting_too_deep_without_overflowing_the_stack() {
         let mut value = json!("leaf");
