@@ -156,31 +156,13 @@ fn closest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
 }
 
 /// The Levenshtein distance between `a` and `b` (ASCII case ignored), or `None` when it is
-/// over `limit`; a key far longer than any name costs nothing.
+/// over `limit`; a key far longer than any name is not even compared.
 fn edit_distance(a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > limit {
         return None;
     }
-    // One row of the table at a time: row[j] is the distance between a[..i] and b[..j].
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut diagonal = i;
-        let mut left = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let up = row.get(j + 1).copied().unwrap_or(usize::MAX);
-            let cost = usize::from(!x.eq_ignore_ascii_case(y));
-            let here = (diagonal + cost).min(up + 1).min(left + 1);
-            diagonal = up;
-            left = here;
-            if let Some(cell) = row.get_mut(j + 1) {
-                *cell = here;
-            }
-        }
-        if let Some(first) = row.first_mut() {
-            *first = i + 1;
-        }
-    }
-    row.last().copied().filter(|d| *d <= limit)
+    let lower = |s: &[u8]| String::from_utf8_lossy(&s.to_ascii_lowercase()).into_owned();
+    Some(strsim::levenshtein(&lower(a), &lower(b))).filter(|d| *d <= limit)
 }
 
 pub fn child(path: &str, key: &str) -> String {
