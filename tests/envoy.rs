@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy};
+use support::envoy::{bootstrap, configuration_warnings, cors_filter, Build, Encoding, Envoy};
 use support::http::{self, Response};
 use support::upstream::Upstream;
 
@@ -478,11 +478,7 @@ fn an_unreachable_policy_is_warned_about_when_envoy_configures_it(build: Build) 
         Some(APP)
     );
     let log = envoy.log();
-    let warnings: Vec<&str> = log
-        .lines()
-        .filter_map(|line| line.split_once("cors-wasm: configuration warning: "))
-        .map(|(_, warning)| warning)
-        .collect();
+    let warnings = configuration_warnings(&log);
     let configures = log.matches("cors-wasm: configured 2 policies").count();
     assert!(configures >= 1, "never configured:\n{log}");
     let expected =

@@ -15,7 +15,7 @@ mod support;
 use harness::host::Headers;
 use harness::{structpb, Host, Reply};
 use serde_json::{json, Value};
-use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy};
+use support::envoy::{bootstrap, configuration_warnings, cors_filter, Build, Encoding, Envoy};
 use support::http::Response;
 use support::upstream::Upstream;
 
@@ -630,11 +630,7 @@ fn suspicious_patterns_load_with_a_warning_naming_their_path(build: Build) {
             Some("https://any.host.example")
         );
         let log = envoy.log();
-        let warnings: Vec<&str> = log
-            .lines()
-            .filter_map(|line| line.split_once("cors-wasm: configuration warning: "))
-            .map(|(_, warning)| warning)
-            .collect();
+        let warnings = configuration_warnings(&log);
         let expected = SUSPICIOUS_WARNINGS;
         // Envoy configures the plugin once per thread; each time, the same lines, once each.
         let configures = log.matches("cors-wasm: configured 3 policies").count();

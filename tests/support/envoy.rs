@@ -320,6 +320,15 @@ fn spawn(config: &str, ext: &str, modules: &Path) -> (Child, TempDir) {
     (child, dir)
 }
 
+/// The configuration warnings in an Envoy log, without their prefix, in log order (Envoy
+/// configures a wasm plugin once per thread, so each appears once per configure).
+pub fn configuration_warnings(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter_map(|line| line.split_once("cors-wasm: configuration warning: "))
+        .map(|(_, warning)| warning)
+        .collect()
+}
+
 fn read_log(dir: &TempDir) -> String {
     fs::read_to_string(dir.path().join("envoy.log")).unwrap_or_default()
 }
