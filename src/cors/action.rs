@@ -42,6 +42,12 @@ impl Deref for HeaderValue {
     }
 }
 
+impl AsRef<[u8]> for HeaderValue {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 impl From<&str> for HeaderValue {
     fn from(value: &str) -> HeaderValue {
         HeaderValue::Owned(value.to_string())

@@ -122,8 +122,8 @@ impl HttpFilter for CorsFilter {
                 self.plan = Some(plan);
                 HeadersStatus::Continue
             }
-            Action::Respond(response) => {
-                send(envoy, &response);
+            Action::Respond(LocalResponse { status, headers }) => {
+                envoy.send_headers(status, headers);
                 HeadersStatus::StopIteration
             }
         }
@@ -197,15 +197,6 @@ impl RequestView for EnvoyRequest<'_, '_> {
     fn expect_more_headers(&self) {
         self.all.get_or_init(|| self.envoy.request_headers());
     }
-}
-
-fn send(envoy: &mut FilterHandle<'_>, response: &LocalResponse) {
-    let headers: Vec<(&str, &[u8])> = response
-        .headers
-        .iter()
-        .map(|(name, value)| (*name, value.as_bytes()))
-        .collect();
-    envoy.send_headers(response.status, &headers);
 }
 
 fn apply(envoy: &mut FilterHandle<'_>, edit: HeaderEdit) {

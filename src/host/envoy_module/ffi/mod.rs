@@ -146,12 +146,38 @@ pub struct FilterHandle<'a> {
     _hook: PhantomData<&'a mut ()>,
 }
 
-/// A local reply queued by [`FilterHandle::send_response`], sent when the hook returns.
+/// A local reply queued by [`FilterHandle::send_headers`] or
+/// [`FilterHandle::send_local_reply`], sent when the hook returns.
 enum LocalReply {
     /// Response headers and no body, sent down the encoder filters (`encodeHeaders`).
-    Headers(Vec<(Vec<u8>, Vec<u8>)>),
+    Headers(u32, Box<dyn ReplyHeaders>),
     /// Envoy's local reply of this status, empty (`sendLocalReply`).
     Status(u32),
+}
+
+/// The headers of a queued reply, owned by it until Envoy has copied them: moved in, not
+/// copied, since each copy is an allocation on every preflight.
+trait ReplyHeaders {
+    /// Views of `:status` and then each header (lowercase name, value) for Envoy, borrowing
+    /// `status` and `self`.
+    fn views(&self, status: &[u8]) -> Vec<abi::ModuleHttpHeader>;
+}
+
+impl<K: AsRef<[u8]>, V: AsRef<[u8]>> ReplyHeaders for Vec<(K, V)> {
+    fn views(&self, status: &[u8]) -> Vec<abi::ModuleHttpHeader> {
+        let headers = self
+            .iter()
+            .map(|(name, value)| (name.as_ref(), value.as_ref()));
+        std::iter::once((&b":status"[..], status))
+            .chain(headers)
+            .map(|(key, value)| abi::ModuleHttpHeader {
+                key_ptr: key.as_ptr().cast::<c_char>(),
+                key_length: key.len(),
+                value_ptr: value.as_ptr().cast::<c_char>(),
+                value_length: value.len(),
+            })
+            .collect()
+    }
 }
 
 impl FilterHandle<'_> {
@@ -198,14 +224,12 @@ impl FilterHandle<'_> {
     /// `send_response_headers`, Envoy's `encodeHeaders`, as its own CORS filter answers a
     /// preflight: cheaper than a local reply, and with exactly these headers. Meant for the
     /// request phase (tested there only).
-    pub fn send_headers(&mut self, status: u32, headers: &[(&str, &[u8])]) {
-        let status = (b":status".to_vec(), status.to_string().into_bytes());
-        let rest = headers
-            .iter()
-            .map(|(k, v)| (k.as_bytes().to_vec(), v.to_vec()));
-        self.pending_reply = Some(LocalReply::Headers(
-            std::iter::once(status).chain(rest).collect(),
-        ));
+    pub fn send_headers<K, V>(&mut self, status: u32, headers: Vec<(K, V)>)
+    where
+        K: AsRef<[u8]> + 'static,
+        V: AsRef<[u8]> + 'static,
+    {
+        self.pending_reply = Some(LocalReply::Headers(status, Box::new(headers)));
     }
 
     /// Queues Envoy's own local reply of `status`, with an empty body (`send_response`), sent
@@ -312,18 +336,19 @@ impl FilterHandle<'_> {
         if !ok {
             return Vec::new();
         }
-        entries
-            .iter()
-            .filter_map(|entry| {
-                // SAFETY: each filled entry points into Envoy's header map, which stays as it is
-                // while `self` is borrowed (setters need `&mut self`) and the hook runs (a
-                // handle does not outlive it). Unfilled entries are null.
-                let key = unsafe { envoy_bytes(entry.key_ptr, entry.key_length) }?;
-                // SAFETY: as above.
-                let value = unsafe { envoy_bytes(entry.value_ptr, entry.value_length) };
-                Some((key, value.unwrap_or_default()))
-            })
-            .collect()
+        let mut headers = Vec::with_capacity(count);
+        for entry in &entries {
+            // SAFETY: each filled entry points into Envoy's header map, which stays as it is
+            // while `self` is borrowed (setters need `&mut self`) and the hook runs (a handle
+            // does not outlive it). Unfilled entries are null.
+            let Some(key) = (unsafe { envoy_bytes(entry.key_ptr, entry.key_length) }) else {
+                continue;
+            };
+            // SAFETY: as above.
+            let value = unsafe { envoy_bytes(entry.value_ptr, entry.value_length) };
+            headers.push((key, value.unwrap_or_default()));
+        }
+        headers
     }
 
     fn set_header(
@@ -353,18 +378,12 @@ impl FilterHandle<'_> {
     fn flush_reply(&mut self) -> bool {
         match self.pending_reply.take() {
             None => return false,
-            Some(LocalReply::Headers(headers)) => {
-                let mut views: Vec<abi::ModuleHttpHeader> = headers
-                    .iter()
-                    .map(|(k, v)| abi::ModuleHttpHeader {
-                        key_ptr: k.as_ptr().cast::<c_char>(),
-                        key_length: k.len(),
-                        value_ptr: v.as_ptr().cast::<c_char>(),
-                        value_length: v.len(),
-                    })
-                    .collect();
+            Some(LocalReply::Headers(status, headers)) => {
+                let status = status.to_string();
+                let mut views = headers.views(status.as_bytes());
                 // SAFETY: `self.ptr` is the filter pointer of the running hook; `views` and
-                // the `headers` they point into live until after the call; Envoy copies them.
+                // the `status` and `headers` they point into live until after the call;
+                // Envoy copies them.
                 unsafe {
                     abi::envoy_dynamic_module_callback_http_send_response_headers(
                         self.ptr,
