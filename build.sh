@@ -272,8 +272,8 @@ run_bench() {
   build
   install_envoy
   local tool
-  for tool in wrk nginx wasm-opt taskset; do
-    command -v "$tool" >/dev/null || { echo "installing wrk, nginx and binaryen (Debian packages)"; apt_install wrk nginx-light binaryen; break; }
+  for tool in wrk nginx wasm-opt taskset valgrind; do
+    command -v "$tool" >/dev/null || { echo "installing wrk, nginx, binaryen and valgrind (Debian packages)"; apt_install wrk nginx-light binaryen valgrind; break; }
   done
   run_fuel > "${CARGO_TARGET_DIR:-target}/fuel.md"
   python3 bench/bench.py --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \

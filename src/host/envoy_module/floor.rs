@@ -1,26 +1,48 @@
 //! Benchmark builds only (`--features bench-floor`, made by `./build.sh bench`, never
 //! shipped): the least work any dynamic-module CORS filter does, through the same FFI layer.
-//! It reads `Access-Control-Request-Method`, answers a request carrying it with a bare 204
-//! and `Access-Control-Allow-Origin`, and otherwise reads `Origin` and adds that header to the
+//! It reads `Access-Control-Request-Method`, answers a request carrying it with a 204 and
+//! `Access-Control-Allow-Origin`, and otherwise reads `Origin` and adds that header to the
 //! response. No policy, no `Vary`: the measure of what the dynamic-module ABI costs in Envoy,
 //! as bench/noop's `floor` is for wasm.
+//!
+//! Configured `{"preflight_headers": [[name, value], ...]}`, it adds those headers to its
+//! preflight answer: the least a filter does to give a policy's whole answer (bench.py checks
+//! that it is the real filter's).
 
 use super::ffi::{ConfigHandle, FilterConfig, FilterHandle, HeadersStatus, HttpFilter};
+use crate::cors::HeaderValue;
+use std::sync::Arc;
 
-/// Takes the place of the real filter's `new_config`: any configuration will do.
-pub fn new_config(_: &ConfigHandle<'_>, _: &[u8], _: &[u8]) -> Option<Box<dyn FilterConfig>> {
-    Some(Box::new(FloorConfig))
+/// Takes the place of the real filter's `new_config`.
+pub fn new_config(_: &ConfigHandle<'_>, _: &[u8], bytes: &[u8]) -> Option<Box<dyn FilterConfig>> {
+    let config: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let pairs = config["preflight_headers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let shared = |text: &serde_json::Value| Some(HeaderValue::Shared(Arc::from(text.as_str()?)));
+    let preflight_headers = pairs
+        .iter()
+        .filter_map(|pair| Some((shared(&pair[0])?, shared(&pair[1])?)))
+        .collect();
+    Some(Box::new(Arc::new(FloorConfig { preflight_headers })))
 }
 
-struct FloorConfig;
+struct FloorConfig {
+    preflight_headers: Vec<(HeaderValue, HeaderValue)>,
+}
 
-impl FilterConfig for FloorConfig {
+impl FilterConfig for Arc<FloorConfig> {
     fn new_filter(&self) -> Box<dyn HttpFilter> {
-        Box::new(FloorFilter { origin: None })
+        Box::new(FloorFilter {
+            config: Arc::clone(self),
+            origin: None,
+        })
     }
 }
 
 struct FloorFilter {
+    config: Arc<FloorConfig>,
     origin: Option<Vec<u8>>,
 }
 
@@ -31,7 +53,11 @@ impl HttpFilter for FloorFilter {
             .is_some()
         {
             let origin = envoy.request_header(b"origin").unwrap_or_default();
-            envoy.send_headers(204, &[("access-control-allow-origin", &origin)]);
+            let origin = HeaderValue::Owned(String::from_utf8_lossy(&origin).into_owned());
+            let mut headers = Vec::with_capacity(1 + self.config.preflight_headers.len());
+            headers.push((HeaderValue::Static("access-control-allow-origin"), origin));
+            headers.extend(self.config.preflight_headers.iter().cloned());
+            envoy.send_headers(204, headers);
             return HeadersStatus::StopIteration;
         }
         self.origin = envoy.request_header(b"origin");
