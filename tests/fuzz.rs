@@ -403,6 +403,8 @@ fn apply(mut headers: Vec<(String, Vec<u8>)>, edits: Vec<HeaderEdit>) -> Vec<(St
                 headers.retain(|(n, _)| n != name);
                 headers.push((name.to_string(), value.into_bytes()));
             }
+            // Kept values stay: an Add to a header the response has would leave two.
+            HeaderEdit::Add(name, value) => headers.push((name.to_string(), value.into_bytes())),
             HeaderEdit::Remove(name) => headers.retain(|(n, _)| *n != name),
         }
     }

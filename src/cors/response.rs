@@ -41,11 +41,22 @@ pub enum Edit<'a> {
     Remove(&'a str),
 }
 
-/// An [`Edit`] that owns its strings, for tests and tools that keep edits.
+/// An [`Edit`] that owns its strings, for hosts and tools that keep edits.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HeaderEdit {
     Set(&'static str, String),
+    Add(&'static str, String),
     Remove(String),
+}
+
+impl HeaderEdit {
+    /// Add as Set: what either leaves on the response, for who does not care which it was.
+    pub fn as_set(self) -> HeaderEdit {
+        match self {
+            HeaderEdit::Add(name, value) => HeaderEdit::Set(name, value),
+            edit => edit,
+        }
+    }
 }
 
 const ALLOW_ORIGIN: &str = "access-control-allow-origin";
@@ -174,9 +185,8 @@ impl<'h> Survey<'h> {
 impl From<Edit<'_>> for HeaderEdit {
     fn from(edit: Edit<'_>) -> HeaderEdit {
         match edit {
-            Edit::Set(name, value) | Edit::Add(name, value) => {
-                HeaderEdit::Set(name, value.to_string())
-            }
+            Edit::Set(name, value) => HeaderEdit::Set(name, value.to_string()),
+            Edit::Add(name, value) => HeaderEdit::Add(name, value.to_string()),
             Edit::Remove(name) => HeaderEdit::Remove(name.to_string()),
         }
     }

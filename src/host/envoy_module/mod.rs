@@ -204,6 +204,9 @@ fn apply(envoy: &mut FilterHandle<'_>, edit: HeaderEdit) {
         HeaderEdit::Set(name, value) => {
             envoy.set_response_header(name.as_bytes(), value.as_bytes())
         }
+        HeaderEdit::Add(name, value) => {
+            envoy.add_response_header(name.as_bytes(), value.as_bytes())
+        }
         HeaderEdit::Remove(name) => envoy.remove_response_header(name.as_bytes()),
     };
     if !done {

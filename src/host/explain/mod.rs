@@ -205,7 +205,8 @@ pub fn explain(config: &Config, request: &Request) -> String {
                 out,
                 "remove: every access-control-* header of the upstream's response"
             );
-            for edit in plan.edits(std::iter::empty::<(&[u8], &[u8])>()) {
+            let edits = plan.edits(std::iter::empty::<(&[u8], &[u8])>());
+            for edit in edits.into_iter().map(HeaderEdit::as_set) {
                 match edit {
                     HeaderEdit::Set("vary", value) => {
                         let _ = writeln!(
@@ -213,7 +214,7 @@ pub fn explain(config: &Config, request: &Request) -> String {
                             "set: vary: {value} (merged into the upstream's Vary, unless it already names Origin or is *)"
                         );
                     }
-                    HeaderEdit::Set(name, value) => {
+                    HeaderEdit::Set(name, value) | HeaderEdit::Add(name, value) => {
                         let _ = writeln!(out, "set: {name}: {value}");
                     }
                     HeaderEdit::Remove(name) => {

@@ -184,6 +184,14 @@ extern "C" {
         value: ModuleBuffer,
     ) -> bool;
 
+    /// `envoy_dynamic_module_callback_http_add_header`: add a value, keeping any others.
+    pub fn envoy_dynamic_module_callback_http_add_header(
+        filter_envoy_ptr: HttpFilterEnvoyPtr,
+        header_type: HeaderType,
+        key: ModuleBuffer,
+        value: ModuleBuffer,
+    ) -> bool;
+
     /// `envoy_dynamic_module_callback_http_send_response`: send a local reply downstream.
     pub fn envoy_dynamic_module_callback_http_send_response(
         filter_envoy_ptr: HttpFilterEnvoyPtr,

@@ -213,6 +213,22 @@ impl FilterHandle<'_> {
         self.set_header(abi::HEADER_TYPE_RESPONSE_HEADER, name, module_buffer(value))
     }
 
+    /// Adds `value` to response header `name`, keeping any values it has: for a header the
+    /// response lacks, cheaper for Envoy than a set, which first looks for values to remove.
+    /// False when there is no response header map.
+    pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) -> bool {
+        // SAFETY: `self.ptr` is the filter pointer of the running hook; the key and value
+        // borrow caller slices for the call; Envoy copies both.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_add_header(
+                self.ptr,
+                abi::HEADER_TYPE_RESPONSE_HEADER,
+                module_buffer(name),
+                module_buffer(value),
+            )
+        }
+    }
+
     /// Removes every value of response header `name` (the ABI's set_header with a null value).
     pub fn remove_response_header(&mut self, name: &[u8]) -> bool {
         self.set_header(abi::HEADER_TYPE_RESPONSE_HEADER, name, NULL_BUFFER)
