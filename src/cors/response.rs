@@ -41,6 +41,17 @@ pub enum Edit<'a> {
     Remove(&'a str),
 }
 
+impl Edit<'_> {
+    /// What it does, for a log line: `add response header vary`.
+    pub fn describe(&self) -> String {
+        match self {
+            Edit::Set(name, _) => format!("set response header {name}"),
+            Edit::Add(name, _) => format!("add response header {name}"),
+            Edit::Remove(name) => format!("remove response header {name}"),
+        }
+    }
+}
+
 /// An [`Edit`] that owns its strings, for hosts and tools that keep edits.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HeaderEdit {
@@ -50,6 +61,15 @@ pub enum HeaderEdit {
 }
 
 impl HeaderEdit {
+    /// The same as [`Edit::describe`].
+    pub fn describe(&self) -> String {
+        match self {
+            HeaderEdit::Set(name, value) => Edit::Set(name, value).describe(),
+            HeaderEdit::Add(name, value) => Edit::Add(name, value).describe(),
+            HeaderEdit::Remove(name) => Edit::Remove(name).describe(),
+        }
+    }
+
     /// Add as Set: what either leaves on the response, for who does not care which it was.
     pub fn as_set(self) -> HeaderEdit {
         match self {

@@ -745,3 +745,21 @@ fn timing_allow_origin_replaces_the_upstreams_and_adds_when_absent() {
         [format!("Add(\"timing-allow-origin\", \"{APP}\")")]
     );
 }
+
+#[test]
+fn edits_describe_themselves_for_a_log_line() {
+    let described = [
+        HeaderEdit::Set("access-control-allow-origin", APP.into()),
+        HeaderEdit::Add("vary", "Origin".into()),
+        HeaderEdit::Remove("access-control-max-age".into()),
+    ]
+    .map(|edit| edit.describe());
+    assert_eq!(
+        described,
+        [
+            "set response header access-control-allow-origin",
+            "add response header vary",
+            "remove response header access-control-max-age",
+        ]
+    );
+}

@@ -200,7 +200,7 @@ impl RequestView for EnvoyRequest<'_, '_> {
 }
 
 fn apply(envoy: &mut FilterHandle<'_>, edit: HeaderEdit) {
-    let done = match edit {
+    let done = match &edit {
         HeaderEdit::Set(name, value) => {
             envoy.set_response_header(name.as_bytes(), value.as_bytes())
         }
@@ -210,6 +210,8 @@ fn apply(envoy: &mut FilterHandle<'_>, edit: HeaderEdit) {
         HeaderEdit::Remove(name) => envoy.remove_response_header(name.as_bytes()),
     };
     if !done {
-        log(LogLevel::Error, "cors-wasm: Envoy refused a header edit");
+        // Envoy says no more than that: it refuses only when there is no response header map.
+        let line = format!("cors-wasm: Envoy refused to {}", edit.describe());
+        log(LogLevel::Error, &line);
     }
 }

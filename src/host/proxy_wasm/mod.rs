@@ -264,13 +264,16 @@ fn send(response: &LocalResponse) -> bool {
 
 fn apply(edit: Edit) {
     let map = Map::ResponseHeaders;
-    let result = match edit {
+    let result = match &edit {
         Edit::Set(name, value) => calls::replace_header(map, name, value.as_bytes()),
         Edit::Add(name, value) => calls::add_header(map, name, value.as_bytes()),
         Edit::Remove(name) => calls::remove_header(map, name),
     };
     if let Err(status) = result {
-        error!("cors-wasm: the host refused a header edit: {status}");
+        error!(
+            "cors-wasm: the host refused to {}: {status}",
+            edit.describe()
+        );
     }
 }
 
