@@ -5,9 +5,9 @@
 //! response. No policy, no `Vary`: the measure of what the dynamic-module ABI costs in Envoy,
 //! as bench/noop's `floor` is for wasm.
 //!
-//! Configured `{"preflight_headers": [[name, value], ...]}`, it adds those headers to its
-//! preflight answer: the least a filter does to give a policy's whole answer (bench.py checks
-//! that it is the real filter's).
+//! Configured `{"preflight_headers": [[name, value], ...], "response_headers": [...]}`, it
+//! adds those headers to its preflight answer and to other responses: the least a filter does
+//! to give a policy's whole answer (bench.py checks that it is the real filter's).
 
 use super::ffi::{ConfigHandle, FilterConfig, FilterHandle, HeadersStatus, HttpFilter};
 use crate::cors::HeaderValue;
@@ -16,20 +16,25 @@ use std::sync::Arc;
 /// Takes the place of the real filter's `new_config`.
 pub fn new_config(_: &ConfigHandle<'_>, _: &[u8], bytes: &[u8]) -> Option<Box<dyn FilterConfig>> {
     let config: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
-    let pairs = config["preflight_headers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    Some(Box::new(Arc::new(FloorConfig {
+        preflight_headers: pairs(&config["preflight_headers"]),
+        response_headers: pairs(&config["response_headers"]),
+    })))
+}
+
+/// `[[name, value], ...]` as header values shared by every request.
+fn pairs(list: &serde_json::Value) -> Vec<(HeaderValue, HeaderValue)> {
     let shared = |text: &serde_json::Value| Some(HeaderValue::Shared(Arc::from(text.as_str()?)));
-    let preflight_headers = pairs
+    let pairs = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    pairs
         .iter()
         .filter_map(|pair| Some((shared(&pair[0])?, shared(&pair[1])?)))
-        .collect();
-    Some(Box::new(Arc::new(FloorConfig { preflight_headers })))
+        .collect()
 }
 
 struct FloorConfig {
     preflight_headers: Vec<(HeaderValue, HeaderValue)>,
+    response_headers: Vec<(HeaderValue, HeaderValue)>,
 }
 
 impl FilterConfig for Arc<FloorConfig> {
@@ -66,7 +71,10 @@ impl HttpFilter for FloorFilter {
 
     fn on_response_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
         if let Some(origin) = self.origin.take() {
-            envoy.set_response_header(b"access-control-allow-origin", &origin);
+            envoy.add_response_header(b"access-control-allow-origin", &origin);
+            for (name, value) in &self.config.response_headers {
+                envoy.add_response_header(name.as_bytes(), value.as_bytes());
+            }
         }
         HeadersStatus::Continue
     }
