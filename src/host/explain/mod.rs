@@ -205,10 +205,9 @@ pub fn explain(config: &Config, request: &Request) -> String {
                 out,
                 "remove: every access-control-* header of the upstream's response"
             );
-            let edits = plan.edits(std::iter::empty::<(&[u8], &[u8])>());
-            for edit in edits.into_iter().map(HeaderEdit::as_set) {
+            for edit in plan.edits(std::iter::empty::<(&[u8], &[u8])>()) {
                 match edit {
-                    HeaderEdit::Set("vary", value) => {
+                    HeaderEdit::Set("vary", value) | HeaderEdit::Add("vary", value) => {
                         let _ = writeln!(
                             out,
                             "set: vary: {value} (merged into the upstream's Vary, unless it already names Origin or is *)"
