@@ -70,7 +70,8 @@ impl HeaderEdit {
         }
     }
 
-    /// Add as Set: what either leaves on the response, for who does not care which it was.
+    /// Add as Set: what either leaves on the response, for tests that do not care which it was.
+    #[cfg(test)]
     pub fn as_set(self) -> HeaderEdit {
         match self {
             HeaderEdit::Add(name, value) => HeaderEdit::Set(name, value),
