@@ -95,25 +95,53 @@ install_envoy() {
   "$bin" --version
 }
 
-# The browser tests need Debian's chromium and firefox-esr, the docker-compose test Debian's
-# docker-compose.
+# The tests' tools, Debian packages: the browsers (chromium, firefox-esr), curl (HTTP/2 clients
+# in tests/hostile.rs), and for the paths users take: podman (with runc) as the container
+# engine, docker-compose as its client, docker-registry as an OCI registry on loopback, and
+# debootstrap for an older Debian's root file system.
 # Installed when missing and possible; otherwise the test command fails, saying what is missing.
 install_test_tools() {
-  local missing=() sudo=()
-  command -v chromium >/dev/null || missing+=(chromium)
-  command -v firefox-esr >/dev/null || missing+=(firefox-esr)
-  command -v docker-compose >/dev/null || missing+=(docker-compose)
-  command -v curl >/dev/null || missing+=(curl) # tests/hostile.rs: HTTP/2 clients
+  local missing=() tool
+  command -v wasm-opt >/dev/null || missing+=(binaryen)
+  for tool in chromium firefox-esr docker-compose curl podman runc debootstrap; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
   [ ${#missing[@]} -eq 0 ] && return
   echo "installing ${missing[*]} (Debian packages) for the tests"
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
-  if ! command -v apt-get >/dev/null ||
-    ! "${sudo[@]}" apt-get update -qq ||
-    ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-    echo "error: could not install ${missing[*]} with apt-get; the tests need them:" \
-      "install the Debian packages ${missing[*]} (or put them on PATH) and run again" >&2
-    exit 1
+  apt_install "${missing[@]}"
+}
+
+# podman's settings for the tests, in a file of our own (CONTAINERS_CONF points at it, /etc is
+# left alone): containers keep the limits they inherit (these machines refuse setrlimit, so
+# podman's default of raising them fails every container), and runc runs them (crun refuses a
+# host whose cgroup v2 hierarchy holds controllers beside v1's, as this one does).
+CONTAINERS_CONF_FILE=.tmp/containers.conf
+containers_conf() {
+  mkdir -p .tmp
+  printf '%s\n' '[containers]' 'default_ulimits = []' '[engine]' 'runtime = "runc"' >"$CONTAINERS_CONF_FILE"
+  realpath "$CONTAINERS_CONF_FILE"
+}
+
+# Debian 11's root file system (glibc 2.31, as Ubuntu 20.04 and Envoy's distroless images
+# have), with python3: where the tests run Envoy on an older glibc, and what the stand-in
+# images of the compose demo are made of. Made once, by debootstrap from the mirror apt uses.
+ROOTFS=.tmp/rootfs/debian-11
+debian_rootfs() {
+  [ -f "$ROOTFS/.complete" ] && return
+  local mirror
+  mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p; s/^deb  *\(http[^ ]*\/debian\) .*/\1/p' \
+    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true)
+  rm -rf "$ROOTFS"
+  mkdir -p "$(dirname "$ROOTFS")"
+  if ! debootstrap --variant=minbase --include=python3 bullseye "$ROOTFS" "${mirror:-http://deb.debian.org/debian}" \
+    >"$ROOTFS.log" 2>&1; then
+    tail -20 "$ROOTFS.log" >&2
+    echo "error: debootstrap could not make Debian 11's root file system in $ROOTFS (log: $ROOTFS.log)" >&2
+    return 1
   fi
+  rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/usr/share/doc "$ROOTFS"/usr/share/man
+  touch "$ROOTFS/.complete"
 }
 
 # A never-shipped build of the dynamic module with the cargo feature $1: panic-probe, for
@@ -126,11 +154,16 @@ build_dynamic_module_with() {
 }
 
 run_tests() {
+  install_test_tools
+  # debootstrap mostly waits on the network and the disk: it runs while the compiler works.
+  local rootfs_pid
+  debian_rootfs &
+  rootfs_pid=$!
   build
   local panic_probe
   panic_probe=$(build_dynamic_module_with panic-probe)
   install_envoy
-  install_test_tools
+  wait "$rootfs_pid" || exit 1
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
   cargo clippy --lib --features panic-probe -- -D warnings
@@ -138,6 +171,7 @@ run_tests() {
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
   ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" \
     CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" CORS_PANIC_PROBE_MODULE="$panic_probe" \
+    CONTAINERS_CONF="$(containers_conf)" CORS_ROOTFS="$(realpath "$ROOTFS")" \
     cargo test --lib --bins --tests
 }
 
