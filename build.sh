@@ -12,6 +12,9 @@
 #   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
 #   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
 #   ./build.sh check F  validate policy files (JSON, YAML or an Istio WasmPlugin) as the filter would
+#   ./build.sh istio-image [--write] [DESTINATION]   build the module's OCI image for Istio and
+#                       Envoy Gateway, push it (default: an OCI layout, target/istio-image) and
+#                       print its digest; --write puts it (and the .so's sha256) in the manifests
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,10 +36,21 @@ toolchain() {
 # cargo keeps, so building twice gives the same bytes.
 build() {
   toolchain
-  cargo build --release --target wasm32-wasip1 --lib
+  cargo build --release --target wasm32-wasip1 --lib --config "$(wasm_path_remap)"
   optimize "$MODULE"
   echo "built $MODULE ($(stat -c %s "$MODULE") bytes; $(stat -c %s "$(compiled "$MODULE")") from the compiler)"
   build_dynamic_module
+}
+
+# The module's bytes must not depend on where the sources are (its image digest is written in
+# the Istio and Envoy Gateway manifests): panic locations name the registry crates' files under
+# $CARGO_HOME, so that prefix is rewritten, and the checkout's too. Given as the wasm target's
+# rustflags on this command line only: clippy and the tests build other units (checks, the
+# native target), so they never make cargo rebuild this one.
+wasm_path_remap() {
+  local cargo_home=${CARGO_HOME:-$HOME/.cargo}
+  [[ "$cargo_home" == /* ]] || cargo_home="$PWD/$cargo_home"
+  echo "target.wasm32-wasip1.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$PWD=/cors-wasm']"
 }
 
 # The Envoy dynamic module is the same crate built natively, with two changes to the release
@@ -93,6 +107,15 @@ install_envoy() {
     exit 1
   fi
   "$bin" --version
+}
+
+# The manifests' schema check (tests/manifests.rs runs tests/crds/validate.py): PyPI's
+# jsonschema and PyYAML, in .venv.
+install_schema_validator() {
+  .venv/bin/python3 -c 'import jsonschema, yaml' 2>/dev/null && return
+  echo "installing jsonschema and PyYAML into .venv (PyPI) for the manifests' schema check"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check jsonschema==4.26.0 PyYAML==6.0.3
 }
 
 # The tests' tools, Debian packages: the browsers (chromium, firefox-esr), curl (HTTP/2 clients
@@ -163,6 +186,7 @@ run_tests() {
   local panic_probe
   panic_probe=$(build_dynamic_module_with panic-probe)
   install_envoy
+  install_schema_validator
   wait "$rootfs_pid" || exit 1
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
@@ -276,6 +300,62 @@ EOF
   exit 1
 }
 
+# The OCI image Istio's WasmPlugin and Envoy Gateway's wasm policy pull (envoy/istio/Dockerfile:
+# FROM scratch, the module as plugin.wasm), made so that its digest is a function of the module's
+# bytes: creation and file times 0, file mode fixed, no history, no builder label, one platform.
+# Pushes the image of module $1 to $2 (a podman destination: oci:DIR:TAG, docker://HOST/NAME:TAG)
+# and prints the pushed manifest's digest, the sha256 Istio and Envoy Gateway compare.
+istio_image_from() {
+  local module=$1 destination=$2 context image status=0
+  command -v podman >/dev/null || { echo "installing podman (Debian package)" >&2; apt_install podman runc; }
+  export CONTAINERS_CONF="${CONTAINERS_CONF:-$(containers_conf)}"
+  context=$(mktemp -d)
+  image="localhost/cors-wasm-image-$$"
+  cp "$module" "$context/plugin.wasm"
+  {
+    podman build --quiet --timestamp 0 --identity-label=false --omit-history --platform linux/amd64 \
+      -f envoy/istio/Dockerfile -t "$image" "$context" >/dev/null &&
+      podman push --quiet --digestfile "$context/digest" "$image" "$destination" >&2 &&
+      sed 's/^sha256://' "$context/digest"
+  } || status=$?
+  podman rmi --force "$image" >/dev/null 2>&1 || true
+  rm -rf "$context"
+  return "$status"
+}
+
+# ./build.sh istio-image [--write] [DESTINATION]: builds, then pushes the module's image to
+# DESTINATION (default: an OCI layout in target/istio-image) and prints its digest. --write puts
+# that digest, and the dynamic module's sha256, in the manifests that pin them (every change to
+# src/ changes both; tests/istio_image.rs fails until they are rewritten).
+ISTIO_IMAGE_LAYOUT="${CARGO_TARGET_DIR:-target}/istio-image"
+run_istio_image() {
+  local write=false destination digest
+  [ "${1:-}" = --write ] && { write=true; shift; }
+  destination=${1:-oci:$ISTIO_IMAGE_LAYOUT:0.1.0}
+  build
+  [ -n "${1:-}" ] || rm -rf "$ISTIO_IMAGE_LAYOUT"
+  digest=$(istio_image_from "$MODULE" "$destination")
+  echo "pushed the image of $MODULE to $destination: digest sha256:$digest"
+  $write || return 0
+  local so_sha256
+  so_sha256=$(sha256sum "$DYNAMIC_MODULE" | cut -d' ' -f1)
+  write_sha256 envoy/istio/wasmplugin.yaml "$digest"
+  write_sha256 envoy/envoy-gateway/wasm.yaml "$digest"
+  write_sha256 envoy/envoy-gateway/dynamic-module.yaml "$so_sha256"
+}
+
+# Sets the one `sha256: "<64 hex digits>"` line of manifest $1 to $2.
+write_sha256() {
+  local pattern='^\( *\)sha256: "[0-9a-f]\{64\}"$' count
+  count=$(grep -c "$pattern" "$1" || true)
+  if [ "$count" -ne 1 ]; then
+    echo "error: $1 should have one line sha256: \"<64 hex digits>\", not $count" >&2
+    return 1
+  fi
+  sed -i "s/$pattern/\1sha256: \"$2\"/" "$1"
+  echo "wrote sha256 $2 into $1"
+}
+
 apt_install() {
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
@@ -326,6 +406,8 @@ case "${1:-build}" in
   envoy) install_envoy ;;
   bench) shift; run_bench "$@" ;;
   fuel) run_fuel ;;
+  istio-image) shift; run_istio_image "$@" ;;
+  istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|demo|run [dynamic-module]|envoy|bench|fuel|check FILE...]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|demo|run [dynamic-module]|envoy|bench|fuel|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac
