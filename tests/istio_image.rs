@@ -1,14 +1,16 @@
 //! The OCI image Istio's WasmPlugin and Envoy Gateway's wasm policy pull, built from the tested
 //! module by `./build.sh istio-image-from` (the function `./build.sh istio-image` runs), pushed
-//! to a registry on loopback (Debian's docker-registry) and pulled back: it carries the module's
-//! exact bytes, and its manifest digest is the `sha256` the manifests pin, as Istio and Envoy
-//! Gateway compare it. The dynamic module's sha256 is the one the EnvoyProxy pins. Drift fails,
-//! saying which command rewrites them.
+//! to a registry on loopback (Debian's docker-registry) and pulled back: read as Istio reads a
+//! "compat" image, it carries the module's exact bytes with a fixed mode, owner and time, and
+//! its manifest digest is the `sha256` the manifests pin, as Istio and Envoy Gateway compare it.
+//! The dynamic module's sha256 is the one the EnvoyProxy pins. Drift fails, saying which
+//! command rewrites them.
 
 mod support;
 
+use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::containers::podman;
@@ -85,17 +87,22 @@ impl Registry {
         command
     }
 
-    fn manifest(&self, name: &str, tag: &str) -> support::http::Response {
+    /// `GET path` from the registry's HTTP API.
+    fn get(&self, path: &str, accept: &str) -> support::http::Response {
         let host = format!("127.0.0.1:{}", self.port);
-        support::http::request(
+        let response = support::http::request(
             self.port,
             "GET",
-            &format!("/v2/{name}/manifests/{tag}"),
-            &[
-                ("host", &host),
-                ("accept", "application/vnd.oci.image.manifest.v1+json"),
-            ],
-        )
+            path,
+            &[("host", &host), ("accept", accept)],
+        );
+        assert_eq!(
+            response.status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response
     }
 }
 
@@ -106,20 +113,14 @@ impl Drop for Registry {
     }
 }
 
-/// An image pulled into podman's storage, removed on drop (with the container made from it).
+/// An image pulled into podman's storage, removed on drop.
 struct Pulled<'a> {
     registry: &'a Registry,
     reference: String,
-    container: String,
 }
 
 impl Drop for Pulled<'_> {
     fn drop(&mut self) {
-        let _ = self
-            .registry
-            .podman()
-            .args(["rm", "--force", &self.container])
-            .output();
         let _ = self
             .registry
             .podman()
@@ -175,8 +176,8 @@ fn push_image(registry: &Registry, reference: &str) -> String {
         .to_string()
 }
 
-/// Pulls `reference` back and copies its plugin.wasm out of it.
-fn pull_plugin(pulled: &Pulled, into: &Path) -> (PathBuf, String) {
+/// Pulls the image back with podman; returns the manifest digest podman got.
+fn pull(pulled: &Pulled) -> String {
     let podman = || pulled.registry.podman();
     succeeded(
         "podman pull",
@@ -185,43 +186,58 @@ fn pull_plugin(pulled: &Pulled, into: &Path) -> (PathBuf, String) {
             .output()
             .unwrap(),
     );
+    let inspect = [
+        "image",
+        "inspect",
+        "--format",
+        "{{.Digest}}",
+        &pulled.reference,
+    ];
     let digest = succeeded(
         "podman image inspect",
-        podman()
-            .args([
-                "image",
-                "inspect",
-                "--format",
-                "{{.Digest}}",
-                &pulled.reference,
-            ])
-            .output()
-            .unwrap(),
+        podman().args(inspect).output().unwrap(),
     );
-    // A scratch image has no command to run; the container is only made to copy from.
-    succeeded(
-        "podman create",
-        podman()
-            .args([
-                "create",
-                "--name",
-                &pulled.container,
-                &pulled.reference,
-                "/plugin.wasm",
-            ])
-            .output()
-            .unwrap(),
+    digest.trim().to_string()
+}
+
+/// plugin.wasm as Istio reads a "compat" image: the manifest's last layer, which must be an
+/// OCI gzip'd tar, holding plugin.wasm. Its listing shows the fixed mode, owner and time.
+fn plugin_as_istio_reads_it(registry: &Registry, name: &str, manifest: &Value) -> Vec<u8> {
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
     );
-    let copy = into.join("plugin.wasm");
-    succeeded(
-        "podman cp",
-        podman()
-            .args(["cp", &format!("{}:/plugin.wasm", pulled.container)])
-            .arg(&copy)
-            .output()
-            .unwrap(),
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1, "one layer: {manifest}");
+    assert_eq!(
+        layers[0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
     );
-    (copy, digest.trim().to_string())
+    let blob = format!("/v2/{name}/blobs/{}", layers[0]["digest"].as_str().unwrap());
+    let layer = registry.dir.path().join("layer.tar.gz");
+    std::fs::write(&layer, registry.get(&blob, "*/*").body).unwrap();
+    let tar = |args: &[&str]| {
+        let mut command = Command::new("tar");
+        command.args(args).arg("-f").arg(&layer);
+        command.current_dir(registry.dir.path());
+        succeeded("tar", command.output().unwrap())
+    };
+    let size = std::fs::metadata(module_path()).unwrap().len();
+    assert_eq!(
+        tar(&["-tvz", "--full-time", "--numeric-owner"])
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        [
+            "-rw-r--r--",
+            "0/0",
+            &size.to_string(),
+            "1970-01-01",
+            "00:00:00",
+            "plugin.wasm"
+        ],
+    );
+    tar(&["-xz", "plugin.wasm"]);
+    std::fs::read(registry.dir.path().join("plugin.wasm")).unwrap()
 }
 
 #[test]
@@ -236,13 +252,8 @@ fn the_image_pulled_back_from_a_registry_is_the_module_with_the_pinned_digest() 
     );
 
     // The registry serves the manifest under that digest, as Istio and Envoy Gateway see it.
-    let manifest = registry.manifest(&name, "0.1.0");
-    assert_eq!(
-        manifest.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&manifest.body)
-    );
+    let oci_manifest = "application/vnd.oci.image.manifest.v1+json";
+    let manifest = registry.get(&format!("/v2/{name}/manifests/0.1.0"), oci_manifest);
     let expected = format!("sha256:{digest}");
     assert_eq!(
         manifest.header("docker-content-digest"),
@@ -252,17 +263,17 @@ fn the_image_pulled_back_from_a_registry_is_the_module_with_the_pinned_digest() 
     std::fs::write(&manifest_file, &manifest.body).unwrap();
     assert_eq!(sha256_of(&manifest_file), digest, "the manifest's own hash");
 
+    let manifest: Value = serde_json::from_slice(&manifest.body).unwrap();
+    assert!(
+        plugin_as_istio_reads_it(&registry, &name, &manifest)
+            == std::fs::read(module_path()).unwrap(),
+        "the image's plugin.wasm is not the built module"
+    );
     let pulled = Pulled {
         registry: &registry,
         reference: reference.clone(),
-        container: format!("{name}-copy"),
     };
-    let (plugin, pulled_digest) = pull_plugin(&pulled, registry.dir.path());
-    assert_eq!(pulled_digest, expected, "podman pulled another manifest");
-    assert!(
-        std::fs::read(&plugin).unwrap() == std::fs::read(module_path()).unwrap(),
-        "the image's plugin.wasm is not the built module"
-    );
+    assert_eq!(pull(&pulled), expected, "podman pulled another manifest");
 
     for file in [
         "envoy/istio/wasmplugin.yaml",
