@@ -36,21 +36,22 @@ toolchain() {
 # cargo keeps, so building twice gives the same bytes.
 build() {
   toolchain
-  cargo build --release --target wasm32-wasip1 --lib --config "$(wasm_path_remap)"
+  cargo build --release --target wasm32-wasip1 --lib --config "$(path_remap wasm32-wasip1)"
   optimize "$MODULE"
   echo "built $MODULE ($(stat -c %s "$MODULE") bytes; $(stat -c %s "$(compiled "$MODULE")") from the compiler)"
   build_dynamic_module
 }
 
-# The module's bytes must not depend on where the sources are (its image digest is written in
-# the Istio and Envoy Gateway manifests): panic locations name the registry crates' files under
-# $CARGO_HOME, so that prefix is rewritten, and the checkout's too. Given as the wasm target's
-# rustflags on this command line only: clippy and the tests build other units (checks, the
-# native target), so they never make cargo rebuild this one.
-wasm_path_remap() {
+# The module's bytes must not depend on where it is built (its image digest is written in the
+# Istio and Envoy Gateway manifests): panic locations name the registry crates' files under
+# $CARGO_HOME, so that prefix is rewritten, and the checkout's too. Prints the rustflags of
+# target $1 that do it, for `cargo build --target $1 --config ...` on that command line only:
+# clippy and the tests build other units (checks, the host), so they never make cargo rebuild
+# this one. (Without --target, target rustflags would reach build scripts and proc macros too.)
+path_remap() {
   local cargo_home=${CARGO_HOME:-$HOME/.cargo}
   [[ "$cargo_home" == /* ]] || cargo_home="$PWD/$cargo_home"
-  echo "target.wasm32-wasip1.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$PWD=/cors-wasm']"
+  echo "target.$1.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$PWD=/cors-wasm']"
 }
 
 # The Envoy dynamic module is the same crate built natively, with two changes to the release
