@@ -293,7 +293,9 @@ fn the_envoy_proxy_pins_the_built_dynamic_module() {
     assert_eq!(
         pinned_sha256("envoy/envoy-gateway/dynamic-module.yaml"),
         sha256_of(&so),
-        "envoy/envoy-gateway/dynamic-module.yaml pins another .so than {}: {REWRITE}",
+        "envoy/envoy-gateway/dynamic-module.yaml pins another .so than {}: {REWRITE} (the .so \
+         names the registry crates' paths under $CARGO_HOME: builds with another CARGO_HOME \
+         differ)",
         so.display()
     );
 }
