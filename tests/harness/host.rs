@@ -1,6 +1,6 @@
 //! The host: one module instance, its contexts, and the state tests assert on.
 
-use super::abi;
+use super::{abi, compiled};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -147,7 +147,7 @@ impl Host {
                 )
             });
             let engine = Engine::default();
-            let module = Module::new(&engine, wasm).expect("compile the module");
+            let module = compiled::module(&engine, &wasm).expect("compile the module");
             (engine, module)
         });
         Host::instantiate(engine, module).unwrap_or_else(|e| panic!("{e:?}"))
@@ -159,7 +159,7 @@ impl Host {
         let mut config = wasmtime::Config::new();
         config.consume_fuel(true);
         let engine = Engine::new(&config)?;
-        let module = Module::new(&engine, wasm)?;
+        let module = compiled::module(&engine, wasm)?;
         Host::instantiate(&engine, &module)
     }
 

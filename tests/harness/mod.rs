@@ -6,10 +6,12 @@
 //! - [`host`]: the lifecycle (`_initialize`, root context, `proxy_on_vm_start`,
 //!   `proxy_on_configure`, then per request an HTTP context) and the [`host::State`].
 //! - [`abi`]: the host functions, `env.proxy_*` and the few WASI ones a wasip1 module imports.
+//! - [`compiled`]: the module's machine code, compiled once and kept on disk.
 //! - [`structpb`]: a configuration as the binary `google.protobuf.Struct` Envoy hands over.
 #![allow(dead_code)]
 
 pub mod abi;
+pub mod compiled;
 // The stale-module check of tests/support; a test crate may load both, so twice.
 #[allow(clippy::duplicate_mod)]
 #[path = "../support/fresh.rs"]
