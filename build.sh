@@ -11,6 +11,8 @@
 #   ./build.sh envoy    install the pinned Envoy into .venv (the other commands do this when needed)
 #   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
 #   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
+#   ./build.sh soak     a million requests through the module in the wasmtime harness (the test
+#                       suite sends 100,000)
 #   ./build.sh check F  validate policy files (JSON, YAML or an Istio WasmPlugin) as the filter would
 #   ./build.sh istio-image [--write] [DESTINATION]   build the module's OCI image for Istio and
 #                       Envoy Gateway, push it (default: an OCI layout, target/istio-image) and
@@ -178,26 +180,56 @@ build_dynamic_module_with() {
 }
 
 run_tests() {
-  install_test_tools
-  # debootstrap mostly waits on the network and the disk: it runs while the compiler works.
-  local rootfs_pid
-  debian_rootfs &
-  rootfs_pid=$!
+  toolchain
+  command -v wasm-opt >/dev/null || { echo "installing binaryen (Debian package) for wasm-opt"; apt_install binaryen; }
+  install_nextest
+  # The tests' tools come over the network and onto the disk: they install while the
+  # compiler works, and the tests wait for them.
+  mkdir -p .tmp
+  install_tools_for_tests >.tmp/test-tools.log 2>&1 &
+  local tools_pid=$! panic_probe
   build
-  local panic_probe
   panic_probe=$(build_dynamic_module_with panic-probe)
-  install_envoy
-  install_schema_validator
-  wait "$rootfs_pid" || exit 1
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
   cargo clippy --lib --features panic-probe -- -D warnings
   cargo clippy --lib --features bench-floor -- -D warnings
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
+  cargo test --no-run --lib --bins --tests
+  if ! wait "$tools_pid"; then
+    cat .tmp/test-tools.log >&2
+    exit 1
+  fi
+  grep '^installing' .tmp/test-tools.log || true
   ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" \
     CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" CORS_PANIC_PROBE_MODULE="$panic_probe" \
     CONTAINERS_CONF="$(containers_conf)" CORS_ROOTFS="$(realpath "$ROOTFS")" \
-    cargo test --lib --bins --tests
+    cargo nextest run --lib --bins --tests
+}
+
+# Everything the tests need beyond the builds: Debian packages, the pinned Envoy, the schema
+# validator, Debian 11's root file system.
+install_tools_for_tests() {
+  install_test_tools
+  install_envoy
+  install_schema_validator
+  debian_rootfs
+}
+
+# cargo-nextest runs the tests (.config/nextest.toml): every test binary side by side.
+install_nextest() {
+  command -v cargo-nextest >/dev/null && return
+  echo "installing cargo-nextest (crates.io) to run the tests"
+  cargo install --locked --quiet cargo-nextest
+}
+
+# The soak at full length: a million requests through the module in the wasmtime harness (the
+# suite sends 100,000).
+run_soak() {
+  build
+  install_nextest
+  CORS_WASM_MODULE="$(realpath "$MODULE")" CORS_SOAK_REQUESTS=1000000 \
+    cargo nextest run --test soak --success-output final
 }
 
 run_envoy() {
@@ -407,8 +439,9 @@ case "${1:-build}" in
   envoy) install_envoy ;;
   bench) shift; run_bench "$@" ;;
   fuel) run_fuel ;;
+  soak) run_soak ;;
   istio-image) shift; run_istio_image "$@" ;;
   istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|demo|run [dynamic-module]|envoy|bench|fuel|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|demo|run [dynamic-module]|envoy|bench|fuel|soak|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac
