@@ -9,8 +9,10 @@
 //! containers and networks are removed on drop, as are the images and the service.
 
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::containers::{debian_11_rootfs, podman};
@@ -147,9 +149,9 @@ impl Drop for Engine {
             let _ = service.kill();
             let _ = service.wait();
         }
-        // Everything in this store is the test's: containers a failed run left, then images.
+        // Everything in this store is the test's. Containers a failed run left are removed
+        // (unmounting their file systems); the images go with the folder of the store.
         let _ = self.podman().args(["rm", "-a", "-f", "-t", "0"]).output();
-        let _ = self.podman().args(["rmi", "-a", "-f"]).output();
     }
 }
 
@@ -257,6 +259,29 @@ impl<'a> Project<'a> {
         )
     }
 
+    /// The lines the container of `service` prints to stdout, as they come.
+    pub fn follow(&self, service: &str) -> Followed {
+        let id = self.containers(service).pop();
+        let id = id.unwrap_or_else(|| panic!("no container for the service {service}"));
+        let mut child = self
+            .engine
+            .podman()
+            .args(["logs", "-f", &id])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run podman logs");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Followed { child, lines }
+    }
+
     /// Whether the container of `service` is running.
     pub fn running(&self, service: &str) -> bool {
         let Some(id) = self.containers(service).pop() else {
@@ -278,5 +303,24 @@ impl Drop for Project<'_> {
         if !output.status.success() && !std::thread::panicking() {
             succeeded("docker-compose down", &output);
         }
+    }
+}
+
+/// A container's output lines, read by `podman logs -f` until drop.
+pub struct Followed {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Followed {
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Followed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
