@@ -88,7 +88,7 @@ impl Engine {
         let tar_status = tar.wait().unwrap();
         succeeded(
             "podman import of Debian 11's root file system",
-            &import.expect("run podman"),
+            &import.unwrap_or_else(cannot_run_podman),
         );
         assert!(tar_status.success(), "tar of {} failed", rootfs.display());
     }
@@ -114,7 +114,7 @@ impl Engine {
                 .args(["-t", name])
                 .arg(&context)
                 .output()
-                .expect("run podman");
+                .unwrap_or_else(cannot_run_podman);
             succeeded(&format!("podman build of the stand-in {name}"), &output);
         }
     }
@@ -129,7 +129,7 @@ impl Engine {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .expect("run podman system service");
+            .unwrap_or_else(cannot_run_podman);
         self.service = Some(service);
         let deadline = Instant::now() + Duration::from_secs(30);
         while !self.socket().exists() {
@@ -153,6 +153,10 @@ impl Drop for Engine {
         // (unmounting their file systems); the images go with the folder of the store.
         let _ = self.podman().args(["rm", "-a", "-f", "-t", "0"]).output();
     }
+}
+
+fn cannot_run_podman<T>(e: std::io::Error) -> T {
+    panic!("cannot run podman ({e}): ./build.sh test installs Debian's podman and runc packages")
 }
 
 /// Panics with what `what` printed unless it succeeded.
@@ -233,7 +237,7 @@ impl<'a> Project<'a> {
             .arg("--filter")
             .arg(format!("label=com.docker.compose.service={service}"))
             .output()
-            .expect("run podman");
+            .unwrap_or_else(cannot_run_podman);
         succeeded("podman ps", &output);
         String::from_utf8_lossy(&output.stdout)
             .split_whitespace()
@@ -251,7 +255,7 @@ impl<'a> Project<'a> {
             .podman()
             .args(["logs", &id])
             .output()
-            .expect("run podman");
+            .unwrap_or_else(cannot_run_podman);
         format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
@@ -270,7 +274,7 @@ impl<'a> Project<'a> {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("run podman logs");
+            .unwrap_or_else(cannot_run_podman);
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let lines = Arc::new(Mutex::new(Vec::new()));
         let kept = Arc::clone(&lines);
@@ -292,7 +296,7 @@ impl<'a> Project<'a> {
             .podman()
             .args(["inspect", "--format", "{{.State.Running}}", &id])
             .output()
-            .expect("run podman");
+            .unwrap_or_else(cannot_run_podman);
         String::from_utf8_lossy(&output.stdout).trim() == "true"
     }
 }
