@@ -12,7 +12,10 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::demo::{demo_config, Browser, Engine, PyServer};
+use support::demo::{
+    assert_outcomes, demo_config, page_results, Engine, PyServer, FROM_ANOTHER_ORIGIN,
+    FROM_THE_ALLOWED_ORIGIN,
+};
 use support::envoy::{module_path, Envoy};
 
 /// The API, the page server and Envoy, on free loopback ports.
@@ -39,13 +42,7 @@ impl Demo {
             "http://{host}:{}/?run=all&report=1&api=http://localhost:{}",
             self.pages.port, self.envoy.port
         );
-        let mut browser = Browser::open(engine, &url);
-        let report = browser.wait_for("results from the page", Duration::from_secs(90), || {
-            let lines = self.pages.lines();
-            let line = lines.iter().find_map(|l| l.strip_prefix("pages: results "));
-            line.map(String::from)
-        });
-        drop(browser);
+        let results = page_results(engine, &url, 0, || self.pages.lines());
         // The last scenario is a simple GET, sent from any origin: once the API has printed
         // its line, it has printed every line of this page's requests.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -56,14 +53,7 @@ impl Demo {
             assert!(Instant::now() < deadline, "the API never saw the last call");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let report: Value = serde_json::from_str(&report)
-            .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{report}"));
-        let agent = report["userAgent"].as_str().unwrap_or_default();
-        assert!(
-            agent.contains(engine.user_agent_token()),
-            "{engine:?} ran the page, yet its user agent is {agent:?}"
-        );
-        report["results"].clone()
+        results
     }
 
     /// The API's lines for requests `METHOD PATH` that reached it.
@@ -127,36 +117,10 @@ in_every_engine!(
     from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_route,
 );
 
-/// Every scenario's outcome against the expected one, all reported at once on failure.
-fn assert_outcomes(results: &Value, expected: &[(&str, &str)]) {
-    let got: Vec<(&str, &str)> = expected
-        .iter()
-        .map(|(id, _)| (*id, results[id]["outcome"].as_str().unwrap_or("missing")))
-        .collect();
-    assert_eq!(
-        got, expected,
-        "the browser's outcomes; all results:\n{results:#}"
-    );
-}
-
 fn from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more(engine: Engine) {
     let demo = Demo::start();
     let results = demo.run_page(engine, "localhost");
-    assert_outcomes(
-        &results,
-        &[
-            ("simple-get", "readable"),
-            ("json-post", "readable"),
-            ("json-post-again", "readable"),
-            ("credentialed", "readable"),
-            ("public-get", "readable"),
-            ("public-credentialed", "blocked"),
-            ("custom-header", "readable"),
-            ("disallowed-header", "blocked"),
-            ("disallowed-method", "blocked"),
-            ("unauthorized", "readable"),
-        ],
-    );
+    assert_outcomes(&results, FROM_THE_ALLOWED_ORIGIN);
 
     // A simple GET: readable, and of its headers only the exposed one.
     let get = &results["simple-get"];
@@ -246,21 +210,7 @@ fn from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_ro
     let demo = Demo::start();
     // http://127.0.0.1:port is not http://localhost:port, the origin the policy names.
     let results = demo.run_page(engine, "127.0.0.1");
-    assert_outcomes(
-        &results,
-        &[
-            ("simple-get", "blocked"),
-            ("json-post", "blocked"),
-            ("json-post-again", "blocked"),
-            ("credentialed", "blocked"),
-            ("public-get", "readable"),
-            ("public-credentialed", "blocked"),
-            ("custom-header", "blocked"),
-            ("disallowed-header", "blocked"),
-            ("disallowed-method", "blocked"),
-            ("unauthorized", "blocked"),
-        ],
-    );
+    assert_outcomes(&results, FROM_ANOTHER_ORIGIN);
     // A simple request is sent, and only its answer withheld from the page ...
     assert_eq!(
         demo.api_saw("GET", "/api/ping?scenario=simple-get").len(),

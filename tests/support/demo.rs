@@ -2,6 +2,7 @@
 //! ports, the demo's Envoy config as `./build.sh demo` writes it, and headless browsers.
 //! Every process is stopped on drop.
 
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -237,4 +238,76 @@ impl Drop for Browser {
         }
         let _ = self.child.wait();
     }
+}
+
+/// What the page's scenarios give in a browser from the origin the policy allows: the one
+/// table the demo's tests check, on this machine (`tests/demo.rs`) and in containers
+/// (`tests/compose.rs`).
+pub const FROM_THE_ALLOWED_ORIGIN: &[(&str, &str)] = &[
+    ("simple-get", "readable"),
+    ("json-post", "readable"),
+    ("json-post-again", "readable"),
+    ("credentialed", "readable"),
+    ("public-get", "readable"),
+    ("public-credentialed", "blocked"),
+    ("custom-header", "readable"),
+    ("disallowed-header", "blocked"),
+    ("disallowed-method", "blocked"),
+    ("unauthorized", "readable"),
+];
+
+/// The same from an origin the policy does not allow: only the public route is readable.
+pub const FROM_ANOTHER_ORIGIN: &[(&str, &str)] = &[
+    ("simple-get", "blocked"),
+    ("json-post", "blocked"),
+    ("json-post-again", "blocked"),
+    ("credentialed", "blocked"),
+    ("public-get", "readable"),
+    ("public-credentialed", "blocked"),
+    ("custom-header", "blocked"),
+    ("disallowed-header", "blocked"),
+    ("disallowed-method", "blocked"),
+    ("unauthorized", "blocked"),
+];
+
+/// Every scenario's outcome against the expected one, all reported at once on failure.
+pub fn assert_outcomes(results: &Value, expected: &[(&str, &str)]) {
+    let got: Vec<(&str, &str)> = expected
+        .iter()
+        .map(|(id, _)| (*id, results[id]["outcome"].as_str().unwrap_or("missing")))
+        .collect();
+    assert_eq!(
+        got, expected,
+        "the browser's outcomes; all results:\n{results:#}"
+    );
+}
+
+/// Loads `url` (the page, with `?run=all&report=1`) in `engine` and returns what each scenario
+/// saw, `{"outcome": "readable" | "blocked", "status", "body", "headers"}`, from the report the
+/// page posts to its server: among the lines "pages: results ..." that the server printed
+/// (`lines` reads them), the first from `engine`'s user agent past the first `skip` of those.
+pub fn page_results(
+    engine: Engine,
+    url: &str,
+    skip: usize,
+    mut lines: impl FnMut() -> Vec<String>,
+) -> Value {
+    let mut browser = Browser::open(engine, url);
+    let report = browser.wait_for("results from the page", Duration::from_secs(90), || {
+        let lines = lines();
+        let mut reports = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("pages: results "))
+            .map(|report| {
+                serde_json::from_str::<Value>(report)
+                    .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{report}"))
+            })
+            .filter(|report| {
+                let agent = report["userAgent"].as_str().unwrap_or_default();
+                agent.contains(engine.user_agent_token())
+            });
+        reports.nth(skip)
+    });
+    drop(browser);
+    report["results"].clone()
 }

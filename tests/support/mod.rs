@@ -21,6 +21,7 @@ macro_rules! for_both_builds {
     )*};
 }
 
+pub mod compose;
 pub mod containers;
 pub mod demo;
 pub mod envoy;
