@@ -191,11 +191,13 @@ run_tests() {
   build
   panic_probe=$(build_dynamic_module_with panic-probe)
   cargo fmt --all -- --check
-  cargo clippy --all-targets -- -D warnings
+  local tests
+  mapfile -t tests < <(every_test)
+  cargo clippy --all-targets "${tests[@]}" -- -D warnings
   cargo clippy --lib --features panic-probe -- -D warnings
   cargo clippy --lib --features bench-floor -- -D warnings
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
-  cargo test --no-run --lib --bins --tests
+  cargo test --no-run --lib --bins "${tests[@]}"
   if ! wait "$tools_pid"; then
     cat .tmp/test-tools.log >&2
     exit 1
@@ -203,8 +205,17 @@ run_tests() {
   grep '^installing' .tmp/test-tools.log || true
   ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" \
     CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" CORS_PANIC_PROBE_MODULE="$panic_probe" \
-    CONTAINERS_CONF="$(containers_conf)" CORS_ROOTFS="$(realpath "$ROOTFS")" \
-    cargo nextest run --lib --bins --tests
+    CONTAINERS_CONF="$(containers_conf)" CORS_ROOTFS="$(realpath "$ROOTFS")" PROPTEST_CASES=20000 \
+    cargo nextest run --lib --bins "${tests[@]}"
+}
+
+# `--test NAME` for every file of tests/: Cargo.toml leaves those that need Envoy, browsers or
+# containers out of a bare `cargo test` (the quick loop); the suite runs them all.
+every_test() {
+  local file
+  for file in tests/*.rs; do
+    printf '%s\n' --test "$(basename "$file" .rs)"
+  done
 }
 
 # Everything the tests need beyond the builds: Debian packages, the pinned Envoy, the schema
