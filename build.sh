@@ -41,11 +41,43 @@ build() {
 
 # The Envoy dynamic module is the same crate built natively, with two changes to the release
 # profile: unwinding, so that every hook can catch a panic before it reaches Envoy, and
-# opt-level 3, since its size matters to no one.
+# opt-level 3, since its size matters to no one. It is linked against glibc 2.28's symbol
+# versions (zig's stubs, through cargo-zigbuild), not the builder's, so that it loads wherever
+# Envoy runs: Envoy's own binary needs glibc 2.30. Cargo puts it under the target's name; it
+# is copied to where users and tests know it.
 build_dynamic_module() {
-  cargo build --release --lib --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-target}"
+  cp "${CARGO_TARGET_DIR:-target}/$DYNAMIC_MODULE_TRIPLE/release/libcors_wasm.so" "$DYNAMIC_MODULE.tmp"
+  mv "$DYNAMIC_MODULE.tmp" "$DYNAMIC_MODULE"
   confirmed "$DYNAMIC_MODULE"
-  echo "built $DYNAMIC_MODULE ($(stat -c %s "$DYNAMIC_MODULE") bytes), for Envoy $ENVOY_VERSION"
+  echo "built $DYNAMIC_MODULE ($(stat -c %s "$DYNAMIC_MODULE") bytes), for Envoy $ENVOY_VERSION, glibc $GLIBC or newer"
+}
+
+# cargo-zigbuild and zig itself (PyPI's ziglang), pinned as Envoy is, in .venv.
+ZIGBUILD_VERSION=0.24.1
+ZIG_VERSION=0.15.2
+DYNAMIC_MODULE_TRIPLE=x86_64-unknown-linux-gnu
+GLIBC=2.28
+GLIBC_TARGET=$DYNAMIC_MODULE_TRIPLE.$GLIBC
+
+install_zigbuild() {
+  if [[ "$(.venv/bin/cargo-zigbuild --version 2>/dev/null)" == *" $ZIGBUILD_VERSION" ]] &&
+    [ "$(.venv/bin/python -m ziglang version 2>/dev/null)" = "$ZIG_VERSION" ]; then
+    return
+  fi
+  echo "installing cargo-zigbuild $ZIGBUILD_VERSION and zig $ZIG_VERSION into .venv (PyPI packages cargo-zigbuild, ziglang)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "cargo-zigbuild==$ZIGBUILD_VERSION" "ziglang==$ZIG_VERSION"
+}
+
+# The dynamic module (with cargo's options $2..., if any) for $GLIBC_TARGET, under the
+# target folder $1. cargo-zigbuild finds zig as `python3 -m ziglang`, with .venv's python3.
+zigbuild_dynamic_module() {
+  local target_dir=$1
+  shift
+  install_zigbuild
+  PATH="$PWD/.venv/bin:$PATH" CARGO_TARGET_DIR="$target_dir" cargo zigbuild --release --lib \
+    --target "$GLIBC_TARGET" "$@" --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
 }
 
 # Cargo leaves a library that is up to date as it was; touched, its time says when a build
@@ -145,12 +177,13 @@ debian_rootfs() {
 }
 
 # A never-shipped build of the dynamic module with the cargo feature $1: panic-probe, for
-# tests/panics.rs; bench-floor, the benchmark's floor. Prints the library's path.
+# tests/panics.rs; bench-floor, the benchmark's floor. Built and linked as the shipped one is,
+# so that they test and measure the same unwinding and code. Prints the library's path.
 build_dynamic_module_with() {
-  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/$1" cargo build --quiet --release --lib \
-    --features "$1" --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
-  confirmed "${CARGO_TARGET_DIR:-target}/$1/release/libcors_wasm.so"
-  realpath "${CARGO_TARGET_DIR:-target}/$1/release/libcors_wasm.so"
+  local library="${CARGO_TARGET_DIR:-$PWD/target}/$1/$DYNAMIC_MODULE_TRIPLE/release/libcors_wasm.so"
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-$PWD/target}/$1" --quiet --features "$1" >&2
+  confirmed "$library"
+  realpath "$library"
 }
 
 run_tests() {
