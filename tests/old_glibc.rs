@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::containers::debian_11_rootfs;
 use support::envoy::{
@@ -133,4 +133,68 @@ fn envoy_on_debian_11_loads_the_module_and_answers_a_preflight() {
         Some("PUT")
     );
     assert!(upstream.requests_to("/api/orders").is_empty());
+}
+
+/// The path in the environment variable `name`, which `./build.sh aarch64` sets.
+fn aarch64_path(name: &str) -> PathBuf {
+    let path = std::env::var_os(name)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{name} is not set: run ./build.sh aarch64, which sets it"));
+    assert!(
+        path.exists(),
+        "{} is missing: run ./build.sh aarch64",
+        path.display()
+    );
+    path
+}
+
+#[test]
+#[ignore = "./build.sh aarch64 builds the aarch64 module, fetches aarch64 Envoy and runs this"]
+fn aarch64_envoy_on_debian_11_loads_the_aarch64_module_and_answers_a_preflight() {
+    let module = aarch64_path("CORS_AARCH64_MODULE");
+    let envoy_bin = aarch64_path("CORS_AARCH64_ENVOY");
+    let root = aarch64_path("CORS_AARCH64_ROOTFS");
+    let envoy_glibc = *glibc_versions(&envoy_bin).last().expect("not empty");
+    let too_new: Vec<GlibcVersion> = glibc_versions(&module)
+        .into_iter()
+        .filter(|v| *v > envoy_glibc)
+        .collect();
+    assert!(too_new.is_empty(), "needs glibc {too_new:?}");
+    let mut qemu = Command::new("qemu-aarch64");
+    qemu.arg("-L").arg(&root).arg(&envoy_bin);
+    let upstream = Upstream::start();
+    let policy = json!({"policies": [{
+        "allow_origins": ["https://app.example.com"],
+        "allow_methods": ["PUT"],
+    }]});
+    let filter = dynamic_module_filter(&policy, Encoding::Json);
+    let routes = json!([{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
+    let config = bootstrap(vec![filter], routes, upstream.port).to_string();
+    let modules = module.parent().expect("a file has a folder");
+    let envoy = Envoy::start_by(qemu, &config, "json", modules);
+    assert!(
+        envoy
+            .log()
+            .contains("Dynamic module ABI version v0.2.0 matched."),
+        "{}",
+        envoy.log()
+    );
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", envoy.pid())).unwrap();
+    assert!(
+        maps.contains("aarch64-linux-gnu/libc-2.31.so"),
+        "qemu should run Envoy with Debian 11's arm64 glibc:\n{maps}"
+    );
+    let response = envoy.request(
+        "OPTIONS",
+        "/api/orders",
+        &[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "PUT"),
+        ],
+    );
+    assert_eq!(response.status, 204, "{}", envoy.log());
+    assert_eq!(
+        response.header("access-control-allow-origin").as_deref(),
+        Some("https://app.example.com")
+    );
 }
