@@ -35,9 +35,14 @@ toolchain() {
 # cargo keeps, so building twice gives the same bytes.
 build() {
   toolchain
+  # pip fetches zig for the dynamic module while the compiler builds the wasm module.
+  local zigbuild_pid
+  install_zigbuild &
+  zigbuild_pid=$!
   cargo build --release --target wasm32-wasip1 --lib
   optimize "$MODULE"
   echo "built $MODULE ($(stat -c %s "$MODULE") bytes; $(stat -c %s "$(compiled "$MODULE")") from the compiler)"
+  wait "$zigbuild_pid" || exit 1
   build_dynamic_module
 }
 
@@ -68,7 +73,8 @@ install_zigbuild() {
   fi
   echo "installing cargo-zigbuild $ZIGBUILD_VERSION and zig $ZIG_VERSION into .venv (PyPI packages cargo-zigbuild, ziglang)"
   [ -x .venv/bin/pip ] || python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "cargo-zigbuild==$ZIGBUILD_VERSION" "ziglang==$ZIG_VERSION"
+  .venv/bin/pip install --quiet --disable-pip-version-check --force-reinstall \
+    "cargo-zigbuild==$ZIGBUILD_VERSION" "ziglang==$ZIG_VERSION"
 }
 
 # The dynamic module for the target $2 with glibc $GLIBC (with cargo's options $3..., if
