@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::envoy::{bootstrap, dynamic_module_filter, Encoding, Envoy};
-use support::releases::envoy_release;
+use support::releases::{envoy_release, RELEASES};
 use support::upstream::Upstream;
 
 /// What Envoy 1.38 and 1.39 log when they load the module built for 1.40.
@@ -64,4 +64,15 @@ fn envoy_1_38_and_1_39_load_the_module_and_warn_that_its_abi_is_deprecated() {
         readme().contains(DEPRECATED),
         "README.md should quote {DEPRECATED:?}"
     );
+}
+
+#[test]
+fn the_readme_names_every_release_the_tests_run() {
+    let readme = readme();
+    for (version, _) in RELEASES {
+        assert!(
+            readme.contains(version),
+            "README.md's \"Supported Envoy releases\" should name Envoy {version}"
+        );
+    }
 }
