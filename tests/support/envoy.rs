@@ -51,7 +51,7 @@ pub fn dynamic_module_dir() -> PathBuf {
 pub fn panic_probe_dir() -> PathBuf {
     module_dir(
         "CORS_PANIC_PROBE_MODULE",
-        "target/panic-probe/release/libcors_wasm.so",
+        "target/panic-probe/x86_64-unknown-linux-gnu/release/libcors_wasm.so",
     )
 }
 
@@ -222,7 +222,19 @@ impl Envoy {
 
     /// The same, with dynamic modules looked up in `modules`.
     pub fn start_with_modules(config: &str, ext: &str, modules: &Path) -> Envoy {
-        let (child, dir) = spawn(config, ext, modules);
+        Envoy::start_by(Command::new(envoy_bin()), config, ext, modules)
+    }
+
+    /// Starts another Envoy binary (another release) with this bootstrap.
+    pub fn start_on(bin: &Path, bootstrap: &Value) -> Envoy {
+        let modules = dynamic_module_dir();
+        Envoy::start_by(Command::new(bin), &bootstrap.to_string(), "json", &modules)
+    }
+
+    /// Starts Envoy as `command` runs it (Envoy's arguments are added to it: it may be
+    /// Envoy, or a command that runs Envoy elsewhere, in a chroot say, with them).
+    pub fn start_by(command: Command, config: &str, ext: &str, modules: &Path) -> Envoy {
+        let (child, dir) = spawn(command, config, ext, modules);
         let mut envoy = Envoy {
             child,
             dir,
@@ -240,7 +252,16 @@ impl Envoy {
 
     /// The same, with dynamic modules looked up in `modules`.
     pub fn refuse_with_modules(bootstrap: &Value, modules: &Path) -> String {
-        let (mut child, dir) = spawn(&bootstrap.to_string(), "json", modules);
+        Envoy::refuse_by(Command::new(envoy_bin()), bootstrap, modules)
+    }
+
+    /// Runs another Envoy binary (another release) with a config it must refuse.
+    pub fn refuse_on(bin: &Path, bootstrap: &Value) -> String {
+        Envoy::refuse_by(Command::new(bin), bootstrap, &dynamic_module_dir())
+    }
+
+    fn refuse_by(command: Command, bootstrap: &Value, modules: &Path) -> String {
+        let (mut child, dir) = spawn(command, &bootstrap.to_string(), "json", modules);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -265,6 +286,11 @@ impl Envoy {
 
     pub fn log(&self) -> String {
         read_log(&self.dir)
+    }
+
+    /// Envoy's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> http::Response {
@@ -298,12 +324,12 @@ impl Drop for Envoy {
     }
 }
 
-fn spawn(config: &str, ext: &str, modules: &Path) -> (Child, TempDir) {
+fn spawn(mut command: Command, config: &str, ext: &str, modules: &Path) -> (Child, TempDir) {
     let dir = TempDir::new();
     let config_path = dir.path().join(format!("envoy.{ext}"));
     fs::write(&config_path, config).unwrap();
     let log = fs::File::create(dir.path().join("envoy.log")).unwrap();
-    let child = Command::new(envoy_bin())
+    let child = command
         .arg("-c")
         .arg(&config_path)
         .args(["--disable-hot-restart", "--concurrency", "1", "-l", "info"])
