@@ -135,7 +135,7 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         id: "preflight-cached-past-max-age",
-        situation: "the same preflighted GET twice, 2.5 s apart, with `max_age: 1`",
+        situation: "the same preflighted GET twice, 1.5 s apart, with `max_age: 1`",
         verdicts: [
             "readable, then readable; 2 preflights",
             "readable, then readable; 2 preflights",

@@ -87,11 +87,11 @@ const SCENARIOS = {
     origin(await read(`${API}/redirect/go?to=${encodeURIComponent(`${OTHER}/redirect/target`)}`, { headers: CUSTOM })),
   // A simple GET from a sandboxed iframe, to a policy that allows the origin "null".
   "null-origin-sandboxed-iframe": async () => origin(await readFromSandbox(`${API}/null/a`)),
-  // max_age: 1, and the same preflighted GET 2.5 s apart: the test counts the preflights
+  // max_age: 1, and the same preflighted GET 1.5 s apart: the test counts the preflights
   // cors-wasm answered.
   "preflight-cached-past-max-age": async () => {
     const first = await read(`${API}/maxage/a`, { headers: CUSTOM });
-    await sleep(2500);
+    await sleep(1500);
     const second = await read(`${API}/maxage/a`, { headers: CUSTOM });
     return { verdict: `${first.verdict}, then ${second.verdict}` };
   },

@@ -118,7 +118,8 @@ struct XServer {
 }
 
 impl XServer {
-    fn start() -> XServer {
+    /// Starts Xvfb, appending what it prints to `log`.
+    fn start(log: &Path) -> XServer {
         let bin = found_on_path("Xvfb").unwrap_or_else(|| {
             panic!(
                 "Xvfb is not installed: ./build.sh test installs Debian's xvfb package \
@@ -138,7 +139,7 @@ impl XServer {
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::options().append(true).open(log).unwrap())
             .spawn()
             .unwrap_or_else(|e| panic!("start Xvfb: {e}"));
         let mut number = String::new();
@@ -147,7 +148,8 @@ impl XServer {
         if number.parse::<u32>().is_err() {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("Xvfb did not say which display it took: {number:?}");
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("Xvfb did not say which display it took: {number:?}\n{log}");
         }
         XServer {
             child,
@@ -276,8 +278,9 @@ impl Browser {
         let dir = TempDir::new();
         let profile = dir.path().join("profile");
         std::fs::create_dir(&profile).unwrap();
-        let log = std::fs::File::create(dir.path().join("browser.log")).unwrap();
-        let display = (engine == Engine::WebKit).then(XServer::start);
+        let log_path = dir.path().join("browser.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let display = (engine == Engine::WebKit).then(|| XServer::start(&log_path));
         let mut command = engine.command(&profile, url);
         if let Some(display) = &display {
             command.env("DISPLAY", &display.display);
