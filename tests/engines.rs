@@ -102,6 +102,28 @@ const SCENARIOS: &[Scenario] = &[
               compared with the allowed methods byte for byte (Fetch standard).",
     },
     Scenario {
+        id: "allow-methods-lower-case-put",
+        situation: "a PUT answered `Access-Control-Allow-Methods: put`",
+        verdicts: ["blocked", "blocked", "blocked"],
+        why: "Allowed methods are compared byte for byte (Fetch standard).",
+    },
+    Scenario {
+        id: "range-header-without-preflight",
+        situation: "a GET with `Range: bytes=0-`, answered with `Access-Control-Allow-Origin` \
+                    only",
+        verdicts: ["readable", "readable", "readable"],
+        why: "A single byte range is a CORS-safelisted request header (Fetch standard, 2022): \
+              no preflight.",
+    },
+    Scenario {
+        id: "long-accept-header",
+        situation: "a GET with an `Accept` of 129 bytes, answered with \
+                    `Access-Control-Allow-Origin` only",
+        verdicts: ["blocked", "blocked", "blocked"],
+        why: "A safelisted header's value over 128 bytes needs a preflight (Fetch standard), \
+              which this answer does not allow.",
+    },
+    Scenario {
         id: "redirect-after-preflight",
         situation: "a preflighted GET answered `307` to another path of the same origin",
         verdicts: [

@@ -79,6 +79,17 @@ const SCENARIOS = {
   // and the Fetch standard compares it with Allow-Methods byte for byte.
   "lower-case-patch": () =>
     read(`${API}/raw/p?acao=origin&acam=PATCH`, { method: "patch" }),
+  // The Fetch standard lets the methods it normalizes match Allow-Methods only byte for byte:
+  // PUT against "put".
+  "allow-methods-lower-case-put": () =>
+    read(`${API}/raw/q?acao=origin&acah=x-custom&acam=put`, { method: "PUT", headers: CUSTOM }),
+  // The answers below allow the origin and nothing else: readable only if sent without a
+  // preflight. A single byte range is a CORS-safelisted header since 2022 (Fetch standard) ...
+  "range-header-without-preflight": () =>
+    read(`${API}/raw/r?acao=origin`, { headers: { range: "bytes=0-" } }),
+  // ... and Accept over 128 bytes is not.
+  "long-accept-header": () =>
+    read(`${API}/raw/l?acao=origin`, { headers: { accept: "a".repeat(129) } }),
   // A preflighted GET answered 307 (with the CORS headers) to another path of the same origin.
   "redirect-after-preflight": async () =>
     origin(await read(`${API}/redirect/go?to=${encodeURIComponent(`${API}/redirect/target`)}`, { headers: CUSTOM })),
