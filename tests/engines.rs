@@ -187,6 +187,8 @@ fn policy(page_origin: &str) -> Value {
     ]})
 }
 
+/// As in tests/demo.rs: `name::chromium`, `name::firefox`, `name::webkit`, the names
+/// .config/nextest.toml runs one browser at a time.
 macro_rules! in_every_engine {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
