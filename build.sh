@@ -186,7 +186,7 @@ install_envoy_releases() {
   done
 }
 
-# The tests' tools, Debian packages: the browsers (chromium, firefox-esr), curl (HTTP/2 clients
+# The tests' tools, Debian packages: the browsers (chromium, firefox-esr; WebKit below), curl (HTTP/2 clients
 # in tests/hostile.rs), and for the paths users take: podman (with runc) as the container
 # engine, docker-compose as its client, docker-registry as an OCI registry on loopback, and
 # debootstrap for an older Debian's root file system.
@@ -198,9 +198,20 @@ install_test_tools() {
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
-  [ ${#missing[@]} -eq 0 ] && return
-  echo "installing ${missing[*]} (Debian packages) for the tests"
-  apt_install "${missing[@]}"
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (Debian packages) for the tests"
+    apt_install "${missing[@]}"
+  fi
+  install_webkit
+}
+
+# WebKit, Safari's engine, for the browser tests: WebKitGTK's MiniBrowser, which has no
+# headless mode, on an X server of the tests' own (Xvfb); the recommended packages are not needed.
+MINIBROWSER=/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser
+install_webkit() {
+  [ -x "$MINIBROWSER" ] && command -v Xvfb >/dev/null && return
+  echo "installing libwebkit2gtk-4.1-0 and xvfb (Debian packages) for the tests"
+  apt_install --no-install-recommends libwebkit2gtk-4.1-0 xvfb
 }
 
 # podman's settings for the tests, in a file of our own (CONTAINERS_CONF points at it, /etc is

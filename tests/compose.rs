@@ -2,7 +2,7 @@
 //! up by docker-compose on podman's Docker API, with stand-ins for `envoyproxy/envoy:v1.40.0`
 //! (the pinned Envoy behind the official image's entrypoint interface) and `python:3.12-slim`
 //! (tests/support/compose.rs). Then the README's curl gets the answer the README shows, and
-//! headless Chromium and Firefox, loading the page from the containers, get the very outcomes
+//! headless Chromium, Firefox and WebKit, loading the page from the containers, get the very outcomes
 //! `tests/demo.rs` expects of `./build.sh demo`. The same with the dynamic module
 //! (`envoy/docker-compose.dynamic-module.yaml`); and what goes wrong: a policy Envoy refuses,
 //! a module file that is not there.
@@ -86,7 +86,7 @@ fn the_demo_gives_the_readmes_answers_and_the_browsers_verdicts(project: &Projec
         .unwrap_or_else(|e| panic!("docker-compose up failed:\n{e}"));
     wait_until_serving(project, demo_serves).unwrap_or_else(|e| panic!("{e}"));
     the_readmes_curl_gets_the_readmes_answer(project);
-    // The two engines at once, each on a fresh profile: the page server tells their reports
+    // The three engines at once, each on a fresh profile: the page server tells their reports
     // apart by user agent.
     let pages = project.follow("pages");
     let origins = [
@@ -96,7 +96,7 @@ fn the_demo_gives_the_readmes_answers_and_the_browsers_verdicts(project: &Projec
     for (index, (host, expected)) in origins.into_iter().enumerate() {
         let url = format!("http://{host}:{PAGE_PORT}/?run=all&report=1");
         std::thread::scope(|scope| {
-            let runs = [Browser::Chromium, Browser::Firefox].map(|browser| {
+            let runs = [Browser::Chromium, Browser::Firefox, Browser::WebKit].map(|browser| {
                 let (url, pages) = (&url, &pages);
                 let run = scope.spawn(move || page_results(browser, url, index, || pages.lines()));
                 (browser, run)

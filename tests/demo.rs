@@ -1,11 +1,13 @@
 //! The demo (`./build.sh demo`) in a real Envoy and a real browser: `demo/api.py` behind Envoy
 //! with `envoy/demo.yaml` (made this machine's by `./build.sh demo-config`, as the demo runs
-//! it), `demo/pages.py` serving the page, and headless Chromium and headless Firefox, each on a
-//! fresh profile, loading it from the origin the policy allows and from one it does not. The
-//! page runs every scenario with `fetch`, the browser itself decides what the page may read,
-//! and the page posts what it saw back to `demo/pages.py` (no WebDriver needed). Plus
-//! `envoy/docker-compose.yaml`, checked by `docker-compose config`.
+//! it), `demo/pages.py` serving the page, and headless Chromium, headless Firefox and WebKit
+//! (WebKitGTK's MiniBrowser on an Xvfb display), each on a fresh profile, loading it from the
+//! origin the policy allows and from one it does not. The page runs every scenario with
+//! `fetch`, the browser itself decides what the page may read, and the page posts what it saw
+//! back to `demo/pages.py` (no WebDriver needed). Plus `envoy/docker-compose.yaml`, checked by
+//! `docker-compose config`.
 
+#[macro_use]
 mod support;
 
 use serde_json::Value;
@@ -90,28 +92,11 @@ impl Demo {
     }
 }
 
-/// Each named `fn name(engine: Engine)` becomes one test per browser engine, `name::chromium`
-/// and `name::firefox`: the same page, the same assertions. Every check below holds in both
-/// engines as written. Where they could differ, they do not here: the page, Envoy and the API
-/// are all on loopback, so Chromium's Private Network Access checks (Firefox has none) never
-/// apply; and what a blocked `fetch` says differs ("Failed to fetch", "NetworkError when
-/// attempting to fetch resource."), which is why only outcomes are compared.
-macro_rules! in_every_engine {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn chromium() {
-                super::$name(crate::Engine::Chromium)
-            }
-
-            #[test]
-            fn firefox() {
-                super::$name(crate::Engine::Firefox)
-            }
-        }
-    )*};
-}
-
+// Every check below holds in all three engines as written. Where they could differ, they do
+// not here: the page, Envoy and the API are all on loopback, so Chromium's Private Network
+// Access checks (the others have none) never apply; and what a blocked `fetch` says differs
+// ("Failed to fetch", "NetworkError when attempting to fetch resource.", "Load failed"),
+// which is why only outcomes are compared.
 in_every_engine!(
     from_the_allowed_origin_the_browser_reads_what_the_policy_allows_and_no_more,
     from_an_origin_the_policy_does_not_allow_the_browser_reads_only_the_public_route,

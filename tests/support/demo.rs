@@ -25,15 +25,20 @@ pub struct PyServer {
 impl PyServer {
     /// `python3 -u demo/<script> --port 0 <args>`; waits for its "listening on" line.
     pub fn start(script: &str, args: &[&str]) -> PyServer {
+        PyServer::start_path(&Path::new("demo").join(script), args)
+    }
+
+    /// The same with a script at `script`, relative to the repository.
+    pub fn start_path(script: &Path, args: &[&str]) -> PyServer {
         let mut child = Command::new("python3")
             .arg("-u")
-            .arg(Path::new(ROOT).join("demo").join(script))
+            .arg(Path::new(ROOT).join(script))
             .args(["--port", "0"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("start python3 demo/{script}: {e}"));
+            .unwrap_or_else(|e| panic!("start python3 {}: {e}", script.display()));
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         let _ = stdout.read_line(&mut first);
@@ -41,7 +46,10 @@ impl PyServer {
         let Some(port) = port else {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("demo/{script} did not say where it listens: {first:?}");
+            panic!(
+                "{} did not say where it listens: {first:?}",
+                script.display()
+            );
         };
         let lines = Arc::new(Mutex::new(Vec::new()));
         let kept = Arc::clone(&lines);
@@ -87,11 +95,91 @@ pub fn demo_config(page_port: u16, envoy_port: u16, api_port: u16, module: &Path
 /// The preferences of every fresh Firefox profile: nothing but the test's loopback servers.
 const FIREFOX_PREFS: &str = include_str!("firefox-user.js");
 
+/// Where Debian's libwebkit2gtk-4.1-0 puts WebKitGTK's MiniBrowser (it is not on `PATH`).
+const MINIBROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+
+/// `name` if it is a path to a file, else the first file of that name in a folder on `PATH`.
+fn found_on_path(name: &str) -> Option<PathBuf> {
+    if Path::new(name).is_absolute() {
+        return Some(PathBuf::from(name)).filter(|bin| bin.is_file());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|bin| bin.is_file())
+}
+
+/// An X server of the test's own (Xvfb) for MiniBrowser, which has no headless mode: Xvfb
+/// picks a free display itself (`-displayfd`), so that parallel runs never race for one.
+/// Stopped on drop with SIGTERM, so that it removes its lock and socket, then SIGKILL.
+struct XServer {
+    child: Child,
+    display: String,
+}
+
+impl XServer {
+    /// Starts Xvfb, appending what it prints to `log`.
+    fn start(log: &Path) -> XServer {
+        let bin = found_on_path("Xvfb").unwrap_or_else(|| {
+            panic!(
+                "Xvfb is not installed: ./build.sh test installs Debian's xvfb package \
+                 (apt-get install --no-install-recommends xvfb)"
+            )
+        });
+        let mut child = Command::new(bin)
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "1280x800x24",
+            ])
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::options().append(true).open(log).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start Xvfb: {e}"));
+        let mut number = String::new();
+        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut number);
+        let number = number.trim().to_string();
+        if number.parse::<u32>().is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("Xvfb did not say which display it took: {number:?}\n{log}");
+        }
+        XServer {
+            child,
+            display: format!(":{number}"),
+        }
+    }
+}
+
+impl Drop for XServer {
+    fn drop(&mut self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) takes no pointers; it only signals the Xvfb this guard started.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A browser engine the demo's page runs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     Chromium,
     Firefox,
+    /// Safari's engine: WebKitGTK's MiniBrowser, on an X display of its own (Xvfb).
+    WebKit,
 }
 
 impl Engine {
@@ -99,14 +187,17 @@ impl Engine {
         match self {
             Engine::Chromium => "chromium",
             Engine::Firefox => "firefox",
+            Engine::WebKit => "webkit",
         }
     }
 
-    /// What the engine's `navigator.userAgent` always contains, and the other's never does.
+    /// What the engine's `navigator.userAgent` always contains, and the others' never do
+    /// (Chromium's says `AppleWebKit/537.36`: WebKit's version, frozen, tells them apart).
     pub fn user_agent_token(self) -> &'static str {
         match self {
             Engine::Chromium => "Chrome/",
             Engine::Firefox => "Firefox/",
+            Engine::WebKit => "AppleWebKit/605.1.15",
         }
     }
 
@@ -116,16 +207,12 @@ impl Engine {
         let (variable, name, package) = match self {
             Engine::Chromium => ("CHROMIUM", "chromium", "chromium"),
             Engine::Firefox => ("FIREFOX", "firefox-esr", "firefox-esr"),
+            Engine::WebKit => ("MINIBROWSER", MINIBROWSER, "libwebkit2gtk-4.1-0"),
         };
         if let Some(bin) = std::env::var_os(variable) {
             return PathBuf::from(bin);
         }
-        let found = std::env::var_os("PATH").and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|bin| bin.is_file())
-        });
-        found.unwrap_or_else(|| {
+        found_on_path(name).unwrap_or_else(|| {
             panic!(
                 "{name} is not installed: ./build.sh test installs Debian's {package} package \
                  (apt-get install {package}), or set {variable} to a {self:?} binary"
@@ -160,6 +247,16 @@ impl Engine {
                     .env("MOZ_REMOTE_SETTINGS_DEVTOOLS", "1")
                     .env("MOZ_CRASHREPORTER_DISABLE", "1");
             }
+            Engine::WebKit => {
+                // No profile folder to give it: --private keeps every store in memory (and
+                // its HOME is the run's own anyway).
+                command
+                    .args([
+                        "--private",
+                        "--enable-write-console-messages-to-stdout=true",
+                    ])
+                    .env("NO_AT_BRIDGE", "1");
+            }
         }
         command.arg(url);
         command
@@ -167,10 +264,11 @@ impl Engine {
 }
 
 /// A headless browser on a fresh profile, started in a process group of its own: the whole
-/// group (every process of the browser) is killed on drop.
+/// group (every process of the browser) is killed on drop. WebKit's X server is stopped after.
 pub struct Browser {
     child: Child,
     engine: Engine,
+    display: Option<XServer>,
     dir: TempDir,
 }
 
@@ -180,11 +278,17 @@ impl Browser {
         let dir = TempDir::new();
         let profile = dir.path().join("profile");
         std::fs::create_dir(&profile).unwrap();
-        let log = std::fs::File::create(dir.path().join("browser.log")).unwrap();
-        // A home of its own too: both engines write crash-report and cache folders there.
-        let child = engine
-            .command(&profile, url)
+        let log_path = dir.path().join("browser.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let display = (engine == Engine::WebKit).then(|| XServer::start(&log_path));
+        let mut command = engine.command(&profile, url);
+        if let Some(display) = &display {
+            command.env("DISPLAY", &display.display);
+        }
+        // A home of its own too: the engines write crash-report and cache folders there.
+        let child = command
             .env("HOME", dir.path())
+            .env_remove("WAYLAND_DISPLAY")
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("XDG_CACHE_HOME")
             .env_remove("XDG_DATA_HOME")
@@ -194,7 +298,12 @@ impl Browser {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", engine.name()));
-        Browser { child, engine, dir }
+        Browser {
+            child,
+            engine,
+            display,
+            dir,
+        }
     }
 
     /// What the browser printed.

@@ -22,6 +22,31 @@ macro_rules! for_both_builds {
 }
 
 pub mod compose;
+/// Each named `fn name(engine: Engine)` becomes one test per browser engine, `name::chromium`,
+/// `name::firefox` and `name::webkit` (the names .config/nextest.toml runs one browser at a
+/// time): the same page, the same assertions. The test crate imports `support::demo::Engine`.
+#[allow(unused_macros)]
+macro_rules! in_every_engine {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn chromium() {
+                super::$name(crate::Engine::Chromium)
+            }
+
+            #[test]
+            fn firefox() {
+                super::$name(crate::Engine::Firefox)
+            }
+
+            #[test]
+            fn webkit() {
+                super::$name(crate::Engine::WebKit)
+            }
+        }
+    )*};
+}
+
 pub mod containers;
 pub mod demo;
 pub mod envoy;
