@@ -263,7 +263,7 @@ fn the_readmes_explain_example_is_what_the_checker_prints() {
             .unwrap();
     for line in policies.lines().skip_while(|l| *l != "policies:").skip(1) {
         assert!(
-            readme.contains(&format!("\n    {line}\n")),
+            readme.contains(&format!("\n{line}\n")),
             "not in README.md: {line}"
         );
     }
