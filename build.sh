@@ -63,15 +63,14 @@ path_remap() {
   echo "target.$1.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$PWD=/cors-wasm']"
 }
 
-# The Envoy dynamic module is the same crate built natively, with two changes to the release
-# profile: unwinding, so that every hook can catch a panic before it reaches Envoy, and
-# opt-level 3, since its size matters to no one. It is linked against glibc 2.28's symbol
+# The Envoy dynamic module is the same crate built natively, with Cargo.toml's dynamic-module
+# profile (unwinding, opt-level 3). It is linked against glibc 2.28's symbol
 # versions (zig's stubs, through cargo-zigbuild), not the builder's, so that it loads wherever
 # Envoy runs: Envoy's own binary needs glibc 2.30. Cargo puts it under the target's name; it
 # is copied to where users and tests know it.
 build_dynamic_module() {
   zigbuild_dynamic_module "${CARGO_TARGET_DIR:-target}" "$DYNAMIC_MODULE_TRIPLE"
-  cp "${CARGO_TARGET_DIR:-target}/$DYNAMIC_MODULE_TRIPLE/release/libcors_wasm.so" "$DYNAMIC_MODULE.tmp"
+  cp "${CARGO_TARGET_DIR:-target}/$DYNAMIC_MODULE_TRIPLE/dynamic-module/libcors_wasm.so" "$DYNAMIC_MODULE.tmp"
   mv "$DYNAMIC_MODULE.tmp" "$DYNAMIC_MODULE"
   confirmed "$DYNAMIC_MODULE"
   echo "built $DYNAMIC_MODULE ($(stat -c %s "$DYNAMIC_MODULE") bytes), for Envoy $ENVOY_VERSION, glibc $GLIBC or newer"
@@ -104,9 +103,8 @@ zigbuild_dynamic_module() {
   local target_dir=$1 triple=$2
   shift 2
   install_zigbuild
-  PATH="$PWD/$ZIG_VENV/bin:$PATH" CARGO_TARGET_DIR="$target_dir" cargo zigbuild --release --lib \
-    --target "$triple.$GLIBC" "$@" --config "$(path_remap "$triple")" \
-    --config 'profile.release.panic="unwind"' --config 'profile.release.opt-level=3'
+  PATH="$PWD/$ZIG_VENV/bin:$PATH" CARGO_TARGET_DIR="$target_dir" cargo zigbuild --profile dynamic-module \
+    --lib --target "$triple.$GLIBC" "$@" --config "$(path_remap "$triple")"
 }
 
 # Cargo leaves a library that is up to date as it was; touched, its time says when a build
@@ -255,7 +253,7 @@ debian_mirror() {
 # tests/panics.rs; bench-floor, the benchmark's floor. Built and linked as the shipped one is,
 # so that they test and measure the same unwinding and code. Prints the library's path.
 build_dynamic_module_with() {
-  local library="${CARGO_TARGET_DIR:-$PWD/target}/$1/$DYNAMIC_MODULE_TRIPLE/release/libcors_wasm.so"
+  local library="${CARGO_TARGET_DIR:-$PWD/target}/$1/$DYNAMIC_MODULE_TRIPLE/dynamic-module/libcors_wasm.so"
   zigbuild_dynamic_module "${CARGO_TARGET_DIR:-$PWD/target}/$1" "$DYNAMIC_MODULE_TRIPLE" --quiet --features "$1" >&2
   confirmed "$library"
   realpath "$library"
@@ -343,7 +341,7 @@ run_matrix() {
 # under qemu-user, with Debian 11's arm64 C library, loads it and answers with it. Not part of
 # ./build.sh test: its build, its Envoy and its root cost the suite about a minute and a half.
 AARCH64_TRIPLE=aarch64-unknown-linux-gnu
-AARCH64_MODULE="${CARGO_TARGET_DIR:-target}/$AARCH64_TRIPLE/release/libcors_wasm.so"
+AARCH64_MODULE="${CARGO_TARGET_DIR:-target}/$AARCH64_TRIPLE/dynamic-module/libcors_wasm.so"
 AARCH64_ENVOY=.venv-envoy/$ENVOY_VERSION-aarch64
 AARCH64_ROOTFS=.tmp/rootfs/debian-11-arm64
 run_aarch64() {

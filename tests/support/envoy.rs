@@ -51,7 +51,7 @@ pub fn dynamic_module_dir() -> PathBuf {
 pub fn panic_probe_dir() -> PathBuf {
     module_dir(
         "CORS_PANIC_PROBE_MODULE",
-        "target/panic-probe/x86_64-unknown-linux-gnu/release/libcors_wasm.so",
+        "target/panic-probe/x86_64-unknown-linux-gnu/dynamic-module/libcors_wasm.so",
     )
 }
 
