@@ -13,7 +13,7 @@ pub mod response;
 
 pub use action::{Action, HeaderValue, LocalResponse};
 pub use evaluate::{evaluate, Evaluation};
-pub use outcome::{Denial, Outcome, COUNTERS};
+pub use outcome::{Counter, Denial, Outcome};
 pub use request::RequestView;
 pub use response::{AllowedOrigin, Edit, HeaderEdit, ResponsePlan};
 

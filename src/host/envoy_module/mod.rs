@@ -19,7 +19,9 @@ use floor::new_config;
 #[cfg(feature = "panic-probe")]
 mod panic_probe;
 
-use crate::cors::{self, Action, Evaluation, HeaderEdit, LocalResponse, RequestView, ResponsePlan};
+use crate::cors::{
+    self, Action, Counter, Evaluation, HeaderEdit, LocalResponse, RequestView, ResponsePlan,
+};
 use crate::policy::Config;
 use ffi::{log, log_enabled, ConfigHandle, CounterId, FilterConfig, FilterHandle, HeadersStatus};
 use ffi::{HttpFilter, LogLevel};
@@ -61,8 +63,8 @@ fn new_config(
         .policies
         .iter()
         .map(|policy| {
-            cors::COUNTERS.map(|counter| {
-                envoy.define_counter(&format!("cors_wasm.{}.{counter}", policy.name))
+            Counter::ALL.map(|counter| {
+                envoy.define_counter(&format!("cors_wasm.{}.{}", policy.name, counter.name()))
             })
         })
         .collect();
@@ -80,8 +82,8 @@ fn new_config(
 /// One filter configuration, shared by every worker thread and every stream.
 struct CorsConfig {
     config: Config,
-    /// Each policy's counters, in the order of [`cors::COUNTERS`].
-    counters: Vec<[Option<CounterId>; cors::COUNTERS.len()]>,
+    /// Each policy's counters, in the order of [`Counter::ALL`].
+    counters: Vec<[Option<CounterId>; Counter::ALL.len()]>,
 }
 
 impl FilterConfig for Arc<CorsConfig> {
@@ -153,7 +155,7 @@ impl CorsFilter {
             .shared
             .counters
             .get(*policy)
-            .and_then(|row| row.get(counter))
+            .and_then(|row| row.get(counter.slot()))
             .copied()
             .flatten();
         if let Some(id) = id {

@@ -5,7 +5,7 @@
 
 mod curl;
 
-use crate::cors::{self, Action, HeaderEdit, Outcome, RequestView, COUNTERS};
+use crate::cors::{self, Action, HeaderEdit, Outcome, RequestView};
 use crate::policy::matcher::Condition;
 use crate::policy::{Config, RequestFacts};
 use std::fmt::Write;
@@ -256,7 +256,7 @@ fn misfit(condition: Condition, facts: &RequestFacts) -> String {
 }
 
 fn decision(outcome: &Outcome) -> String {
-    let counter = outcome.counter().and_then(|i| COUNTERS.get(i)).copied();
+    let counter = outcome.counter().map(|counter| counter.name());
     match (outcome, counter) {
         (Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial), Some(name)) => {
             format!("{name}: {denial}")
