@@ -61,17 +61,11 @@ impl PartialEq for HeaderValue {
 }
 
 /// The response plan of a request the policy matched, with or without `Origin`: the
-/// upstream's `Access-Control-*` headers go on every such response. A `*` policy answers
-/// every response the same, `Access-Control-Allow-Origin: *` whatever the request's `Origin`
-/// (or its absence), so a shared cache never holds one that breaks a later browser.
+/// upstream's `Access-Control-*` headers go on every such response, and the origin is
+/// answered as the policy answers it ([`AllowedOrigin::as_answered_by`]).
 pub fn decorate(policy: &Arc<Policy>, origin: AllowedOrigin) -> Action {
-    let origin = if policy.rules.origins.any {
-        AllowedOrigin::Allowed("*".to_string())
-    } else {
-        origin
-    };
     Action::Decorate(ResponsePlan {
         policy: Arc::clone(policy),
-        origin,
+        origin: origin.as_answered_by(policy),
     })
 }

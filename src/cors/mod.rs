@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod evaluate;
+pub mod header;
 pub mod outcome;
 pub mod preflight;
 pub mod record;

@@ -14,8 +14,7 @@ use super::error::{ConfigError, ConfigErrors, ConfigWarning};
 use super::origin::{browser_form, split_scheme, HostRule, OriginPattern, OriginSet, Port};
 use super::read::Object;
 use super::rules::{Rendered, Rules};
-use super::token::{comma_separated, is_token, HeaderSet, MethodSet};
-use std::sync::Arc;
+use super::token::{is_token, HeaderSet, MethodSet};
 
 /// The fields of `cors`: an `HTTPCORSFilter`'s.
 pub const FIELDS: &[&str] = &[
@@ -72,22 +71,20 @@ pub fn read(policy: &Object, errors: &mut ConfigErrors) -> Rules {
     let origins = read_origins(&cors, credentials, errors, &mut warnings);
     let (methods, method_list) = read_methods(&cors, errors);
     let (headers, header_list) = read_allow_headers(&cors, errors);
-    let expose = listed(&read_expose_headers(&cors, credentials, errors)).map(Arc::<str>::from);
+    let expose = read_expose_headers(&cors, credentials, errors);
     let max_age = cors
         .whole("maxAge", MAX_AGE, errors)
         .map_or(DEFAULT_MAX_AGE, |(n, _)| n);
     let rendered = Rendered {
         allow_methods: (!methods.any)
-            .then(|| listed(&method_list))
-            .flatten()
-            .map(Arc::from),
+            .then(|| Rendered::list(&method_list))
+            .flatten(),
         allow_headers: (!headers.any)
-            .then(|| listed(&header_list))
-            .flatten()
-            .map(Arc::from),
-        preflight_expose_headers: expose.clone(),
-        expose_headers: expose,
-        max_age: Some(max_age.to_string().into()),
+            .then(|| Rendered::list(&header_list))
+            .flatten(),
+        expose_headers: Rendered::list(&expose),
+        expose_on_preflights: true,
+        max_age: Some(Rendered::max_age(max_age)),
         ..Rendered::default()
     };
     Rules {
@@ -111,11 +108,6 @@ fn refuse_native_fields(policy: &Object, errors: &mut ConfigErrors) {
         };
         errors.push(ConfigError::new(path, message));
     }
-}
-
-/// A header value listing `names` as written, or `None` when there are none.
-fn listed(names: &[&str]) -> Option<String> {
-    (!names.is_empty()).then(|| comma_separated(names))
 }
 
 /// A list field as the schema's `listType=set` has it: at most `max` strings, none twice,

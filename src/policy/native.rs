@@ -4,7 +4,7 @@ use super::error::{ConfigError, ConfigErrors};
 use super::origin::{OriginPattern, OriginSet, Table};
 use super::read::Object;
 use super::rules::{Rendered, Rules};
-use super::token::{comma_separated, is_token, normalize_method, HeaderSet, MethodSet};
+use super::token::{is_token, normalize_method, HeaderSet, MethodSet};
 
 /// The native fields of a policy; `disabled` policies need no origins.
 pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
@@ -15,13 +15,15 @@ pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
     let (_, expose_list) = read_headers(obj, "expose_headers", allow_credentials, errors);
     let rendered = Rendered {
         allow_methods: (!methods.any && methods.beyond_safelisted())
-            .then(|| comma_separated(&method_list).into()),
-        allow_headers: (!headers.any && !header_list.is_empty())
-            .then(|| comma_separated(&header_list).into()),
-        expose_headers: (!expose_list.is_empty()).then(|| comma_separated(&expose_list).into()),
+            .then(|| Rendered::list(&method_list))
+            .flatten(),
+        allow_headers: (!headers.any)
+            .then(|| Rendered::list(&header_list))
+            .flatten(),
+        expose_headers: Rendered::list(&expose_list),
         max_age: obj
             .whole("max_age", 0..=86_400, errors)
-            .map(|(n, _)| n.to_string().into()),
+            .map(|(n, _)| Rendered::max_age(n)),
         ..Rendered::default()
     };
     Rules {

@@ -5,7 +5,7 @@
 
 mod curl;
 
-use crate::cors::{self, Action, HeaderEdit, Outcome, RequestView};
+use crate::cors::{self, header, Action, HeaderEdit, Outcome, RequestView};
 use crate::policy::matcher::Condition;
 use crate::policy::{Config, RequestFacts};
 use std::fmt::Write;
@@ -106,8 +106,8 @@ impl Request {
     fn facts(&self) -> RequestFacts {
         RequestFacts {
             route: self.route_name(),
-            authority: self.header(":authority"),
-            path: self.header(":path"),
+            authority: self.header(header::AUTHORITY),
+            path: self.header(header::PATH),
         }
     }
 }
@@ -115,10 +115,10 @@ impl Request {
 impl RequestView for Request {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
         let pseudo = match name {
-            ":method" => Some(&self.method),
+            header::METHOD => Some(&self.method),
             ":scheme" => Some(&self.scheme),
-            ":authority" => Some(&self.authority),
-            ":path" => Some(&self.path),
+            header::AUTHORITY => Some(&self.authority),
+            header::PATH => Some(&self.path),
             _ => None,
         };
         if let Some(value) = pseudo {
@@ -207,7 +207,7 @@ pub fn explain(config: &Config, request: &Request) -> String {
             );
             for edit in plan.edits(std::iter::empty::<(&[u8], &[u8])>()) {
                 match edit {
-                    HeaderEdit::Set("vary", value) | HeaderEdit::Add("vary", value) => {
+                    HeaderEdit::Set(header::VARY, value) | HeaderEdit::Add(header::VARY, value) => {
                         let _ = writeln!(
                             out,
                             "set: vary: {value} (merged into the upstream's Vary, unless it already names Origin or is *)"
@@ -277,7 +277,7 @@ fn decision(outcome: &Outcome) -> String {
 fn preflight_note(request: &Request, outcome: &Outcome) -> Option<String> {
     let actual = matches!(outcome, Outcome::ActualAllowed | Outcome::ActualDenied(_));
     let simple = ["GET", "HEAD", "POST"].contains(&request.method.as_str());
-    let origin = request.header("origin")?;
+    let origin = request.header(header::ORIGIN)?;
     (actual && !simple).then(|| {
         format!(
             "note: a browser first sends a preflight for a {} request; explain it with \
