@@ -15,7 +15,7 @@ pub mod response;
 pub use action::{Action, HeaderValue, LocalResponse};
 pub use evaluate::{evaluate, Evaluation};
 pub use outcome::{Counter, Denial, Outcome};
-pub use request::RequestView;
+pub use request::{HeaderPairs, RequestView};
 pub use response::{AllowedOrigin, Edit, HeaderEdit, ResponsePlan};
 
 #[cfg(test)]

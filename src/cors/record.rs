@@ -28,7 +28,7 @@ impl Evaluation {
 #[cfg(test)]
 mod tests {
     use crate::cors::evaluate;
-    use crate::cors::request::FakeRequest;
+    use crate::cors::request::HeaderPairs;
     use crate::policy::Config;
     use serde_json::json;
 
@@ -43,7 +43,7 @@ mod tests {
         ]}))
         .unwrap();
         let record = |headers: &[(&'static str, &str)]| {
-            evaluate(&config, &FakeRequest::new(headers)).record()
+            evaluate(&config, &HeaderPairs::new(headers)).record()
         };
         let evil = ("origin", "https://evil.example");
         let app = ("origin", "https://app.example.com");

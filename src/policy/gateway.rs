@@ -377,7 +377,7 @@ fn read_header_names<'a>(
 
 #[cfg(test)]
 mod tests {
-    use crate::cors::{evaluate, Action, HeaderEdit, HeaderValue, LocalResponse, RequestView};
+    use crate::cors::{evaluate, Action, HeaderEdit, HeaderPairs, HeaderValue, LocalResponse};
     use crate::policy::Config;
     use serde_json::{json, Value};
 
@@ -393,19 +393,6 @@ mod tests {
 
     fn warning_lines(config: &Config) -> Vec<String> {
         config.warnings.iter().map(ToString::to_string).collect()
-    }
-
-    struct Request(Vec<(&'static str, &'static str)>);
-
-    impl RequestView for Request {
-        fn header(&self, name: &str) -> Option<Vec<u8>> {
-            let found = self.0.iter().find(|(n, _)| *n == name);
-            found.map(|(_, v)| v.as_bytes().to_vec())
-        }
-
-        fn route_name(&self) -> Option<Vec<u8>> {
-            None
-        }
     }
 
     fn preflight(config: &Config, origin: &'static str, method: &'static str) -> LocalResponse {
@@ -424,7 +411,7 @@ mod tests {
             ("access-control-request-method", method),
         ];
         request.extend(headers.map(|h| ("access-control-request-headers", h)));
-        match evaluate(config, &Request(request)).action {
+        match evaluate(config, &HeaderPairs::new(&request)).action {
             Action::Respond(response) => response,
             other => panic!("not answered locally: {other:?}"),
         }
@@ -437,7 +424,7 @@ mod tests {
 
     /// The headers set on the response to an actual request with this origin.
     fn actual(config: &Config, origin: &'static str) -> Vec<HeaderEdit> {
-        let request = Request(vec![(":method", "GET"), ("origin", origin)]);
+        let request = HeaderPairs::new(&[(":method", "GET"), ("origin", origin)]);
         match evaluate(config, &request).action {
             Action::Decorate(plan) => plan.edits([]).into_iter().map(HeaderEdit::as_set).collect(),
             other => panic!("not decorated: {other:?}"),
