@@ -17,6 +17,7 @@ pub use evaluate::{evaluate, Evaluation};
 pub use outcome::{Counter, Denial, Outcome};
 pub use request::{HeaderPairs, RequestView};
 pub use response::{AllowedOrigin, Edit, HeaderEdit, ResponsePlan};
+pub use response::{MERGES_VARY, REPLACES_UPSTREAM_CORS};
 
 #[cfg(test)]
 mod tests;

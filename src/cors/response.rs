@@ -35,6 +35,13 @@ impl AllowedOrigin {
     }
 }
 
+/// What [`ResponsePlan::each_edit`] does with the upstream's own CORS headers, in words (the
+/// checker's explain mode says it): kept beside the code that does it.
+pub const REPLACES_UPSTREAM_CORS: &str = "every access-control-* header of the upstream's response";
+/// What [`merge_vary`] does with the upstream's `Vary`, in words, for the same.
+pub const MERGES_VARY: &str =
+    "merged into the upstream's Vary, unless it already names Origin or is *";
+
 /// What to do to the response of a forwarded request.
 #[derive(Debug)]
 pub struct ResponsePlan {

@@ -37,6 +37,13 @@ const REPLACED: &[(&str, Option<&str>)] = &[
     ("max_age", Some("maxAge")),
 ];
 
+/// The name inside `cors` of a native field it replaces; `None` for one it has no field for
+/// (`allow_origin_regexes`) or does not replace.
+pub fn name_in_cors(native: &str) -> Option<&'static str> {
+    let (_, name) = REPLACED.iter().find(|(field, _)| *field == native)?;
+    *name
+}
+
 /// The schema's `HTTPMethodWithWildcard` enum, but for `*`.
 const METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
