@@ -15,6 +15,7 @@ pub mod native;
 pub mod origin;
 mod read;
 pub mod rules;
+mod table;
 pub mod token;
 
 pub use config::Config;

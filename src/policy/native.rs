@@ -1,9 +1,10 @@
 //! The native CORS fields of a policy, `allow_origins` through `max_age`, read into [`Rules`].
 
 use super::error::{ConfigError, ConfigErrors};
-use super::origin::{OriginPattern, OriginSet, Table};
+use super::origin::{OriginPattern, OriginSet};
 use super::read::Object;
 use super::rules::{Rendered, Rules};
+use super::table::Table;
 use super::token::{is_token, normalize_method, HeaderSet, MethodSet};
 
 /// The native fields of a policy; `disabled` policies need no origins.

@@ -1,6 +1,6 @@
 //! Methods and header names: RFC 9110 tokens, and the sets a policy allows.
 
-use super::origin::Set;
+use super::table::Set;
 
 /// `items` joined by ", ", as header values list them. Ours rather than `join`, whose code
 /// the module would carry once per item type (1.2 KB each).
