@@ -10,9 +10,8 @@
 
 use cors_wasm::encoding::{json, yaml, DecodeError, Value};
 use cors_wasm::host::explain::{self, Request};
-use cors_wasm::policy::config::REPEATED_KEY;
-use cors_wasm::policy::token::{comma_separated, SAFELISTED_METHODS};
-use cors_wasm::policy::{gateway, Config, Policy};
+use cors_wasm::policy::{comma_separated, gateway, Config, Policy};
+use cors_wasm::policy::{REPEATED_KEY, SAFELISTED_METHODS};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)

@@ -7,8 +7,7 @@ use super::outcome::{Denial, Outcome};
 use super::preflight;
 use super::request::RequestView;
 use super::response::AllowedOrigin;
-use crate::policy::origin::Verdict;
-use crate::policy::{Config, Policy, RequestFacts};
+use crate::policy::{Config, Policy, RequestFacts, Verdict};
 use std::sync::Arc;
 
 /// What the filter does now, and what it decided (for counters and logs).

@@ -7,8 +7,7 @@
 
 use super::action::HeaderValue;
 use super::response::AllowedOrigin;
-use crate::policy::token::{comma_separated, first_of_each};
-use crate::policy::Policy;
+use crate::policy::{comma_separated, first_of_each, Policy};
 use std::sync::Arc;
 
 // The request's: lower-case, as hosts hand them over.

@@ -1,6 +1,6 @@
 //! What was decided about a request, for counters and log lines.
 
-use crate::policy::origin::{Oversized, Verdict};
+use crate::policy::{Oversized, Verdict};
 use std::fmt;
 
 #[derive(Debug, PartialEq, Eq)]

@@ -6,9 +6,7 @@ use super::header::{self, Answer};
 use super::outcome::{Denial, Outcome};
 use super::request::RequestView;
 use super::response::AllowedOrigin;
-use crate::policy::origin::Verdict;
-use crate::policy::token::parse_header_list;
-use crate::policy::Policy;
+use crate::policy::{parse_header_list, Policy, Verdict};
 use std::sync::Arc;
 
 pub fn decide(

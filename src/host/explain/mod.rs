@@ -7,9 +7,7 @@ mod curl;
 
 use crate::cors::{self, header, Action, Evaluation, HeaderEdit, Outcome, RequestView};
 use crate::cors::{MERGES_VARY, REPLACES_UPSTREAM_CORS};
-use crate::policy::matcher::Condition;
-use crate::policy::token::{is_safelisted_method, is_token};
-use crate::policy::{Config, RequestFacts};
+use crate::policy::{is_safelisted_method, is_token, Condition, Config, RequestFacts};
 use std::fmt::Write;
 
 /// A request as a proxy would hand it to the filter: pseudo-headers and lower-case names.
