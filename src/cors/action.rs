@@ -1,8 +1,8 @@
 //! What a host does with a request: nothing, a local reply, or edits to its response.
 
+use super::header::HeaderValue;
 use super::response::{AllowedOrigin, ResponsePlan};
 use crate::policy::Policy;
-use std::ops::Deref;
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -19,45 +19,6 @@ pub enum Action {
 pub struct LocalResponse {
     pub status: u32,
     pub headers: Vec<(&'static str, HeaderValue)>,
-}
-
-/// A header value of a local response: a constant, the policy's own (rendered at configure
-/// time, shared, not copied), or made from this request.
-#[derive(Debug, Clone, Eq)]
-pub enum HeaderValue {
-    Static(&'static str),
-    Shared(Arc<str>),
-    Owned(String),
-}
-
-impl Deref for HeaderValue {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        match self {
-            HeaderValue::Static(value) => value,
-            HeaderValue::Shared(value) => value,
-            HeaderValue::Owned(value) => value,
-        }
-    }
-}
-
-impl AsRef<[u8]> for HeaderValue {
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl From<&str> for HeaderValue {
-    fn from(value: &str) -> HeaderValue {
-        HeaderValue::Owned(value.to_string())
-    }
-}
-
-impl PartialEq for HeaderValue {
-    fn eq(&self, other: &HeaderValue) -> bool {
-        **self == **other
-    }
 }
 
 /// The response plan of a request the policy matched, with or without `Origin`: the

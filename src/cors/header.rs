@@ -5,9 +5,8 @@
 //! at configure time ([`Rendered`](crate::policy::Rendered)); these pick them or copy what
 //! a request must get reflected.
 
-use super::action::HeaderValue;
-use super::response::AllowedOrigin;
 use crate::policy::{comma_separated, first_of_each, Policy};
+use std::ops::Deref;
 use std::sync::Arc;
 
 // The request's: lower-case, as hosts hand them over.
@@ -33,6 +32,45 @@ pub const VARY: &str = "vary";
 /// What every `Access-Control-*` header's name starts with.
 pub const CORS_PREFIX: &str = "access-control-";
 
+/// A header value of a local response: a constant, the policy's own (rendered at configure
+/// time, shared, not copied), or made from this request.
+#[derive(Debug, Clone, Eq)]
+pub enum HeaderValue {
+    Static(&'static str),
+    Shared(Arc<str>),
+    Owned(String),
+}
+
+impl Deref for HeaderValue {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            HeaderValue::Static(value) => value,
+            HeaderValue::Shared(value) => value,
+            HeaderValue::Owned(value) => value,
+        }
+    }
+}
+
+impl AsRef<[u8]> for HeaderValue {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl From<&str> for HeaderValue {
+    fn from(value: &str) -> HeaderValue {
+        HeaderValue::Owned(value.to_string())
+    }
+}
+
+impl PartialEq for HeaderValue {
+    fn eq(&self, other: &HeaderValue) -> bool {
+        **self == **other
+    }
+}
+
 /// Which response a header is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
@@ -42,12 +80,9 @@ pub enum Answer {
     Actual,
 }
 
-/// `Access-Control-Allow-Origin`, when the origin is allowed.
-pub fn allow_origin(origin: &AllowedOrigin) -> Option<(&'static str, &str)> {
-    match origin {
-        AllowedOrigin::Allowed(origin) => Some((ALLOW_ORIGIN, origin)),
-        AllowedOrigin::NoOrigin | AllowedOrigin::Denied => None,
-    }
+/// `Access-Control-Allow-Origin`, for an allowed origin: the request's, or `*`.
+pub fn allow_origin(allowed: &str) -> (&'static str, &str) {
+    (ALLOW_ORIGIN, allowed)
 }
 
 /// `Access-Control-Allow-Credentials: true`, when the policy allows credentials.
@@ -71,10 +106,11 @@ pub fn expose_headers(policy: &Policy, answer: Answer) -> Option<(&'static str, 
 /// response may read its timing, so the same value as `Access-Control-Allow-Origin`.
 pub fn timing_allow_origin<'o>(
     policy: &Policy,
-    origin: &'o AllowedOrigin,
+    allowed: &'o str,
 ) -> Option<(&'static str, &'o str)> {
-    let (_, value) = allow_origin(origin).filter(|_| policy.timing_allow_origin)?;
-    Some((TIMING_ALLOW_ORIGIN, value))
+    policy
+        .timing_allow_origin
+        .then_some((TIMING_ALLOW_ORIGIN, allowed))
 }
 
 /// `Access-Control-Allow-Methods` on a preflight: the requested method when the policy

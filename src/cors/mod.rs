@@ -12,8 +12,9 @@ pub mod record;
 pub mod request;
 pub mod response;
 
-pub use action::{Action, HeaderValue, LocalResponse};
+pub use action::{Action, LocalResponse};
 pub use evaluate::{evaluate, Evaluation};
+pub use header::HeaderValue;
 pub use outcome::{Counter, Denial, Outcome};
 pub use request::{HeaderPairs, RequestView};
 pub use response::{AllowedOrigin, Edit, HeaderEdit, ResponsePlan};

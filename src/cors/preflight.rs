@@ -1,8 +1,8 @@
 //! Preflights: `OPTIONS` with `Origin` and `Access-Control-Request-Method`
 //! (<https://fetch.spec.whatwg.org/#cors-preflight-fetch>), answered by the filter itself.
 
-use super::action::{decorate, Action, HeaderValue, LocalResponse};
-use super::header::{self, Answer};
+use super::action::{decorate, Action, LocalResponse};
+use super::header::{self, Answer, HeaderValue};
 use super::outcome::{Denial, Outcome};
 use super::request::RequestView;
 use super::response::AllowedOrigin;
@@ -83,13 +83,17 @@ fn check(
 impl Granted {
     /// The filter's answer, one header at a time from [`header`].
     fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
-        let origin = AllowedOrigin::allowed(policy, origin);
+        let judged = AllowedOrigin::allowed(policy, origin);
+        let allowed = match &judged {
+            AllowedOrigin::Allowed(origin) => Some(origin.as_str()),
+            AllowedOrigin::NoOrigin | AllowedOrigin::Denied => None,
+        };
         let owned = |(name, value): (&'static str, &str)| (name, HeaderValue::from(value));
         let shared = |(name, value): (&'static str, &Arc<str>)| {
             (name, HeaderValue::Shared(Arc::clone(value)))
         };
         let mut headers = Vec::with_capacity(8);
-        headers.extend(header::allow_origin(&origin).map(owned));
+        headers.extend(allowed.map(header::allow_origin).map(owned));
         headers.extend(header::allow_credentials(policy).map(owned));
         headers.extend(header::allow_methods(policy, method));
         headers.extend(header::allow_headers(policy, &self.headers));

@@ -153,15 +153,15 @@ impl ResponsePlan {
     /// The CORS headers the response gets, each from [`header`]; none for an origin that
     /// is not allowed.
     fn cors_headers(&self) -> [Option<(&'static str, &str)>; SETS] {
-        if header::allow_origin(&self.origin).is_none() {
+        let AllowedOrigin::Allowed(origin) = &self.origin else {
             return [None; SETS];
-        }
+        };
         let expose = header::expose_headers(&self.policy, Answer::Actual);
         [
-            header::allow_origin(&self.origin),
+            Some(header::allow_origin(origin)),
             header::allow_credentials(&self.policy),
             expose.map(|(name, value)| (name, &**value)),
-            header::timing_allow_origin(&self.policy, &self.origin),
+            header::timing_allow_origin(&self.policy, origin),
         ]
     }
 }
