@@ -1,7 +1,6 @@
-//! One policy: its fields read and validated; what it allows comes from [`native`] or
+//! One policy: its fields read and validated; what it allows comes from `native` or
 //! [`gateway`].
 //!
-//! [`native`]: super::native
 //! [`gateway`]: super::gateway
 
 use super::error::{ConfigError, ConfigErrors};

@@ -2,9 +2,9 @@
 //! with every error named by its JSON path, and rendered into what requests look up.
 //!
 //! [`Config`] is the list of policies and picks one per request; each [`Policy`] reads its
-//! CORS fields natively ([`native`]) or from a pasted Gateway API `HTTPCORSFilter`
+//! CORS fields natively (`native`) or from a pasted Gateway API `HTTPCORSFilter`
 //! ([`gateway`]) into the same [`Rules`]: origins ([`origin`]), methods and headers
-//! ([`token`]), and which requests it applies to ([`matcher`]).
+//! (`token`), and which requests it applies to (`matcher`).
 //!
 //! The rooms are the policy's own; what the decisions, the hosts and the checker use is
 //! re-exported here, in one place.

@@ -1,5 +1,5 @@
-//! Origins: the configured patterns ([`pattern`], at configure time) and matching a
-//! request's `Origin` against them ([`set`], at request time). A request's origin is
+//! Origins: the configured patterns (`pattern.rs`, at configure time) and matching a
+//! request's `Origin` against them (`set.rs`, at request time). A request's origin is
 //! compared as the browser serializes it
 //! (<https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin>).
 
