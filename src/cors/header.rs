@@ -80,8 +80,9 @@ pub enum Answer {
     Actual,
 }
 
-/// `Access-Control-Allow-Origin`, for an allowed origin: the request's, or `*`.
-pub fn allow_origin(allowed: &str) -> (&'static str, &str) {
+/// `Access-Control-Allow-Origin`, for an allowed origin: the request's, or `*`. Borrowed
+/// or owned, as the caller holds it: the preflight's answer takes the request's own copy.
+pub fn allow_origin<V: Deref<Target = str>>(allowed: V) -> (&'static str, V) {
     (ALLOW_ORIGIN, allowed)
 }
 

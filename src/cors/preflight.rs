@@ -83,18 +83,17 @@ fn check(
 impl Granted {
     /// The filter's answer, one header at a time from [`header`].
     fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
-        let judged = AllowedOrigin::allowed(policy, origin);
-        let allowed = match &judged {
-            AllowedOrigin::Allowed(origin) => Some(origin.as_str()),
+        let allowed = match AllowedOrigin::allowed(policy, origin) {
+            AllowedOrigin::Allowed(origin) => Some(HeaderValue::Owned(origin)),
             AllowedOrigin::NoOrigin | AllowedOrigin::Denied => None,
         };
-        let owned = |(name, value): (&'static str, &str)| (name, HeaderValue::from(value));
+        let fixed = |(name, value)| (name, HeaderValue::Static(value));
         let shared = |(name, value): (&'static str, &Arc<str>)| {
             (name, HeaderValue::Shared(Arc::clone(value)))
         };
         let mut headers = Vec::with_capacity(8);
-        headers.extend(allowed.map(header::allow_origin).map(owned));
-        headers.extend(header::allow_credentials(policy).map(owned));
+        headers.extend(allowed.map(header::allow_origin));
+        headers.extend(header::allow_credentials(policy).map(fixed));
         headers.extend(header::allow_methods(policy, method));
         headers.extend(header::allow_headers(policy, &self.headers));
         headers.extend(header::expose_headers(policy, Answer::Preflight).map(shared));

@@ -158,7 +158,7 @@ impl ResponsePlan {
         };
         let expose = header::expose_headers(&self.policy, Answer::Actual);
         [
-            Some(header::allow_origin(origin)),
+            Some(header::allow_origin(origin.as_str())),
             header::allow_credentials(&self.policy),
             expose.map(|(name, value)| (name, &**value)),
             header::timing_allow_origin(&self.policy, origin),
