@@ -18,7 +18,8 @@
 //! - [`cors`]: what a request gets, as data; reads headers through [`cors::RequestView`].
 //! - [`host`]: the proxy-wasm glue (built for wasm32), the Envoy dynamic-module glue
 //!   (built natively, its `unsafe` code all in `host::envoy_module::ffi`) and the checker's
-//!   explain mode (native): the only code that knows a host.
+//!   explain mode (native): the only code that knows a host. What the proxy hosts do alike
+//!   (configure, decide and log) is `host::steps`.
 //!
 //! Imports point down this list only: a host uses the decisions and the policy, the
 //! decisions use the policy, the policy uses the encodings.

@@ -10,7 +10,7 @@
 //! A bare `cargo test` tries 4,000 cases per property, `./build.sh test` 20,000
 //! (`PROPTEST_CASES`); `PROPTEST_CASES=100000 cargo test --test fuzz` runs longer.
 
-use cors_wasm::cors::{evaluate, Action, Denial, HeaderEdit, Outcome, RequestView};
+use cors_wasm::cors::{evaluate, Action, Denial, HeaderEdit, HeaderPairs, Outcome, RequestView};
 use cors_wasm::encoding::proto_struct;
 use cors_wasm::policy::origin::{OriginPattern, OriginSet};
 use cors_wasm::policy::{entry, gateway, Config};
@@ -110,22 +110,7 @@ fn method() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-#[derive(Debug)]
-struct Request(Vec<(&'static str, Vec<u8>)>);
-
-impl RequestView for Request {
-    fn header(&self, name: &str) -> Option<Vec<u8>> {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-    }
-    fn route_name(&self) -> Option<Vec<u8>> {
-        None
-    }
-}
-
-fn request() -> impl Strategy<Value = Request> {
+fn request() -> impl Strategy<Value = HeaderPairs> {
     let optional = |s: BoxedStrategy<Vec<u8>>| prop::option::of(s);
     (
         prop::sample::select(vec!["GET", "OPTIONS", "POST"]),
@@ -147,7 +132,7 @@ fn request() -> impl Strategy<Value = Request> {
                 ("access-control-request-private-network", pna),
             ];
             headers.extend(named.into_iter().filter_map(|(n, v)| v.map(|v| (n, v))));
-            Request(headers)
+            HeaderPairs::from(headers)
         })
 }
 
@@ -417,7 +402,7 @@ fn apply(mut headers: Vec<(String, Vec<u8>)>, edits: Vec<HeaderEdit>) -> Vec<(St
 /// [`oracle`]'s answer, never the matcher's.
 fn check_response(
     entries: &[oracle::Entry],
-    request: &Request,
+    request: &HeaderPairs,
     outcome: &Outcome,
     headers: &[(String, Vec<u8>)],
 ) {

@@ -10,8 +10,8 @@
 
 use cors_wasm::encoding::{json, yaml, DecodeError, Value};
 use cors_wasm::host::explain::{self, Request};
-use cors_wasm::policy::config::REPEATED_KEY;
-use cors_wasm::policy::Config;
+use cors_wasm::policy::{comma_separated, gateway, Config, Policy};
+use cors_wasm::policy::{REPEATED_KEY, SAFELISTED_METHODS};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)
@@ -137,7 +137,7 @@ fn check(path: &str) -> u8 {
                 .iter()
                 .zip(tree["policies"].as_array().into_iter().flatten())
             {
-                println!("{path}: {}: {}", policy.name, describe(value));
+                println!("{path}: {}: {}", policy.name, describe(policy, value));
             }
             0
         }
@@ -167,71 +167,75 @@ fn plugin_config(text: &str) -> Result<Result<Value, Vec<String>>, String> {
     }
 }
 
-/// One line on what a valid policy allows, in the words of its configuration.
-fn describe(policy: &Value) -> String {
-    let scope = match policy.get("match").and_then(Value::as_object) {
+/// One line on what a valid policy allows: its validated settings, and its lists in the
+/// words of its configuration (`value`, the policy as written).
+fn describe(policy: &Policy, value: &Value) -> String {
+    let scope = scope(value);
+    if policy.disabled {
+        return format!("{scope}: disabled, no CORS handling");
+    }
+    let mut parts = allowed_lists(value);
+    if policy.rules.allow_credentials {
+        parts.push("credentials".into());
+    }
+    let max_age = written(value, "max_age");
+    if !max_age.is_null() {
+        parts.push(format!("max-age {max_age}"));
+    }
+    for (set, words) in [
+        (policy.allow_private_network, "private network access"),
+        (
+            policy.forward_unmatched_preflights,
+            "denied preflights forwarded upstream",
+        ),
+        (policy.timing_allow_origin, "Timing-Allow-Origin"),
+        (policy.report_only, "REPORT ONLY: nothing is enforced"),
+    ] {
+        if set {
+            parts.push(words.into());
+        }
+    }
+    format!("{scope}: {}", parts.join("; "))
+}
+
+/// Which requests a policy takes: its `match`, as written.
+fn scope(policy: &Value) -> String {
+    match policy.get("match").and_then(Value::as_object) {
         Some(m) if !m.is_empty() => {
             let conditions: Vec<String> =
                 m.iter().map(|(k, v)| format!("{k} {}", list(v))).collect();
             format!("when {}", conditions.join(" and "))
         }
         _ => "every request".to_string(),
-    };
-    if policy["disabled"] == true {
-        return format!("{scope}: disabled, no CORS handling");
     }
-    let (fields, cors) = match policy.get("cors") {
-        Some(cors) => (
-            [
-                "allowOrigins",
-                "allowMethods",
-                "allowHeaders",
-                "exposeHeaders",
-                "allowCredentials",
-                "maxAge",
-            ],
-            cors,
-        ),
-        None => (
-            [
-                "allow_origins",
-                "allow_methods",
-                "allow_headers",
-                "expose_headers",
-                "allow_credentials",
-                "max_age",
-            ],
-            policy,
-        ),
-    };
-    let [origins, methods, headers, expose, credentials, max_age] = fields.map(|f| &cors[f]);
-    let mut parts = vec![format!("origins {}", list(origins))];
+}
+
+/// The origins, methods and headers a policy lists, as written.
+fn allowed_lists(policy: &Value) -> Vec<String> {
+    let mut parts = vec![format!(
+        "origins {}",
+        list(written(policy, "allow_origins"))
+    )];
     if let Some(regexes) = policy.get("allow_origin_regexes") {
         parts.push(format!("origins matching {}", list(regexes)));
     }
-    parts.push(format!("methods GET, HEAD, POST{}", extra(methods)));
+    let safelisted = comma_separated(&SAFELISTED_METHODS);
+    let methods = written(policy, "allow_methods");
+    parts.push(format!("methods {safelisted}{}", extra(methods)));
+    let headers = written(policy, "allow_headers");
     parts.push(format!("request headers {}", non_empty(headers)));
-    parts.push(format!("exposed headers {}", non_empty(expose)));
-    if *credentials == true {
-        parts.push("credentials".into());
+    let exposed = written(policy, "expose_headers");
+    parts.push(format!("exposed headers {}", non_empty(exposed)));
+    parts
+}
+
+/// A native field's value as the policy writes it: in its `cors` (under the Gateway API's
+/// name for it) when it has one. Null when absent.
+fn written<'v>(policy: &'v Value, native: &str) -> &'v Value {
+    match policy.get("cors") {
+        Some(cors) => gateway::name_in_cors(native).map_or(&Value::Null, |name| &cors[name]),
+        None => &policy[native],
     }
-    if !max_age.is_null() {
-        parts.push(format!("max-age {max_age}"));
-    }
-    for (flag, words) in [
-        ("allow_private_network", "private network access"),
-        (
-            "forward_unmatched_preflights",
-            "denied preflights forwarded upstream",
-        ),
-        ("timing_allow_origin", "Timing-Allow-Origin"),
-        ("report_only", "REPORT ONLY: nothing is enforced"),
-    ] {
-        if policy[flag] == true {
-            parts.push(words.into());
-        }
-    }
-    format!("{scope}: {}", parts.join("; "))
 }
 
 fn list(value: &Value) -> String {

@@ -1,8 +1,8 @@
 //! What a host does with a request: nothing, a local reply, or edits to its response.
 
+use super::header::HeaderValue;
 use super::response::{AllowedOrigin, ResponsePlan};
 use crate::policy::Policy;
-use std::ops::Deref;
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -21,57 +21,12 @@ pub struct LocalResponse {
     pub headers: Vec<(&'static str, HeaderValue)>,
 }
 
-/// A header value of a local response: a constant, the policy's own (rendered at configure
-/// time, shared, not copied), or made from this request.
-#[derive(Debug, Clone, Eq)]
-pub enum HeaderValue {
-    Static(&'static str),
-    Shared(Arc<str>),
-    Owned(String),
-}
-
-impl Deref for HeaderValue {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        match self {
-            HeaderValue::Static(value) => value,
-            HeaderValue::Shared(value) => value,
-            HeaderValue::Owned(value) => value,
-        }
-    }
-}
-
-impl AsRef<[u8]> for HeaderValue {
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl From<&str> for HeaderValue {
-    fn from(value: &str) -> HeaderValue {
-        HeaderValue::Owned(value.to_string())
-    }
-}
-
-impl PartialEq for HeaderValue {
-    fn eq(&self, other: &HeaderValue) -> bool {
-        **self == **other
-    }
-}
-
 /// The response plan of a request the policy matched, with or without `Origin`: the
-/// upstream's `Access-Control-*` headers go on every such response. A `*` policy answers
-/// every response the same, `Access-Control-Allow-Origin: *` whatever the request's `Origin`
-/// (or its absence), so a shared cache never holds one that breaks a later browser.
+/// upstream's `Access-Control-*` headers go on every such response, and the origin is
+/// answered as the policy answers it ([`AllowedOrigin::as_answered_by`]).
 pub fn decorate(policy: &Arc<Policy>, origin: AllowedOrigin) -> Action {
-    let origin = if policy.rules.origins.any {
-        AllowedOrigin::Allowed("*".to_string())
-    } else {
-        origin
-    };
     Action::Decorate(ResponsePlan {
         policy: Arc::clone(policy),
-        origin,
+        origin: origin.as_answered_by(policy),
     })
 }

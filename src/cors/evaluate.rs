@@ -2,12 +2,12 @@
 //! applied by the policy that matches it. Host-independent: headers come through [`RequestView`].
 
 use super::action::{decorate, Action};
+use super::header;
 use super::outcome::{Denial, Outcome};
 use super::preflight;
 use super::request::RequestView;
 use super::response::AllowedOrigin;
-use crate::policy::origin::Verdict;
-use crate::policy::{Config, Policy, RequestFacts};
+use crate::policy::{Config, Policy, RequestFacts, Verdict};
 use std::sync::Arc;
 
 /// What the filter does now, and what it decided (for counters and logs).
@@ -51,9 +51,12 @@ pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
         route: config.needs_route.then(|| request.route_name()).flatten(),
         authority: config
             .needs_authority
-            .then(|| request.header(":authority"))
+            .then(|| request.header(header::AUTHORITY))
             .flatten(),
-        path: config.needs_path.then(|| request.header(":path")).flatten(),
+        path: config
+            .needs_path
+            .then(|| request.header(header::PATH))
+            .flatten(),
     };
     let Some((index, policy)) = config.select(&facts) else {
         return Evaluation {
@@ -82,15 +85,15 @@ pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
 fn decide(policy: &Arc<Policy>, request: &impl RequestView) -> (Outcome, Action) {
     // Asked first: absent from actual requests, so cheap for them; and when present, the
     // preflight's other headers, Origin included, come in one read of the whole map.
-    let requested_method = request.header("access-control-request-method");
+    let requested_method = request.header(header::REQUEST_METHOD);
     if requested_method.is_some() {
         request.expect_more_headers();
     }
-    let Some(origin) = request.header("origin") else {
+    let Some(origin) = request.header(header::ORIGIN) else {
         return (Outcome::NoOrigin, decorate(policy, AllowedOrigin::NoOrigin));
     };
     if let Some(method) = requested_method {
-        if request.header(":method").as_deref() == Some(b"OPTIONS") {
+        if request.header(header::METHOD).as_deref() == Some(b"OPTIONS") {
             return preflight::decide(policy, origin, method, request);
         }
     }

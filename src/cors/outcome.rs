@@ -1,6 +1,6 @@
 //! What was decided about a request, for counters and log lines.
 
-use crate::policy::origin::{Oversized, Verdict};
+use crate::policy::{Oversized, Verdict};
 use std::fmt;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -14,24 +14,52 @@ pub enum Outcome {
     ActualDenied(Denial),
 }
 
-/// The counters kept for every policy, by name.
-pub const COUNTERS: [&str; 5] = [
-    "preflight_allowed",
-    "preflight_denied",
-    "actual_allowed",
-    "actual_denied",
-    "no_origin",
-];
+/// The counters kept for every policy: one list, so a name and its slot cannot drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    PreflightAllowed,
+    PreflightDenied,
+    ActualAllowed,
+    ActualDenied,
+    NoOrigin,
+}
+
+impl Counter {
+    /// Every counter, in the order of its slot ([`Counter::slot`]).
+    pub const ALL: [Counter; 5] = [
+        Counter::PreflightAllowed,
+        Counter::PreflightDenied,
+        Counter::ActualAllowed,
+        Counter::ActualDenied,
+        Counter::NoOrigin,
+    ];
+
+    /// Its name in the proxy's stats and in a decision's record.
+    pub fn name(self) -> &'static str {
+        match self {
+            Counter::PreflightAllowed => "preflight_allowed",
+            Counter::PreflightDenied => "preflight_denied",
+            Counter::ActualAllowed => "actual_allowed",
+            Counter::ActualDenied => "actual_denied",
+            Counter::NoOrigin => "no_origin",
+        }
+    }
+
+    /// Its place in [`Counter::ALL`], and so in a host's row of counters.
+    pub fn slot(self) -> usize {
+        self as usize
+    }
+}
 
 impl Outcome {
-    /// Which of [`COUNTERS`] this outcome counts in, if any.
-    pub fn counter(&self) -> Option<usize> {
+    /// The counter this outcome counts in, if any.
+    pub fn counter(&self) -> Option<Counter> {
         match self {
-            Outcome::PreflightAllowed => Some(0),
-            Outcome::PreflightDenied(_) => Some(1),
-            Outcome::ActualAllowed => Some(2),
-            Outcome::ActualDenied(_) => Some(3),
-            Outcome::NoOrigin => Some(4),
+            Outcome::PreflightAllowed => Some(Counter::PreflightAllowed),
+            Outcome::PreflightDenied(_) => Some(Counter::PreflightDenied),
+            Outcome::ActualAllowed => Some(Counter::ActualAllowed),
+            Outcome::ActualDenied(_) => Some(Counter::ActualDenied),
+            Outcome::NoOrigin => Some(Counter::NoOrigin),
             Outcome::Unmatched | Outcome::Disabled => None,
         }
     }
@@ -101,4 +129,28 @@ fn shown(value: &[u8]) -> String {
         text.push_str("...");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counter;
+
+    #[test]
+    fn each_counter_has_its_own_slot_and_name() {
+        for (slot, counter) in Counter::ALL.into_iter().enumerate() {
+            assert_eq!(counter.slot(), slot, "{counter:?}");
+        }
+        let mut names = Counter::ALL.map(Counter::name);
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "actual_allowed",
+                "actual_denied",
+                "no_origin",
+                "preflight_allowed",
+                "preflight_denied"
+            ]
+        );
+    }
 }

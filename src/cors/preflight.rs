@@ -1,13 +1,12 @@
 //! Preflights: `OPTIONS` with `Origin` and `Access-Control-Request-Method`
 //! (<https://fetch.spec.whatwg.org/#cors-preflight-fetch>), answered by the filter itself.
 
-use super::action::{decorate, Action, HeaderValue, LocalResponse};
+use super::action::{decorate, Action, LocalResponse};
+use super::header::{self, Answer, HeaderValue};
 use super::outcome::{Denial, Outcome};
 use super::request::RequestView;
 use super::response::AllowedOrigin;
-use crate::policy::origin::Verdict;
-use crate::policy::token::{comma_separated, first_of_each, parse_header_list};
-use crate::policy::Policy;
+use crate::policy::{parse_header_list, Policy, Verdict};
 use std::sync::Arc;
 
 pub fn decide(
@@ -30,10 +29,9 @@ pub fn decide(
             (Outcome::PreflightDenied(denial), decorate(policy, verdict))
         }
         Err(denial) => {
-            let vary = HeaderValue::Static(policy.rules.rendered.preflight_vary);
             let response = LocalResponse {
                 status: 403,
-                headers: vec![("vary", vary)],
+                headers: vec![header::preflight_vary(policy)],
             };
             (Outcome::PreflightDenied(denial), Action::Respond(response))
         }
@@ -59,7 +57,7 @@ fn check(
     if !policy.rules.methods.allows(method) {
         return Err(Denial::Method(method.to_vec()));
     }
-    let headers = match request.header("access-control-request-headers") {
+    let headers = match request.header(header::REQUEST_HEADERS) {
         None => Vec::new(),
         Some(value) => parse_header_list(&value).ok_or(Denial::MalformedRequestHeaders(value))?,
     };
@@ -71,7 +69,7 @@ fn check(
     }
     // <https://wicg.github.io/private-network-access/#headers>
     let private_network = request
-        .header("access-control-request-private-network")
+        .header(header::REQUEST_PRIVATE_NETWORK)
         .is_some_and(|v| v.eq_ignore_ascii_case(b"true"));
     if private_network && !policy.allow_private_network {
         return Err(Denial::PrivateNetwork);
@@ -83,42 +81,25 @@ fn check(
 }
 
 impl Granted {
+    /// The filter's answer, one header at a time from [`header`].
     fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
-        let rendered = &policy.rules.rendered;
-        let shared = |value: &Option<Arc<str>>| value.clone().map(HeaderValue::Shared);
+        let allowed = match AllowedOrigin::allowed(policy, origin) {
+            AllowedOrigin::Allowed(origin) => Some(HeaderValue::Owned(origin)),
+            AllowedOrigin::NoOrigin | AllowedOrigin::Denied => None,
+        };
+        let fixed = |(name, value)| (name, HeaderValue::Static(value));
+        let shared = |(name, value): (&'static str, &Arc<str>)| {
+            (name, HeaderValue::Shared(Arc::clone(value)))
+        };
         let mut headers = Vec::with_capacity(8);
-        if let AllowedOrigin::Allowed(value) = AllowedOrigin::allowed(policy, origin) {
-            headers.push(("access-control-allow-origin", HeaderValue::Owned(value)));
-        }
-        if policy.rules.allow_credentials {
-            headers.push((
-                "access-control-allow-credentials",
-                HeaderValue::Static("true"),
-            ));
-        }
-        let methods = if policy.rules.methods.any {
-            // Checked to be a token, so ASCII.
-            String::from_utf8(method).ok().map(HeaderValue::Owned)
-        } else {
-            shared(&rendered.allow_methods)
-        };
-        headers.extend(methods.map(|m| ("access-control-allow-methods", m)));
-        let allow_headers = if policy.rules.headers.any {
-            // Each requested name once: 12,000 `x-a` are answered `x-a`.
-            (!self.headers.is_empty())
-                .then(|| HeaderValue::Owned(comma_separated(&first_of_each(&self.headers))))
-        } else {
-            shared(&rendered.allow_headers)
-        };
-        headers.extend(allow_headers.map(|h| ("access-control-allow-headers", h)));
-        let expose = shared(&rendered.preflight_expose_headers);
-        headers.extend(expose.map(|e| ("access-control-expose-headers", e)));
-        headers.extend(shared(&rendered.max_age).map(|m| ("access-control-max-age", m)));
-        if self.private_network {
-            let allowed = HeaderValue::Static("true");
-            headers.push(("access-control-allow-private-network", allowed));
-        }
-        headers.push(("vary", HeaderValue::Static(rendered.preflight_vary)));
+        headers.extend(allowed.map(header::allow_origin));
+        headers.extend(header::allow_credentials(policy).map(fixed));
+        headers.extend(header::allow_methods(policy, method));
+        headers.extend(header::allow_headers(policy, &self.headers));
+        headers.extend(header::expose_headers(policy, Answer::Preflight).map(shared));
+        headers.extend(header::max_age(policy));
+        headers.extend(header::allow_private_network(self.private_network));
+        headers.push(header::preflight_vary(policy));
         LocalResponse {
             status: policy.preflight_status,
             headers,

@@ -2,7 +2,7 @@
 //! `actual_denied policy=api origin "https://evil.example" is not allowed`.
 
 use super::evaluate::Evaluation;
-use super::outcome::{Outcome, COUNTERS};
+use super::outcome::Outcome;
 use std::fmt::Write;
 
 impl Evaluation {
@@ -12,7 +12,7 @@ impl Evaluation {
         let (_, policy) = self.policy.as_ref()?;
         let outcome = match &self.outcome {
             Outcome::Disabled => "disabled",
-            outcome => COUNTERS.get(outcome.counter()?)?,
+            outcome => outcome.counter()?.name(),
         };
         let mut line = format!("{outcome} policy={}", policy.name);
         if policy.report_only {
@@ -28,7 +28,7 @@ impl Evaluation {
 #[cfg(test)]
 mod tests {
     use crate::cors::evaluate;
-    use crate::cors::request::FakeRequest;
+    use crate::cors::request::HeaderPairs;
     use crate::policy::Config;
     use serde_json::json;
 
@@ -43,7 +43,7 @@ mod tests {
         ]}))
         .unwrap();
         let record = |headers: &[(&'static str, &str)]| {
-            evaluate(&config, &FakeRequest::new(headers)).record()
+            evaluate(&config, &HeaderPairs::new(headers)).record()
         };
         let evil = ("origin", "https://evil.example");
         let app = ("origin", "https://app.example.com");

@@ -10,30 +10,31 @@ pub trait RequestView {
     fn expect_more_headers(&self) {}
 }
 
-/// A request for tests: headers by lower-case name (first value wins, as in Envoy).
-#[cfg(test)]
-#[derive(Default)]
-pub struct FakeRequest {
+/// A request given as its header pairs, lower-case names (the first value wins, as in
+/// Envoy), and a route name: what tests and tools hand the decision when no host reads one.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderPairs {
     pub headers: Vec<(&'static str, Vec<u8>)>,
     pub route: Option<&'static str>,
 }
 
-#[cfg(test)]
-impl FakeRequest {
-    pub fn new(headers: &[(&'static str, &str)]) -> FakeRequest {
-        let headers = headers
-            .iter()
-            .map(|(n, v)| (*n, v.as_bytes().to_vec()))
-            .collect();
-        FakeRequest {
+impl HeaderPairs {
+    pub fn new(headers: &[(&'static str, &str)]) -> HeaderPairs {
+        let headers = headers.iter().map(|(n, v)| (*n, v.as_bytes().to_vec()));
+        HeaderPairs::from(headers.collect::<Vec<_>>())
+    }
+}
+
+impl From<Vec<(&'static str, Vec<u8>)>> for HeaderPairs {
+    fn from(headers: Vec<(&'static str, Vec<u8>)>) -> HeaderPairs {
+        HeaderPairs {
             headers,
             route: None,
         }
     }
 }
 
-#[cfg(test)]
-impl RequestView for FakeRequest {
+impl RequestView for HeaderPairs {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
         self.headers
             .iter()

@@ -1,6 +1,7 @@
 //! The response side: CORS headers on every response to a request a policy matched,
 //! the upstream's and other filters' local replies alike.
 
+use super::header::{self, Answer, CORS_PREFIX, VARY};
 use crate::policy::Policy;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -17,12 +18,29 @@ pub enum AllowedOrigin {
 impl AllowedOrigin {
     /// For an origin the policy allows. It matched, so it is well-formed ASCII.
     pub fn allowed(policy: &Policy, origin: Vec<u8>) -> AllowedOrigin {
+        String::from_utf8(origin)
+            .map_or(AllowedOrigin::Denied, AllowedOrigin::Allowed)
+            .as_answered_by(policy)
+    }
+
+    /// What `policy` answers: a `*` policy answers every response the same,
+    /// `Access-Control-Allow-Origin: *`, whatever the request's `Origin` (or its absence),
+    /// so a shared cache never holds one that breaks a later browser.
+    pub fn as_answered_by(self, policy: &Policy) -> AllowedOrigin {
         if policy.rules.origins.any {
-            return AllowedOrigin::Allowed("*".to_string());
+            AllowedOrigin::Allowed("*".to_string())
+        } else {
+            self
         }
-        String::from_utf8(origin).map_or(AllowedOrigin::Denied, AllowedOrigin::Allowed)
     }
 }
+
+/// What [`ResponsePlan::each_edit`] does with the upstream's own CORS headers, in words (the
+/// checker's explain mode says it): kept beside the code that does it.
+pub const REPLACES_UPSTREAM_CORS: &str = "every access-control-* header of the upstream's response";
+/// What [`merge_vary`] does with the upstream's `Vary`, in words, for the same.
+pub const MERGES_VARY: &str =
+    "merged into the upstream's Vary, unless it already names Origin or is *";
 
 /// What to do to the response of a forwarded request.
 #[derive(Debug)]
@@ -80,11 +98,6 @@ impl HeaderEdit {
     }
 }
 
-const ALLOW_ORIGIN: &str = "access-control-allow-origin";
-const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
-const EXPOSE_HEADERS: &str = "access-control-expose-headers";
-const TIMING_ALLOW_ORIGIN: &str = "timing-allow-origin";
-
 /// How many headers a plan may set besides `Vary`.
 const SETS: usize = 4;
 
@@ -114,10 +127,14 @@ impl ResponsePlan {
         if self.policy.varies_by_origin() {
             let merged = match survey.vary_lines {
                 0 | 1 => merge_vary(&mut survey.first_vary.into_iter()),
-                _ => merge_vary(&mut headers.filter(|(n, _)| *n == b"vary").map(|(_, v)| v)),
+                _ => merge_vary(
+                    &mut headers
+                        .filter(|(n, _)| *n == VARY.as_bytes())
+                        .map(|(_, v)| v),
+                ),
             };
             if let Some(merged) = merged {
-                apply(Edit::put("vary", &merged, survey.vary_lines > 0));
+                apply(Edit::put(VARY, &merged, survey.vary_lines > 0));
             }
         }
     }
@@ -133,19 +150,18 @@ impl ResponsePlan {
         edits
     }
 
+    /// The CORS headers the response gets, each from [`header`]; none for an origin that
+    /// is not allowed.
     fn cors_headers(&self) -> [Option<(&'static str, &str)>; SETS] {
         let AllowedOrigin::Allowed(origin) = &self.origin else {
             return [None; SETS];
         };
-        let rules = &self.policy.rules;
+        let expose = header::expose_headers(&self.policy, Answer::Actual);
         [
-            Some((ALLOW_ORIGIN, origin.as_str())),
-            rules
-                .allow_credentials
-                .then_some((ALLOW_CREDENTIALS, "true")),
-            (rules.rendered.expose_headers.as_deref()).map(|e| (EXPOSE_HEADERS, e)),
-            // The same value: the origin that may read the response may read its timing.
-            (self.policy.timing_allow_origin).then_some((TIMING_ALLOW_ORIGIN, origin.as_str())),
+            Some(header::allow_origin(origin.as_str())),
+            header::allow_credentials(&self.policy),
+            expose.map(|(name, value)| (name, &**value)),
+            header::timing_allow_origin(&self.policy, origin),
         ]
     }
 }
@@ -182,11 +198,11 @@ impl<'h> Survey<'h> {
             first_vary: None,
         };
         for (name, value) in headers {
-            if name == b"vary" {
+            if name == header::VARY.as_bytes() {
                 survey.first_vary = survey.first_vary.or(Some(value));
                 survey.vary_lines += 1;
-            } else if !(name.starts_with(b"access-control-")
-                || name == TIMING_ALLOW_ORIGIN.as_bytes())
+            } else if !(name.starts_with(CORS_PREFIX.as_bytes())
+                || name == header::TIMING_ALLOW_ORIGIN.as_bytes())
             {
                 continue;
             } else if let Some(present) = sets
@@ -195,7 +211,9 @@ impl<'h> Survey<'h> {
                 .and_then(|i| survey.present.get_mut(i))
             {
                 *present = true;
-            } else if name.starts_with(b"access-control-") && !survey.foreign_cors.contains(&name) {
+            } else if name.starts_with(CORS_PREFIX.as_bytes())
+                && !survey.foreign_cors.contains(&name)
+            {
                 survey.foreign_cors.push(name);
             }
         }
@@ -223,7 +241,7 @@ pub fn merge_vary(values: &mut dyn Iterator<Item = &[u8]>) -> Option<Cow<'static
         .filter(|e| !e.is_empty());
     let mut merged = String::new();
     for element in elements {
-        if element == b"*" || element.eq_ignore_ascii_case(b"origin") {
+        if element == b"*" || element.eq_ignore_ascii_case(header::ORIGIN.as_bytes()) {
             return None;
         }
         // Not a field name if not UTF-8: kept, as one replacement character.

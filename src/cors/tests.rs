@@ -1,6 +1,6 @@
 //! The CORS decisions, end to end through `evaluate` and the response plan.
 
-use super::request::FakeRequest;
+use super::request::HeaderPairs;
 use super::{
     evaluate, Action, Denial, Edit, HeaderEdit, HeaderValue, LocalResponse, Outcome, RequestView,
 };
@@ -23,8 +23,8 @@ fn api() -> Config {
     }))
 }
 
-fn preflight(origin: &str, method: &str, headers: Option<&str>) -> FakeRequest {
-    let mut request = FakeRequest::new(&[
+fn preflight(origin: &str, method: &str, headers: Option<&str>) -> HeaderPairs {
+    let mut request = HeaderPairs::new(&[
         (":method", "OPTIONS"),
         ("origin", origin),
         ("access-control-request-method", method),
@@ -37,7 +37,7 @@ fn preflight(origin: &str, method: &str, headers: Option<&str>) -> FakeRequest {
     request
 }
 
-fn local(config: &Config, request: &FakeRequest) -> LocalResponse {
+fn local(config: &Config, request: &HeaderPairs) -> LocalResponse {
     match evaluate(config, request).action {
         Action::Respond(response) => response,
         other => panic!("expected a local response, got {other:?}"),
@@ -51,7 +51,7 @@ fn owned(list: &[(&'static str, &str)]) -> Vec<(&'static str, HeaderValue)> {
 }
 
 /// The edits for a response with these upstream headers.
-fn edits(config: &Config, request: &FakeRequest, upstream: &[(&str, &str)]) -> Vec<HeaderEdit> {
+fn edits(config: &Config, request: &HeaderPairs, upstream: &[(&str, &str)]) -> Vec<HeaderEdit> {
     match evaluate(config, request).action {
         Action::Decorate(plan) => plan
             .edits(upstream.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
@@ -106,7 +106,7 @@ fn safelisted_methods_need_no_listing_and_are_not_rendered_alone() {
 
 #[test]
 fn denied_preflights_get_403_with_only_vary() {
-    let denied = |request: FakeRequest, denial: Denial| {
+    let denied = |request: HeaderPairs, denial: Denial| {
         let evaluation = evaluate(&api(), &request);
         assert_eq!(evaluation.outcome, Outcome::PreflightDenied(denial));
         let Action::Respond(response) = evaluation.action else {
@@ -255,13 +255,13 @@ fn the_null_origin_only_when_listed() {
 
 #[test]
 fn options_without_request_method_is_an_actual_request() {
-    let request = FakeRequest::new(&[(":method", "OPTIONS"), ("origin", APP)]);
+    let request = HeaderPairs::new(&[(":method", "OPTIONS"), ("origin", APP)]);
     assert_eq!(evaluate(&api(), &request).outcome, Outcome::ActualAllowed);
 }
 
 #[test]
 fn an_allowed_actual_response_replaces_every_upstream_cors_header() {
-    let request = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    let request = HeaderPairs::new(&[(":method", "GET"), ("origin", APP)]);
     let upstream = [
         ("access-control-allow-origin", "*"),
         ("access-control-allow-origin", "https://evil.example"),
@@ -283,7 +283,7 @@ fn an_allowed_actual_response_replaces_every_upstream_cors_header() {
 
 #[test]
 fn a_denied_actual_response_loses_every_cors_header() {
-    let request = FakeRequest::new(&[(":method", "GET"), ("origin", "https://evil.example")]);
+    let request = HeaderPairs::new(&[(":method", "GET"), ("origin", "https://evil.example")]);
     let upstream = [
         ("access-control-allow-origin", "https://evil.example"),
         ("vary", "origin"),
@@ -296,7 +296,7 @@ fn a_denied_actual_response_loses_every_cors_header() {
 
 #[test]
 fn without_origin_the_upstream_cors_headers_go_and_vary_is_added() {
-    let request = FakeRequest::new(&[(":method", "GET")]);
+    let request = HeaderPairs::new(&[(":method", "GET")]);
     let upstream = [
         ("access-control-allow-origin", "https://x.example"),
         ("access-control-allow-credentials", "true"),
@@ -315,7 +315,7 @@ fn without_origin_the_upstream_cors_headers_go_and_vary_is_added() {
 #[test]
 fn a_star_policy_answers_a_request_without_origin_the_same() {
     let star = config(json!({"allow_origins": ["*"], "expose_headers": ["x-a"]}));
-    let request = FakeRequest::new(&[(":method", "GET")]);
+    let request = HeaderPairs::new(&[(":method", "GET")]);
     let upstream = [
         ("access-control-allow-origin", "https://upstream.example"),
         ("access-control-allow-credentials", "true"),
@@ -327,11 +327,11 @@ fn a_star_policy_answers_a_request_without_origin_the_same() {
     ];
     assert_eq!(evaluate(&star, &request).outcome, Outcome::NoOrigin);
     assert_eq!(edits(&star, &request, &upstream), answer);
-    let with_origin = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    let with_origin = HeaderPairs::new(&[(":method", "GET"), ("origin", APP)]);
     assert_eq!(edits(&star, &with_origin, &upstream), answer);
     // Even for an Origin refused as too long: the answer does not depend on it.
     let long = format!("{}://x.example.org", "a".repeat(400));
-    let refused = FakeRequest::new(&[(":method", "GET"), ("origin", &long)]);
+    let refused = HeaderPairs::new(&[(":method", "GET"), ("origin", &long)]);
     assert!(matches!(
         evaluate(&star, &refused).outcome,
         Outcome::ActualDenied(Denial::OversizedOrigin(..))
@@ -342,7 +342,7 @@ fn a_star_policy_answers_a_request_without_origin_the_same() {
 #[test]
 fn a_star_policy_sends_star_and_no_vary() {
     let config = config(json!({"allow_origins": ["*"], "expose_headers": ["*"]}));
-    let request = FakeRequest::new(&[(":method", "GET"), ("origin", "https://x.example")]);
+    let request = HeaderPairs::new(&[(":method", "GET"), ("origin", "https://x.example")]);
     assert_eq!(
         edits(&config, &request, &[]),
         [
@@ -388,7 +388,7 @@ fn report_only_and_disabled_change_nothing() {
 }
 
 /// Records which request facts a decision read.
-struct Counting(FakeRequest, RefCell<Vec<String>>);
+struct Counting(HeaderPairs, RefCell<Vec<String>>);
 
 impl RequestView for Counting {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
@@ -413,9 +413,9 @@ fn policies_are_selected_in_order_reading_only_what_they_match_on() {
     ]}))
     .unwrap();
     let pick = |route: Option<&'static str>, headers: &[(&'static str, &str)]| {
-        let request = FakeRequest {
+        let request = HeaderPairs {
             route,
-            ..FakeRequest::new(headers)
+            ..HeaderPairs::new(headers)
         };
         evaluate(&config, &request)
             .policy
@@ -448,7 +448,7 @@ fn policies_are_selected_in_order_reading_only_what_they_match_on() {
     );
 
     let only_origins = self::config(json!({"allow_origins": [APP]}));
-    let counting = Counting(FakeRequest::new(&[(":method", "GET")]), RefCell::default());
+    let counting = Counting(HeaderPairs::new(&[(":method", "GET")]), RefCell::default());
     evaluate(&only_origins, &counting);
     assert_eq!(
         counting.1.into_inner(),
@@ -460,12 +460,12 @@ fn policies_are_selected_in_order_reading_only_what_they_match_on() {
 /// two such reads (its requested method, then the whole map), an actual request one.
 #[test]
 fn reads_are_ordered_to_find_few_values() {
-    let reads = |config: &Config, request: FakeRequest| {
+    let reads = |config: &Config, request: HeaderPairs| {
         let counting = Counting(request, RefCell::default());
         evaluate(config, &counting);
         counting.1.into_inner()
     };
-    let actual = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    let actual = HeaderPairs::new(&[(":method", "GET"), ("origin", APP)]);
     assert_eq!(
         reads(&api(), actual),
         ["access-control-request-method", "origin"]
@@ -473,7 +473,7 @@ fn reads_are_ordered_to_find_few_values() {
     let asked = reads(&api(), preflight(APP, "PUT", Some("content-type")));
     assert_eq!(asked[..2], ["access-control-request-method", "(whole map)"]);
     let by_host = config(json!({"match": {"hosts": ["a.example"]}, "allow_origins": [APP]}));
-    let actual = FakeRequest::new(&[(":authority", "a.example"), ("origin", APP)]);
+    let actual = HeaderPairs::new(&[(":authority", "a.example"), ("origin", APP)]);
     assert_eq!(reads(&by_host, actual)[0], "(whole map)");
 }
 
@@ -487,9 +487,9 @@ fn route_matched_and_other_policies_keep_their_order() {
     ]}))
     .unwrap();
     let pick = |route: &'static str, headers: &[(&'static str, &str)]| {
-        let request = FakeRequest {
+        let request = HeaderPairs {
             route: Some(route),
-            ..FakeRequest::new(headers)
+            ..HeaderPairs::new(headers)
         };
         let selected = evaluate(&config, &request).policy;
         selected.map(|(i, p)| format!("{i} {}", p.name))
@@ -507,7 +507,7 @@ fn route_matched_and_other_policies_keep_their_order() {
 #[test]
 fn no_policy_matched_means_untouched() {
     let config = config(json!({"match": {"path_prefixes": ["/api"]}, "allow_origins": [APP]}));
-    let request = FakeRequest::new(&[(":path", "/other"), ("origin", APP)]);
+    let request = HeaderPairs::new(&[(":path", "/other"), ("origin", APP)]);
     let evaluation = evaluate(&config, &request);
     assert_eq!(evaluation.outcome, Outcome::Unmatched);
     assert!(matches!(evaluation.action, Action::Nothing));
@@ -534,7 +534,7 @@ fn denials_read_well_in_a_log_line() {
 fn a_denial_line_quotes_escapes_and_cuts_the_request_value_at_128_bytes() {
     let mut origin = b"https://a\"b\\c\xff".to_vec();
     origin.resize(200, b'x');
-    let request = FakeRequest {
+    let request = HeaderPairs {
         headers: vec![("origin", origin)],
         route: None,
     };
@@ -544,7 +544,7 @@ fn a_denial_line_quotes_escapes_and_cuts_the_request_value_at_128_bytes() {
         line.as_deref(),
         Some(format!("cors-wasm: policy api: denied: origin {shown} is not allowed").as_str())
     );
-    let short = FakeRequest::new(&[("origin", "https://evil.example")]);
+    let short = HeaderPairs::new(&[("origin", "https://evil.example")]);
     assert_eq!(
         evaluate(&api(), &short).denial_line().as_deref(),
         Some(r#"cors-wasm: policy api: denied: origin "https://evil.example" is not allowed"#)
@@ -614,7 +614,7 @@ fn a_cors_policy_keeps_every_native_option_that_applies_to_it() {
 fn origins_longer_than_any_real_one_are_denied_as_such() {
     let config = config(json!({"name": "api", "allow_origin_regexes": [".*"]}));
     let long = format!("{}://x.example.org", "a".repeat(58_000));
-    let evaluation = evaluate(&config, &FakeRequest::new(&[("origin", &long)]));
+    let evaluation = evaluate(&config, &HeaderPairs::new(&[("origin", &long)]));
     let line = evaluation.denial_line().unwrap();
     let shown = format!(r#""{}"..."#, "a".repeat(128));
     assert_eq!(
@@ -625,7 +625,7 @@ fn origins_longer_than_any_real_one_are_denied_as_such() {
         )
     );
     assert_eq!(
-        edits(&config, &FakeRequest::new(&[("origin", &long)]), &[]),
+        edits(&config, &HeaderPairs::new(&[("origin", &long)]), &[]),
         [set("vary", "Origin")]
     );
     let scheme = format!("{}://x.example.org", "a".repeat(33));
@@ -671,7 +671,7 @@ fn a_star_policy_echoes_each_requested_header_once() {
 #[test]
 fn timing_allow_origin_follows_the_allowed_origin_on_actual_responses() {
     let timed = config(json!({"allow_origins": [APP], "timing_allow_origin": true}));
-    let get = |origin: &str| FakeRequest::new(&[(":method", "GET"), ("origin", origin)]);
+    let get = |origin: &str| HeaderPairs::new(&[(":method", "GET"), ("origin", origin)]);
     assert_eq!(
         edits(&timed, &get(APP), &[]),
         [
@@ -692,7 +692,7 @@ fn timing_allow_origin_follows_the_allowed_origin_on_actual_responses() {
     let upstream = [("timing-allow-origin", "*")];
     let evil = edits(&timed, &get("https://evil.example"), &upstream);
     assert_eq!(evil, [set("vary", "Origin")]);
-    let no_origin = FakeRequest::new(&[(":method", "GET")]);
+    let no_origin = HeaderPairs::new(&[(":method", "GET")]);
     assert_eq!(
         edits(&timed, &no_origin, &upstream),
         [set("vary", "Origin")]
@@ -719,7 +719,7 @@ fn timing_allow_origin_follows_the_allowed_origin_on_actual_responses() {
 #[test]
 fn timing_allow_origin_replaces_the_upstreams_and_adds_when_absent() {
     let timed = config(json!({"allow_origins": [APP], "timing_allow_origin": true}));
-    let request = FakeRequest::new(&[(":method", "GET"), ("origin", APP)]);
+    let request = HeaderPairs::new(&[(":method", "GET"), ("origin", APP)]);
     let Action::Decorate(plan) = evaluate(&timed, &request).action else {
         panic!("not decorated")
     };

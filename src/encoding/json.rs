@@ -7,8 +7,10 @@
 //!
 //! [RFC 8259]: https://www.rfc-editor.org/rfc/rfc8259
 
-use super::{DecodeError, Map, Number, Paths, Value};
+use super::error::DecodeError;
+use super::paths::Paths;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
 use std::fmt;
 
 /// How deep arrays and objects may nest, about as deep as prost lets a `Struct` nest.

@@ -8,8 +8,10 @@
 //! it is on the wire, every entry arrives, and one repeated in a `Struct` is reported with
 //! its path, as JSON text's are.
 
-use super::{DecodeError, Map, Number, Paths, Value};
+use super::error::DecodeError;
+use super::paths::Paths;
 use prost::Message;
+use serde_json::{Map, Number, Value};
 
 /// `google.protobuf.Struct`, its `map<string, Value> fields = 1` as the entries it is made of.
 #[derive(Clone, PartialEq, Message)]

@@ -1,7 +1,7 @@
 //! YAML files (a policy, or an Istio `WasmPlugin`) read into the same tree the filter's two
 //! encodings decode to, for the native policy checker and tests. Not in the wasm module.
 
-use super::{Map, Number, Value};
+use serde_json::{Map, Number, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Every document in `text`, as trees.

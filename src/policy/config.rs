@@ -3,8 +3,8 @@
 use super::entry::Policy;
 use super::error::{ConfigError, ConfigErrors, ConfigWarning};
 use super::matcher::{Coverage, RequestFacts};
-use super::origin::Table;
 use super::read::{wrong_type, Object};
+use super::table::Table;
 use crate::encoding::{self, DecodeError, Value};
 use std::iter::Peekable;
 use std::sync::Arc;

@@ -1,13 +1,12 @@
-//! One policy: its fields read and validated; what it allows comes from [`native`] or
+//! One policy: its fields read and validated; what it allows comes from `native` or
 //! [`gateway`].
 //!
-//! [`native`]: super::native
 //! [`gateway`]: super::gateway
 
 use super::error::{ConfigError, ConfigErrors};
 use super::matcher::{HostPattern, RequestMatch};
 use super::read::Object;
-use super::rules::Rules;
+use super::rules::{Rendered, Rules};
 use super::{gateway, native};
 
 /// The fields of a policy.
@@ -47,11 +46,6 @@ pub struct Policy {
     pub rules: Rules,
 }
 
-const PREFLIGHT_VARY: &str =
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
-const PREFLIGHT_VARY_PNA: &str = "Origin, Access-Control-Request-Method, \
-     Access-Control-Request-Headers, Access-Control-Request-Private-Network";
-
 impl Policy {
     /// Reads and validates `policies[index]`; every problem found goes to `errors`.
     pub fn read(
@@ -69,11 +63,7 @@ impl Policy {
             native::read(&obj, disabled, errors)
         };
         let allow_private_network = obj.bool("allow_private_network", errors).unwrap_or(false);
-        rules.rendered.preflight_vary = if allow_private_network {
-            PREFLIGHT_VARY_PNA
-        } else {
-            PREFLIGHT_VARY
-        };
+        rules.rendered.preflight_vary = Rendered::preflight_vary(allow_private_network);
         let policy = Policy {
             name: read_name(&obj, index, errors),
             matcher: read_match(&obj, errors),

@@ -14,8 +14,7 @@ use super::error::{ConfigError, ConfigErrors, ConfigWarning};
 use super::origin::{browser_form, split_scheme, HostRule, OriginPattern, OriginSet, Port};
 use super::read::Object;
 use super::rules::{Rendered, Rules};
-use super::token::{comma_separated, is_token, HeaderSet, MethodSet};
-use std::sync::Arc;
+use super::token::{is_token, HeaderSet, MethodSet};
 
 /// The fields of `cors`: an `HTTPCORSFilter`'s.
 pub const FIELDS: &[&str] = &[
@@ -37,6 +36,13 @@ const REPLACED: &[(&str, Option<&str>)] = &[
     ("allow_credentials", Some("allowCredentials")),
     ("max_age", Some("maxAge")),
 ];
+
+/// The name inside `cors` of a native field it replaces; `None` for one it has no field for
+/// (`allow_origin_regexes`) or does not replace.
+pub fn name_in_cors(native: &str) -> Option<&'static str> {
+    let (_, name) = REPLACED.iter().find(|(field, _)| *field == native)?;
+    *name
+}
 
 /// The schema's `HTTPMethodWithWildcard` enum, but for `*`.
 const METHODS: [&str; 9] = [
@@ -72,22 +78,20 @@ pub fn read(policy: &Object, errors: &mut ConfigErrors) -> Rules {
     let origins = read_origins(&cors, credentials, errors, &mut warnings);
     let (methods, method_list) = read_methods(&cors, errors);
     let (headers, header_list) = read_allow_headers(&cors, errors);
-    let expose = listed(&read_expose_headers(&cors, credentials, errors)).map(Arc::<str>::from);
+    let expose = read_expose_headers(&cors, credentials, errors);
     let max_age = cors
         .whole("maxAge", MAX_AGE, errors)
         .map_or(DEFAULT_MAX_AGE, |(n, _)| n);
     let rendered = Rendered {
         allow_methods: (!methods.any)
-            .then(|| listed(&method_list))
-            .flatten()
-            .map(Arc::from),
+            .then(|| Rendered::list(&method_list))
+            .flatten(),
         allow_headers: (!headers.any)
-            .then(|| listed(&header_list))
-            .flatten()
-            .map(Arc::from),
-        preflight_expose_headers: expose.clone(),
-        expose_headers: expose,
-        max_age: Some(max_age.to_string().into()),
+            .then(|| Rendered::list(&header_list))
+            .flatten(),
+        expose_headers: Rendered::list(&expose),
+        expose_on_preflights: true,
+        max_age: Some(Rendered::max_age(max_age)),
         ..Rendered::default()
     };
     Rules {
@@ -111,11 +115,6 @@ fn refuse_native_fields(policy: &Object, errors: &mut ConfigErrors) {
         };
         errors.push(ConfigError::new(path, message));
     }
-}
-
-/// A header value listing `names` as written, or `None` when there are none.
-fn listed(names: &[&str]) -> Option<String> {
-    (!names.is_empty()).then(|| comma_separated(names))
 }
 
 /// A list field as the schema's `listType=set` has it: at most `max` strings, none twice,
@@ -385,7 +384,7 @@ fn read_header_names<'a>(
 
 #[cfg(test)]
 mod tests {
-    use crate::cors::{evaluate, Action, HeaderEdit, HeaderValue, LocalResponse, RequestView};
+    use crate::cors::{evaluate, Action, HeaderEdit, HeaderPairs, HeaderValue, LocalResponse};
     use crate::policy::Config;
     use serde_json::{json, Value};
 
@@ -401,19 +400,6 @@ mod tests {
 
     fn warning_lines(config: &Config) -> Vec<String> {
         config.warnings.iter().map(ToString::to_string).collect()
-    }
-
-    struct Request(Vec<(&'static str, &'static str)>);
-
-    impl RequestView for Request {
-        fn header(&self, name: &str) -> Option<Vec<u8>> {
-            let found = self.0.iter().find(|(n, _)| *n == name);
-            found.map(|(_, v)| v.as_bytes().to_vec())
-        }
-
-        fn route_name(&self) -> Option<Vec<u8>> {
-            None
-        }
     }
 
     fn preflight(config: &Config, origin: &'static str, method: &'static str) -> LocalResponse {
@@ -432,7 +418,7 @@ mod tests {
             ("access-control-request-method", method),
         ];
         request.extend(headers.map(|h| ("access-control-request-headers", h)));
-        match evaluate(config, &Request(request)).action {
+        match evaluate(config, &HeaderPairs::new(&request)).action {
             Action::Respond(response) => response,
             other => panic!("not answered locally: {other:?}"),
         }
@@ -445,7 +431,7 @@ mod tests {
 
     /// The headers set on the response to an actual request with this origin.
     fn actual(config: &Config, origin: &'static str) -> Vec<HeaderEdit> {
-        let request = Request(vec![(":method", "GET"), ("origin", origin)]);
+        let request = HeaderPairs::new(&[(":method", "GET"), ("origin", origin)]);
         match evaluate(config, &request).action {
             Action::Decorate(plan) => plan.edits([]).into_iter().map(HeaderEdit::as_set).collect(),
             other => panic!("not decorated: {other:?}"),

@@ -2,26 +2,35 @@
 //! with every error named by its JSON path, and rendered into what requests look up.
 //!
 //! [`Config`] is the list of policies and picks one per request; each [`Policy`] reads its
-//! CORS fields natively ([`native`]) or from a pasted Gateway API `HTTPCORSFilter`
+//! CORS fields natively (`native`) or from a pasted Gateway API `HTTPCORSFilter`
 //! ([`gateway`]) into the same [`Rules`]: origins ([`origin`]), methods and headers
-//! ([`token`]), and which requests it applies to ([`matcher`]).
+//! (`token`), and which requests it applies to (`matcher`).
+//!
+//! The rooms are the policy's own; what the decisions, the hosts and the checker use is
+//! re-exported here, in one place.
 
-pub mod config;
+mod config;
+// Public for what tests/fuzz.rs reads: the field names, to fuzz configurations with, and
+// the origin patterns, to check the matcher against a model of its own.
 pub mod entry;
-pub mod error;
+mod error;
 pub mod gateway;
-pub mod matcher;
-pub mod native;
+mod matcher;
+mod native;
 pub mod origin;
 mod read;
-pub mod rules;
-pub mod token;
+mod rules;
+mod table;
+mod token;
 
-pub use config::Config;
+pub use config::{Config, REPEATED_KEY};
 pub use entry::Policy;
 pub use error::{ConfigError, ConfigErrors, ConfigWarning};
-pub use matcher::RequestFacts;
+pub use matcher::{Condition, RequestFacts};
+pub use origin::{Oversized, Verdict};
 pub use rules::{Rendered, Rules};
+pub use token::{comma_separated, first_of_each, parse_header_list};
+pub use token::{is_safelisted_method, is_token, SAFELISTED_METHODS};
 
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,11 @@
 //! The native CORS fields of a policy, `allow_origins` through `max_age`, read into [`Rules`].
 
 use super::error::{ConfigError, ConfigErrors};
-use super::origin::{OriginPattern, OriginSet, Table};
+use super::origin::{OriginPattern, OriginSet};
 use super::read::Object;
 use super::rules::{Rendered, Rules};
-use super::token::{comma_separated, is_token, normalize_method, HeaderSet, MethodSet};
+use super::table::Table;
+use super::token::{is_token, normalize_method, HeaderSet, MethodSet};
 
 /// The native fields of a policy; `disabled` policies need no origins.
 pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
@@ -15,13 +16,15 @@ pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
     let (_, expose_list) = read_headers(obj, "expose_headers", allow_credentials, errors);
     let rendered = Rendered {
         allow_methods: (!methods.any && methods.beyond_safelisted())
-            .then(|| comma_separated(&method_list).into()),
-        allow_headers: (!headers.any && !header_list.is_empty())
-            .then(|| comma_separated(&header_list).into()),
-        expose_headers: (!expose_list.is_empty()).then(|| comma_separated(&expose_list).into()),
+            .then(|| Rendered::list(&method_list))
+            .flatten(),
+        allow_headers: (!headers.any)
+            .then(|| Rendered::list(&header_list))
+            .flatten(),
+        expose_headers: Rendered::list(&expose_list),
         max_age: obj
             .whole("max_age", 0..=86_400, errors)
-            .map(|(n, _)| n.to_string().into()),
+            .map(|(n, _)| Rendered::max_age(n)),
         ..Rendered::default()
     };
     Rules {
@@ -34,6 +37,7 @@ pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
     }
 }
 
+/// `allow_origins` and `allow_origin_regexes`, into one set.
 fn read_origins(
     obj: &Object,
     credentials: bool,
@@ -46,9 +50,28 @@ fn read_origins(
         .strings("allow_origin_regexes", errors)
         .unwrap_or_default();
     let origin_list = origins.as_deref().unwrap_or_default();
+    let with_regexes = !regexes.is_empty();
+    add_origins(&mut set, origin_list, credentials, with_regexes, errors);
+    add_regexes(&mut set, &regexes, errors);
+    // Judged on what was written: entries that failed to parse are reported already.
+    if !disabled && origin_list.is_empty() && !with_regexes {
+        require_origins(obj, origins.is_some(), errors);
+    }
+    set
+}
+
+/// Each entry of `allow_origins` parsed into `set`; one that does not parse, a misplaced
+/// `*` and a repeated origin are errors.
+fn add_origins(
+    set: &mut OriginSet,
+    list: &[(&str, String)],
+    credentials: bool,
+    with_regexes: bool,
+    errors: &mut ConfigErrors,
+) {
     // Where each origin was first written, to name it in a duplicate's error.
     let mut seen: Table<String, usize> = Table::default();
-    for (i, (text, path)) in origin_list.iter().enumerate() {
+    for (i, (text, path)) in list.iter().enumerate() {
         let pattern = match OriginPattern::parse(text) {
             Ok(pattern) => pattern,
             Err(message) => {
@@ -56,26 +79,18 @@ fn read_origins(
                 continue;
             }
         };
-        if pattern == OriginPattern::Any && origin_list.len() > 1 {
-            errors.push(ConfigError::value(
-                path.as_str(),
+        if pattern == OriginPattern::Any {
+            check_star(
+                path,
                 text,
-                "\"*\" must be alone in the list",
-            ));
-        }
-        if pattern == OriginPattern::Any && credentials {
-            errors.push(star_with_credentials(path, text));
-        }
-        if pattern == OriginPattern::Any && !regexes.is_empty() {
-            errors.push(ConfigError::value(
-                path.as_str(),
-                text,
-                "\"*\" cannot be used together with allow_origin_regexes: it allows every \
-                 origin, so they would never be tried",
-            ));
+                list.len() > 1,
+                credentials,
+                with_regexes,
+                errors,
+            );
         }
         let first = *seen.entry(pattern.normalized()).or_insert(i);
-        if let Some((_, first_path)) = origin_list.get(first).filter(|_| first != i) {
+        if let Some((_, first_path)) = list.get(first).filter(|_| first != i) {
             errors.push(ConfigError::value(
                 path.as_str(),
                 text,
@@ -84,7 +99,40 @@ fn read_origins(
         }
         set.insert(pattern);
     }
-    for (text, path) in &regexes {
+}
+
+/// What `*` in `allow_origins` cannot be written with: other origins, credentials, regexes.
+fn check_star(
+    path: &str,
+    text: &str,
+    with_others: bool,
+    credentials: bool,
+    with_regexes: bool,
+    errors: &mut ConfigErrors,
+) {
+    if with_others {
+        errors.push(ConfigError::value(
+            path,
+            text,
+            "\"*\" must be alone in the list",
+        ));
+    }
+    if credentials {
+        errors.push(star_with_credentials(path, text));
+    }
+    if with_regexes {
+        errors.push(ConfigError::value(
+            path,
+            text,
+            "\"*\" cannot be used together with allow_origin_regexes: it allows every \
+             origin, so they would never be tried",
+        ));
+    }
+}
+
+/// Each entry of `allow_origin_regexes` compiled into `set`, or reported.
+fn add_regexes(set: &mut OriginSet, regexes: &[(&str, String)], errors: &mut ConfigErrors) {
+    for (text, path) in regexes {
         let result = match *text {
             "" => Err("must not be empty".to_string()),
             pattern => set.add_regex(pattern).map_err(|e| e.message),
@@ -93,18 +141,19 @@ fn read_origins(
             errors.push(ConfigError::value(path.as_str(), text, message));
         }
     }
-    // Judged on what was written: entries that failed to parse are reported already.
-    if !disabled && origin_list.is_empty() && regexes.is_empty() {
-        match (&origins, obj.get("allow_origins")) {
-            (Some(_), Some((_, path))) => errors.push(ConfigError::new(path, "must not be empty")),
-            (_, None) => errors.push(ConfigError::new(
-                obj.path(),
-                "allow_origins is required unless the policy is disabled or has allow_origin_regexes",
-            )),
-            (None, Some(_)) => {}
-        }
+}
+
+/// The error of a policy that allows no origin: an empty `allow_origins` (`written`, a list),
+/// or none at all. One written as something else than a list is reported already.
+fn require_origins(obj: &Object, written: bool, errors: &mut ConfigErrors) {
+    match (written, obj.get("allow_origins")) {
+        (true, Some((_, path))) => errors.push(ConfigError::new(path, "must not be empty")),
+        (_, None) => errors.push(ConfigError::new(
+            obj.path(),
+            "allow_origins is required unless the policy is disabled or has allow_origin_regexes",
+        )),
+        (false, Some(_)) => {}
     }
-    set
 }
 
 fn read_methods(

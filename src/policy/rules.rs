@@ -2,7 +2,7 @@
 
 use super::error::ConfigWarning;
 use super::origin::OriginSet;
-use super::token::{HeaderSet, MethodSet};
+use super::token::{comma_separated, HeaderSet, MethodSet};
 use std::sync::Arc;
 
 /// What a policy allows, read from the native fields or from the Gateway API's `cors`.
@@ -29,7 +29,34 @@ pub struct Rendered {
     pub allow_headers: Option<Arc<str>>,
     pub expose_headers: Option<Arc<str>>,
     /// `Access-Control-Expose-Headers` on allowed preflights too (the Gateway API's way).
-    pub preflight_expose_headers: Option<Arc<str>>,
+    pub expose_on_preflights: bool,
     pub max_age: Option<Arc<str>>,
     pub preflight_vary: &'static str,
+}
+
+const PREFLIGHT_VARY: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+const PREFLIGHT_VARY_PNA: &str = "Origin, Access-Control-Request-Method, \
+     Access-Control-Request-Headers, Access-Control-Request-Private-Network";
+
+impl Rendered {
+    /// A header value listing `names`, or `None` when there are none: every list a policy
+    /// sends (methods, request headers, exposed headers) is rendered here.
+    pub fn list<S: AsRef<str>>(names: &[S]) -> Option<Arc<str>> {
+        (!names.is_empty()).then(|| comma_separated(names).into())
+    }
+
+    /// An `Access-Control-Max-Age` value.
+    pub fn max_age(seconds: u64) -> Arc<str> {
+        seconds.to_string().into()
+    }
+
+    /// The `Vary` of preflight answers: what they depend on besides `Origin`.
+    pub fn preflight_vary(private_network: bool) -> &'static str {
+        if private_network {
+            PREFLIGHT_VARY_PNA
+        } else {
+            PREFLIGHT_VARY
+        }
+    }
 }

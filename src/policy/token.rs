@@ -1,6 +1,6 @@
 //! Methods and header names: RFC 9110 tokens, and the sets a policy allows.
 
-use super::origin::Set;
+use super::table::Set;
 
 /// `items` joined by ", ", as header values list them. Ours rather than `join`, whose code
 /// the module would carry once per item type (1.2 KB each).
@@ -45,7 +45,7 @@ pub fn is_token(s: &[u8]) -> bool {
 const NORMALIZED_METHODS: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
 
 /// CORS-safelisted methods (<https://fetch.spec.whatwg.org/#cors-safelisted-method>).
-const SAFELISTED_METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
+pub const SAFELISTED_METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
 
 /// A method as compared: one of the normalized six upper-cased, anything else byte-exact.
 pub fn normalize_method(method: &[u8]) -> &[u8] {

@@ -2,7 +2,6 @@
 
 use super::{abi, compiled};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use wasmtime::{bail, format_err, Engine, Instance, Linker, Module, Result, Store};
 use wasmtime::{WasmParams, WasmResults};
@@ -121,18 +120,7 @@ pub struct Host {
     next_context: i32,
 }
 
-/// The built module: `$CORS_WASM_MODULE`, or the default cargo output path; one built
-/// before the sources last changed is a failure.
-pub fn module_path() -> PathBuf {
-    let path = std::env::var_os("CORS_WASM_MODULE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("target/wasm32-wasip1/release/cors_wasm.wasm")
-        });
-    super::fresh::assert_built_after_sources(&path);
-    path
-}
+pub use super::fresh::module_path;
 
 impl Host {
     /// The real module, compiled once per test binary.

@@ -24,22 +24,7 @@ pub enum Encoding {
     Struct,
 }
 
-/// The built module; the test command builds it first.
-pub fn module_path() -> PathBuf {
-    let path = std::env::var_os("CORS_WASM_MODULE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("target/wasm32-wasip1/release/cors_wasm.wasm")
-        });
-    assert!(
-        path.exists(),
-        "the module {} is missing: run ./build.sh test, which builds it",
-        path.display()
-    );
-    fresh::assert_built_after_sources(&path);
-    path
-}
+pub use super::fresh::module_path;
 
 /// The Envoy binary from the project's virtualenv (or `ENVOY_BIN`). Missing is a failure.
 /// The folder holding the Envoy dynamic module, `libcors_wasm.so`, that `./build.sh` builds.

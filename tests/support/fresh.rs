@@ -6,6 +6,24 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+/// The built wasm module (`CORS_WASM_MODULE`, else where `./build.sh` puts it), checked
+/// to be there and newer than the sources: the test command builds it first.
+pub fn module_path() -> PathBuf {
+    let path = std::env::var_os("CORS_WASM_MODULE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/wasm32-wasip1/release/cors_wasm.wasm")
+        });
+    assert!(
+        path.exists(),
+        "the module {} is missing: run ./build.sh test, which builds it",
+        path.display()
+    );
+    assert_built_after_sources(&path);
+    path
+}
+
 /// Panics, naming the newer source and the command to run, when `module` was built before
 /// the last change to any file under `src/`, to `Cargo.toml` or to `Cargo.lock`.
 pub fn assert_built_after_sources(module: &Path) {

@@ -10,6 +10,7 @@
 //! to give a policy's whole answer (bench.py checks that it is the real filter's).
 
 use super::ffi::{ConfigHandle, FilterConfig, FilterHandle, HeadersStatus, HttpFilter};
+use crate::cors::header::{ALLOW_ORIGIN, ORIGIN, REQUEST_METHOD};
 use crate::cors::HeaderValue;
 use std::sync::Arc;
 
@@ -53,25 +54,22 @@ struct FloorFilter {
 
 impl HttpFilter for FloorFilter {
     fn on_request_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
-        if envoy
-            .request_header(b"access-control-request-method")
-            .is_some()
-        {
-            let origin = envoy.request_header(b"origin").unwrap_or_default();
+        if envoy.request_header(REQUEST_METHOD.as_bytes()).is_some() {
+            let origin = envoy.request_header(ORIGIN.as_bytes()).unwrap_or_default();
             let origin = HeaderValue::Owned(String::from_utf8_lossy(&origin).into_owned());
             let mut headers = Vec::with_capacity(1 + self.config.preflight_headers.len());
-            headers.push((HeaderValue::Static("access-control-allow-origin"), origin));
+            headers.push((HeaderValue::Static(ALLOW_ORIGIN), origin));
             headers.extend(self.config.preflight_headers.iter().cloned());
             envoy.send_headers(204, headers);
             return HeadersStatus::StopIteration;
         }
-        self.origin = envoy.request_header(b"origin");
+        self.origin = envoy.request_header(ORIGIN.as_bytes());
         HeadersStatus::Continue
     }
 
     fn on_response_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
         if let Some(origin) = self.origin.take() {
-            envoy.add_response_header(b"access-control-allow-origin", &origin);
+            envoy.add_response_header(ALLOW_ORIGIN.as_bytes(), &origin);
             for (name, value) in &self.config.response_headers {
                 envoy.add_response_header(name.as_bytes(), value.as_bytes());
             }

@@ -19,7 +19,10 @@ use floor::new_config;
 #[cfg(feature = "panic-probe")]
 mod panic_probe;
 
-use crate::cors::{self, Action, Evaluation, HeaderEdit, LocalResponse, RequestView, ResponsePlan};
+use super::steps::{self, Level, Log};
+use crate::cors::{
+    Action, Counter, Evaluation, HeaderEdit, LocalResponse, RequestView, ResponsePlan,
+};
 use crate::policy::Config;
 use ffi::{log, log_enabled, ConfigHandle, CounterId, FilterConfig, FilterHandle, HeadersStatus};
 use ffi::{HttpFilter, LogLevel};
@@ -39,49 +42,47 @@ fn new_config(
     panic_probe::at_configure(name);
     let _ = name; // Envoy's label for this filter: cors-wasm needs none.
     let started = Instant::now();
-    let config = match Config::parse(bytes) {
-        Ok(config) => config,
-        Err(errors) => {
-            for error in errors.iter() {
-                log(
-                    LogLevel::Error,
-                    &format!("cors-wasm: invalid configuration: {error}"),
-                );
-            }
-            return None;
-        }
-    };
-    for warning in &config.warnings {
-        log(
-            LogLevel::Warn,
-            &format!("cors-wasm: configuration warning: {warning}"),
-        );
-    }
+    let config = steps::configure(bytes, &EnvoyLog)?;
     let counters = config
         .policies
         .iter()
         .map(|policy| {
-            cors::COUNTERS.map(|counter| {
-                envoy.define_counter(&format!("cors_wasm.{}.{counter}", policy.name))
+            Counter::ALL.map(|counter| {
+                envoy.define_counter(&format!("cors_wasm.{}.{}", policy.name, counter.name()))
             })
         })
         .collect();
-    let took = started.elapsed().as_secs_f64() * 1000.0;
-    log(
-        LogLevel::Info,
-        &format!(
-            "cors-wasm: configured {} policies in {took:.1} ms",
-            config.policies.len()
-        ),
-    );
+    steps::log_configured(&EnvoyLog, &config, started.elapsed());
     Some(Box::new(Arc::new(CorsConfig { config, counters })))
+}
+
+/// The [`steps`]' log: Envoy's `dynamic_modules` logger.
+struct EnvoyLog;
+
+impl Log for EnvoyLog {
+    fn write(&self, level: Level, line: &str) {
+        log(log_level(level), line);
+    }
+
+    fn enabled(&self, level: Level) -> bool {
+        log_enabled(log_level(level))
+    }
+}
+
+fn log_level(level: Level) -> LogLevel {
+    match level {
+        Level::Debug => LogLevel::Debug,
+        Level::Info => LogLevel::Info,
+        Level::Warn => LogLevel::Warn,
+        Level::Error => LogLevel::Error,
+    }
 }
 
 /// One filter configuration, shared by every worker thread and every stream.
 struct CorsConfig {
     config: Config,
-    /// Each policy's counters, in the order of [`cors::COUNTERS`].
-    counters: Vec<[Option<CounterId>; cors::COUNTERS.len()]>,
+    /// Each policy's counters, in the order of [`Counter::ALL`].
+    counters: Vec<[Option<CounterId>; Counter::ALL.len()]>,
 }
 
 impl FilterConfig for Arc<CorsConfig> {
@@ -103,18 +104,11 @@ impl HttpFilter for CorsFilter {
     fn on_request_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
         #[cfg(feature = "panic-probe")]
         panic_probe::at(envoy, "request");
-        let evaluation = cors::evaluate(&self.shared.config, &EnvoyRequest::new(envoy));
+        let config = &self.shared.config;
+        let evaluation = steps::decide(config, &EnvoyRequest::new(envoy), &EnvoyLog);
         self.count(envoy, &evaluation);
-        if self.shared.config.record_decisions {
-            if let Some(line) = evaluation.record() {
-                envoy.set_filter_state(b"cors_wasm", line.as_bytes());
-            }
-        }
-        if let Some(line) = evaluation
-            .denial_line()
-            .filter(|_| log_enabled(LogLevel::Debug))
-        {
-            log(LogLevel::Debug, &line);
+        if let Some(line) = steps::record(config, &evaluation) {
+            envoy.set_filter_state(b"cors_wasm", line.as_bytes());
         }
         match evaluation.action {
             Action::Nothing => HeadersStatus::Continue,
@@ -153,7 +147,7 @@ impl CorsFilter {
             .shared
             .counters
             .get(*policy)
-            .and_then(|row| row.get(counter))
+            .and_then(|row| row.get(counter.slot()))
             .copied()
             .flatten();
         if let Some(id) = id {

@@ -5,9 +5,9 @@
 
 mod curl;
 
-use crate::cors::{self, Action, HeaderEdit, Outcome, RequestView, COUNTERS};
-use crate::policy::matcher::Condition;
-use crate::policy::{Config, RequestFacts};
+use crate::cors::{self, header, Action, Evaluation, HeaderEdit, Outcome, RequestView};
+use crate::cors::{MERGES_VARY, REPLACES_UPSTREAM_CORS};
+use crate::policy::{is_safelisted_method, is_token, Condition, Config, RequestFacts};
 use std::fmt::Write;
 
 /// A request as a proxy would hand it to the filter: pseudo-headers and lower-case names.
@@ -46,7 +46,7 @@ impl Request {
     }
 
     fn new(method: &str, url: &str) -> Result<Request, String> {
-        if method.is_empty() || !crate::policy::token::is_token(method.as_bytes()) {
+        if method.is_empty() || !is_token(method.as_bytes()) {
             return Err(format!("{method:?} is not an HTTP method (a token)"));
         }
         let (scheme, rest) = url
@@ -81,7 +81,7 @@ impl Request {
     fn add_header_line(&mut self, line: &str) -> Result<(), String> {
         let (name, value) = line
             .split_once(':')
-            .filter(|(name, _)| crate::policy::token::is_token(name.trim_end().as_bytes()))
+            .filter(|(name, _)| is_token(name.trim_end().as_bytes()))
             .ok_or_else(|| format!("header {line:?}: expected 'Name: value'"))?;
         let name = name.trim_end().to_ascii_lowercase();
         let value = value.trim();
@@ -106,8 +106,8 @@ impl Request {
     fn facts(&self) -> RequestFacts {
         RequestFacts {
             route: self.route_name(),
-            authority: self.header(":authority"),
-            path: self.header(":path"),
+            authority: self.header(header::AUTHORITY),
+            path: self.header(header::PATH),
         }
     }
 }
@@ -115,10 +115,10 @@ impl Request {
 impl RequestView for Request {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
         let pseudo = match name {
-            ":method" => Some(&self.method),
+            header::METHOD => Some(&self.method),
             ":scheme" => Some(&self.scheme),
-            ":authority" => Some(&self.authority),
-            ":path" => Some(&self.path),
+            header::AUTHORITY => Some(&self.authority),
+            header::PATH => Some(&self.path),
             _ => None,
         };
         if let Some(value) = pseudo {
@@ -135,38 +135,15 @@ impl RequestView for Request {
     }
 }
 
-/// What the filter does with `request`, one fact a line.
+/// What the filter does with `request`, one fact a line: the request, the policies it
+/// passes over, the one that applies, its decision and what it does to the response.
 pub fn explain(config: &Config, request: &Request) -> String {
     let mut out = String::new();
-    let route = match &request.route {
-        Some(route) => format!("route {route:?}"),
-        None => "no route name (--route gives one)".to_string(),
-    };
-    let _ = writeln!(
-        out,
-        "request: {} {}, {route}",
-        request.method,
-        request.url()
-    );
-    for (name, value) in &request.headers {
-        let _ = writeln!(out, "  {name}: {}", String::from_utf8_lossy(value));
-    }
+    write_request(&mut out, request);
     let evaluation = cors::evaluate(config, request);
-    let chosen = evaluation.policy.as_ref().map(|(i, _)| *i);
-    let facts = request.facts();
-    let passed = chosen.unwrap_or(config.policies.len());
-    for (i, policy) in config.policies.iter().enumerate().take(passed) {
-        let why = policy
-            .matcher
-            .unfit(&facts)
-            .map_or("(no condition failed)".to_string(), |c| misfit(c, &facts));
-        let _ = writeln!(out, "policies[{i}] ({}): not this one: {why}", policy.name);
-    }
+    write_passed_over(&mut out, config, request, &evaluation);
     let Some((index, policy)) = &evaluation.policy else {
-        let _ = writeln!(
-            out,
-            "no policy applies: the request and its response pass untouched"
-        );
+        out.push_str("no policy applies: the request and its response pass untouched\n");
         return out;
     };
     let how = if policy.matcher.is_everything() {
@@ -180,15 +157,57 @@ pub fn explain(config: &Config, request: &Request) -> String {
         let _ = writeln!(out, "log (debug level): {line}");
     }
     if policy.report_only {
-        let _ = writeln!(
-            out,
-            "report_only: counted and logged as above, but nothing is changed"
-        );
+        out.push_str("report_only: counted and logged as above, but nothing is changed\n");
     }
-    match &evaluation.action {
-        Action::Nothing => {
-            let _ = writeln!(out, "status: the upstream's; the filter changes nothing");
-        }
+    write_action(&mut out, &evaluation.action);
+    if let Some(note) = preflight_note(request, &evaluation.outcome) {
+        let _ = writeln!(out, "{note}");
+    }
+    out
+}
+
+/// The request line and its headers.
+fn write_request(out: &mut String, request: &Request) {
+    let route = match &request.route {
+        Some(route) => format!("route {route:?}"),
+        None => "no route name (--route gives one)".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "request: {} {}, {route}",
+        request.method,
+        request.url()
+    );
+    for (name, value) in &request.headers {
+        let _ = writeln!(out, "  {name}: {}", String::from_utf8_lossy(value));
+    }
+}
+
+/// Each policy before the one that applies (every policy when none does), and why not it.
+fn write_passed_over(
+    out: &mut String,
+    config: &Config,
+    request: &Request,
+    evaluation: &Evaluation,
+) {
+    let facts = request.facts();
+    let passed = evaluation
+        .policy
+        .as_ref()
+        .map_or(config.policies.len(), |(i, _)| *i);
+    for (i, policy) in config.policies.iter().enumerate().take(passed) {
+        let why = policy
+            .matcher
+            .unfit(&facts)
+            .map_or("(no condition failed)".to_string(), |c| misfit(c, &facts));
+        let _ = writeln!(out, "policies[{i}] ({}): not this one: {why}", policy.name);
+    }
+}
+
+/// What the filter does: nothing, a reply of its own, or edits to the upstream's response.
+fn write_action(out: &mut String, action: &Action) {
+    match action {
+        Action::Nothing => out.push_str("status: the upstream's; the filter changes nothing\n"),
         Action::Respond(response) => {
             let _ = writeln!(
                 out,
@@ -200,33 +219,26 @@ pub fn explain(config: &Config, request: &Request) -> String {
             }
         }
         Action::Decorate(plan) => {
-            let _ = writeln!(out, "status: the upstream's (the request goes upstream)");
-            let _ = writeln!(
-                out,
-                "remove: every access-control-* header of the upstream's response"
-            );
+            out.push_str("status: the upstream's (the request goes upstream)\n");
+            let _ = writeln!(out, "remove: {REPLACES_UPSTREAM_CORS}");
             for edit in plan.edits(std::iter::empty::<(&[u8], &[u8])>()) {
-                match edit {
-                    HeaderEdit::Set("vary", value) | HeaderEdit::Add("vary", value) => {
-                        let _ = writeln!(
-                            out,
-                            "set: vary: {value} (merged into the upstream's Vary, unless it already names Origin or is *)"
-                        );
-                    }
-                    HeaderEdit::Set(name, value) | HeaderEdit::Add(name, value) => {
-                        let _ = writeln!(out, "set: {name}: {value}");
-                    }
-                    HeaderEdit::Remove(name) => {
-                        let _ = writeln!(out, "remove: {name}");
-                    }
-                }
+                write_edit(out, edit);
             }
         }
     }
-    if let Some(note) = preflight_note(request, &evaluation.outcome) {
-        let _ = writeln!(out, "{note}");
-    }
-    out
+}
+
+/// One edit of a response with no header of its own.
+fn write_edit(out: &mut String, edit: HeaderEdit) {
+    let _ = match edit {
+        HeaderEdit::Set(header::VARY, value) | HeaderEdit::Add(header::VARY, value) => {
+            writeln!(out, "set: {}: {value} ({MERGES_VARY})", header::VARY)
+        }
+        HeaderEdit::Set(name, value) | HeaderEdit::Add(name, value) => {
+            writeln!(out, "set: {name}: {value}")
+        }
+        HeaderEdit::Remove(name) => writeln!(out, "remove: {name}"),
+    };
 }
 
 fn misfit(condition: Condition, facts: &RequestFacts) -> String {
@@ -256,7 +268,7 @@ fn misfit(condition: Condition, facts: &RequestFacts) -> String {
 }
 
 fn decision(outcome: &Outcome) -> String {
-    let counter = outcome.counter().and_then(|i| COUNTERS.get(i)).copied();
+    let counter = outcome.counter().map(|counter| counter.name());
     match (outcome, counter) {
         (Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial), Some(name)) => {
             format!("{name}: {denial}")
@@ -272,12 +284,12 @@ fn decision(outcome: &Outcome) -> String {
     }
 }
 
-/// A browser sends a preflight before a cross-origin request with any method but GET, HEAD
-/// and POST; what it copies as cURL from the network panel is the request itself.
+/// A browser sends a preflight before a cross-origin request with any method but the
+/// CORS-safelisted ones (GET, HEAD and POST); what it copies as cURL from the network panel is the request itself.
 fn preflight_note(request: &Request, outcome: &Outcome) -> Option<String> {
     let actual = matches!(outcome, Outcome::ActualAllowed | Outcome::ActualDenied(_));
-    let simple = ["GET", "HEAD", "POST"].contains(&request.method.as_str());
-    let origin = request.header("origin")?;
+    let simple = is_safelisted_method(request.method.as_bytes());
+    let origin = request.header(header::ORIGIN)?;
     (actual && !simple).then(|| {
         format!(
             "note: a browser first sends a preflight for a {} request; explain it with \

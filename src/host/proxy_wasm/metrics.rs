@@ -1,11 +1,11 @@
 //! Envoy counters per policy through the proxy-wasm metrics ABI: in Envoy's `/stats` as
-//! `wasmcustom.cors_wasm.<policy>.<counter>`, for the counters of [`COUNTERS`].
+//! `wasmcustom.cors_wasm.<policy>.<counter>`, for each [`Counter`].
 //!
 //! Requests count in wasm memory; the root context flushes the counts to the host once a
 //! [`FLUSH_PERIOD`], so a request pays no host call for its counter.
 
 use super::calls;
-use crate::cors::{Evaluation, COUNTERS};
+use crate::cors::{Counter, Evaluation};
 use crate::policy::Config;
 use log::error;
 use std::cell::Cell;
@@ -13,19 +13,19 @@ use std::time::Duration;
 
 pub const FLUSH_PERIOD: Duration = Duration::from_secs(1);
 
-const PER_POLICY: usize = COUNTERS.len();
+const PER_POLICY: usize = Counter::ALL.len();
 
 /// One row per policy in configuration order: each counter's host id and unflushed count;
 /// and the gauge of the module's linear memory, `wasmcustom.cors_wasm.memory_bytes`. A
 /// metric the host refuses once is logged once and no longer offered.
 #[derive(Debug, Default)]
 pub struct Counters {
-    rows: Vec<[Counter; PER_POLICY]>,
+    rows: Vec<[Metric; PER_POLICY]>,
     memory_gauge: Cell<Option<u32>>,
 }
 
 /// A counter's host id, and its count not yet flushed.
-type Counter = (Cell<Option<u32>>, Cell<u64>);
+type Metric = (Cell<Option<u32>>, Cell<u64>);
 
 impl Counters {
     /// Defines every policy's counters; the host hands back the same id for a name it knows.
@@ -34,8 +34,8 @@ impl Counters {
             .policies
             .iter()
             .map(|policy| {
-                COUNTERS.map(|counter| {
-                    let name = format!("cors_wasm.{}.{counter}", policy.name);
+                Counter::ALL.map(|counter| {
+                    let name = format!("cors_wasm.{}.{}", policy.name, counter.name());
                     (Cell::new(define(calls::COUNTER, &name)), Cell::new(0))
                 })
             })
@@ -49,7 +49,11 @@ impl Counters {
         else {
             return;
         };
-        if let Some((_, pending)) = self.rows.get(*index).and_then(|row| row.get(counter)) {
+        if let Some((_, pending)) = self
+            .rows
+            .get(*index)
+            .and_then(|row| row.get(counter.slot()))
+        {
             pending.set(pending.get() + 1);
         }
     }

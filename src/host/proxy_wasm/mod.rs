@@ -10,13 +10,14 @@ mod calls;
 mod header_map;
 mod metrics;
 
-use crate::cors::{self, Action, AllowedOrigin, Edit, LocalResponse, RequestView, ResponsePlan};
+use super::steps::{self, Level, Log};
+use crate::cors::{Action, AllowedOrigin, Edit, LocalResponse, RequestView, ResponsePlan};
 use crate::policy::Config;
 use ::proxy_wasm::traits::{Context, HttpContext, RootContext};
 use ::proxy_wasm::types::{Action as HostAction, ContextType};
 use calls::Map;
 use header_map::HeaderMap;
-use log::{debug, error, info, warn};
+use log::error;
 use metrics::Counters;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -78,6 +79,28 @@ mod logger {
     }
 }
 
+/// The [`steps`]' log: the `log` crate's, which [`logger`] sends to the host.
+struct HostLog;
+
+impl Log for HostLog {
+    fn write(&self, level: Level, line: &str) {
+        log::log!(log_level(level), "{line}");
+    }
+
+    fn enabled(&self, level: Level) -> bool {
+        log::log_enabled!(log_level(level))
+    }
+}
+
+fn log_level(level: Level) -> log::Level {
+    match level {
+        Level::Debug => log::Level::Debug,
+        Level::Info => log::Level::Info,
+        Level::Warn => log::Level::Warn,
+        Level::Error => log::Level::Error,
+    }
+}
+
 struct CorsRoot {
     config: Option<Rc<Config>>,
     counters: Rc<Counters>,
@@ -99,40 +122,23 @@ impl RootContext for CorsRoot {
         let started = calls::current_time_ns()
             .map_err(|status| error!("cors-wasm: the host did not give the time: {status}"))
             .ok();
-        match Config::parse(&bytes) {
-            Ok(config) => {
-                let finished = started.and_then(|_| calls::current_time_ns().ok());
-                let took = started
-                    .zip(finished)
-                    .map(|(start, end)| std::time::Duration::from_nanos(end.saturating_sub(start)))
-                    .unwrap_or_default();
-                for w in &config.warnings {
-                    warn!("cors-wasm: configuration warning: {w}");
-                }
-                // u64 only: float (16 KB) and u128 (3 KB) formatting are large in wasm.
-                let tenths_of_ms = took.as_secs() * 10_000 + u64::from(took.subsec_micros() / 100);
-                info!(
-                    "cors-wasm: configured {} policies in {}.{} ms",
-                    config.policies.len(),
-                    tenths_of_ms / 10,
-                    tenths_of_ms % 10
-                );
-                self.counters.flush();
-                self.counters = Rc::new(Counters::define(&config));
-                let period = metrics::FLUSH_PERIOD.as_millis() as u32;
-                if let Err(status) = calls::set_tick_period_ms(period) {
-                    error!("cors-wasm: no timer for flushing counters: {status}");
-                }
-                self.config = Some(Rc::new(config));
-                true
-            }
-            Err(errors) => {
-                for e in errors.iter() {
-                    error!("cors-wasm: invalid configuration: {e}");
-                }
-                false
-            }
+        let Some(config) = steps::configure(&bytes, &HostLog) else {
+            return false;
+        };
+        let finished = started.and_then(|_| calls::current_time_ns().ok());
+        let took = started
+            .zip(finished)
+            .map(|(start, end)| std::time::Duration::from_nanos(end.saturating_sub(start)))
+            .unwrap_or_default();
+        steps::log_configured(&HostLog, &config, took);
+        self.counters.flush();
+        self.counters = Rc::new(Counters::define(&config));
+        let period = metrics::FLUSH_PERIOD.as_millis() as u32;
+        if let Err(status) = calls::set_tick_period_ms(period) {
+            error!("cors-wasm: no timer for flushing counters: {status}");
         }
+        self.config = Some(Rc::new(config));
+        true
     }
 
     fn on_tick(&mut self) {
@@ -166,20 +172,13 @@ impl HttpContext for CorsHttp {
         let Some(config) = &self.config else {
             return HostAction::Continue;
         };
-        let evaluation = cors::evaluate(config, &HostRequest::default());
-        if log::log_enabled!(log::Level::Debug) {
-            if let Some(line) = evaluation.denial_line() {
-                debug!("{line}");
-            }
-        }
+        let evaluation = steps::decide(config, &HostRequest::default(), &HostLog);
         self.counters.count(&evaluation);
-        if config.record_decisions {
-            if let Some(line) = evaluation.record() {
-                // Envoy keeps it as filter state `wasm.cors_wasm`; failing to is not a reason
-                // to treat the request differently, only to say so.
-                if let Err(status) = calls::set_property(b"cors_wasm", line.as_bytes()) {
-                    error!("cors-wasm: the host refused the decision's filter state: {status}");
-                }
+        if let Some(line) = steps::record(config, &evaluation) {
+            // Envoy keeps it as filter state `wasm.cors_wasm`; failing to is not a reason
+            // to treat the request differently, only to say so.
+            if let Err(status) = calls::set_property(b"cors_wasm", line.as_bytes()) {
+                error!("cors-wasm: the host refused the decision's filter state: {status}");
             }
         }
         match evaluation.action {
