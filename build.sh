@@ -249,12 +249,14 @@ debian_mirror() {
     /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true
 }
 
-# A never-shipped build of the dynamic module with the cargo feature $1: panic-probe, for
-# tests/panics.rs; bench-floor, the benchmark's floor. Built and linked as the shipped one is,
-# so that they test and measure the same unwinding and code. Prints the library's path.
+# A never-shipped build of the dynamic module, $1: panic-probe (tests/panics.rs) or bench-floor
+# (the benchmark's floor), made with the --cfg cors_wasm_panic_probe or cors_wasm_bench_floor
+# that no cargo feature can set. Built and linked as the shipped one is, so that they test and
+# measure the same unwinding and code. Prints the library's path.
 build_dynamic_module_with() {
   local library="${CARGO_TARGET_DIR:-$PWD/target}/$1/$DYNAMIC_MODULE_TRIPLE/dynamic-module/libcors_wasm.so"
-  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-$PWD/target}/$1" "$DYNAMIC_MODULE_TRIPLE" --quiet --features "$1" >&2
+  zigbuild_dynamic_module "${CARGO_TARGET_DIR:-$PWD/target}/$1" "$DYNAMIC_MODULE_TRIPLE" --quiet \
+    --config "target.$DYNAMIC_MODULE_TRIPLE.rustflags=['--cfg', 'cors_wasm_${1//-/_}']" >&2
   confirmed "$library"
   realpath "$library"
 }
@@ -274,8 +276,8 @@ run_tests() {
   local tests
   mapfile -t tests < <(every_test)
   cargo clippy --all-targets "${tests[@]}" -- -D warnings
-  cargo clippy --lib --features panic-probe -- -D warnings
-  cargo clippy --lib --features bench-floor -- -D warnings
+  cargo clippy --lib -- --cfg cors_wasm_panic_probe -D warnings
+  cargo clippy --lib -- --cfg cors_wasm_bench_floor -D warnings
   cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
   cargo test --no-run --lib --bins "${tests[@]}"
   if ! wait "$tools_pid"; then

@@ -316,7 +316,7 @@ def main():
     parser.add_argument("--floor", required=True, help="bench/noop built with its `floor` feature")
     parser.add_argument("--dynamic-module", required=True, help="libcors_wasm.so, the Envoy dynamic module")
     parser.add_argument("--dynamic-module-floor", required=True,
-                        help="the dynamic module built with its `bench-floor` feature")
+                        help="the dynamic module built with --cfg cors_wasm_bench_floor")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--instances", type=int, default=2, help="Envoy processes per variant")
@@ -723,7 +723,7 @@ def report(results, args):
         lines.append(target_row(f"{scenario}: cors-wasm / wasm floor ≤ 1.10",
                                 summary[("cors-wasm", scenario)] / summary[("wasm floor", scenario)], 1.10))
     # The dynamic module runs without a VM: it is held to Envoy's own filter. Its bound is the
-    # least any dynamic-module CORS filter does (the `bench-floor` build), and its own share
+    # least any dynamic-module CORS filter does (the `cors_wasm_bench_floor` build), and its own share
     # is what it adds to that.
     for scenario in ("actual", "preflight"):
         lines.append(target_row(f"{scenario}: dynamic module / native ≤ 1.05",

@@ -1,4 +1,4 @@
-//! No panic reaches Envoy: the dynamic module's test build (`--features panic-probe`) panics
+//! No panic reaches Envoy: the dynamic module's test build (`--cfg cors_wasm_panic_probe`) panics
 //! on demand at each entry point that runs our code, in a real Envoy, which must give the
 //! defined answer and go on serving.
 

@@ -1,5 +1,6 @@
-//! Benchmark builds only (`--features bench-floor`, made by `./build.sh bench`, never
-//! shipped): the least work any dynamic-module CORS filter does, through the same FFI layer.
+//! Benchmark builds only (`--cfg cors_wasm_bench_floor`, set by `./build.sh bench` alone,
+//! never shipped): the least work any dynamic-module CORS filter does, through the same FFI
+//! layer.
 //! It reads `Access-Control-Request-Method`, answers a request carrying it with a 204 and
 //! `Access-Control-Allow-Origin`, and otherwise reads `Origin` and adds that header to the
 //! response. No policy, no `Vary`: the measure of what the dynamic-module ABI costs in Envoy,

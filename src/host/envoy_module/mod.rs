@@ -8,15 +8,15 @@
 
 #![deny(unsafe_code)]
 // The benchmark's floor build replaces the filter, leaving the rest unused.
-#![cfg_attr(feature = "bench-floor", allow(dead_code, unused_imports))]
+#![cfg_attr(cors_wasm_bench_floor, allow(dead_code, unused_imports))]
 
 #[allow(unsafe_code)]
 mod ffi;
-#[cfg(feature = "bench-floor")]
+#[cfg(cors_wasm_bench_floor)]
 mod floor;
-#[cfg(feature = "bench-floor")]
+#[cfg(cors_wasm_bench_floor)]
 use floor::new_config;
-#[cfg(feature = "panic-probe")]
+#[cfg(cors_wasm_panic_probe)]
 mod panic_probe;
 
 use super::steps::{self, Level, Log};
@@ -32,13 +32,13 @@ use std::time::Instant;
 
 /// Envoy's `filter_config`, validated: a `StringValue`'s text, or the JSON text Envoy makes
 /// of a `Struct`. `None` (every error logged) makes Envoy refuse the filter.
-#[cfg(not(feature = "bench-floor"))]
+#[cfg(not(cors_wasm_bench_floor))]
 fn new_config(
     envoy: &ConfigHandle<'_>,
     name: &[u8],
     bytes: &[u8],
 ) -> Option<Box<dyn FilterConfig>> {
-    #[cfg(feature = "panic-probe")]
+    #[cfg(cors_wasm_panic_probe)]
     panic_probe::at_configure(name);
     let _ = name; // Envoy's label for this filter: cors-wasm needs none.
     let started = Instant::now();
@@ -102,7 +102,7 @@ struct CorsFilter {
 
 impl HttpFilter for CorsFilter {
     fn on_request_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
-        #[cfg(feature = "panic-probe")]
+        #[cfg(cors_wasm_panic_probe)]
         panic_probe::at(envoy, "request");
         let config = &self.shared.config;
         let evaluation = steps::decide(config, &EnvoyRequest::new(envoy), &EnvoyLog);
@@ -124,7 +124,7 @@ impl HttpFilter for CorsFilter {
     }
 
     fn on_response_headers(&mut self, envoy: &mut FilterHandle<'_>) -> HeadersStatus {
-        #[cfg(feature = "panic-probe")]
+        #[cfg(cors_wasm_panic_probe)]
         panic_probe::at(envoy, "response");
         if let Some(plan) = self.plan.take() {
             // Decided on Envoy's own bytes, then applied once they are no longer borrowed.

@@ -1,5 +1,5 @@
-//! Test builds only (`--features panic-probe`, made by `./build.sh test`, never shipped):
-//! panics on demand, so that the tests can show in a real Envoy that no panic reaches it.
+//! Test builds only (`--cfg cors_wasm_panic_probe`, set by `./build.sh test` alone, never
+//! shipped): panics on demand, so that the tests can show in a real Envoy that no panic reaches it.
 
 use super::ffi::FilterHandle;
 
