@@ -222,15 +222,44 @@ impl Envoy {
 
     /// The same, with dynamic modules looked up in `modules`.
     pub fn start_with_modules(config: &str, ext: &str, modules: &Path) -> Envoy {
-        let (child, dir) = spawn(config, ext, modules);
+        Envoy::start_under(&[], config, ext, modules, Duration::from_secs(60))
+    }
+
+    /// The same, Envoy run by `wrapper` (a command and its arguments, such as valgrind's;
+    /// none: Envoy itself), given `ready_within` to serve.
+    pub fn start_under(
+        wrapper: &[String],
+        config: &str,
+        ext: &str,
+        modules: &Path,
+        ready_within: Duration,
+    ) -> Envoy {
+        let (child, dir) = spawn(wrapper, config, ext, modules);
         let mut envoy = Envoy {
             child,
             dir,
             port: 0,
             admin_port: 0,
         };
-        envoy.wait_until_ready();
+        envoy.wait_until_ready(ready_within);
         envoy
+    }
+
+    /// Asks Envoy to exit (admin `/quitquitquit`) and waits up to `within` for it.
+    pub fn quit(mut self, within: Duration) -> std::process::ExitStatus {
+        let _ = http::try_send(self.admin_port, "POST", "/quitquitquit", &[]);
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Envoy did not exit within {within:?} of /quitquitquit:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Runs Envoy with a config it must refuse: returns its log once it has exited non-zero.
@@ -240,7 +269,7 @@ impl Envoy {
 
     /// The same, with dynamic modules looked up in `modules`.
     pub fn refuse_with_modules(bootstrap: &Value, modules: &Path) -> String {
-        let (mut child, dir) = spawn(&bootstrap.to_string(), "json", modules);
+        let (mut child, dir) = spawn(&[], &bootstrap.to_string(), "json", modules);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -271,8 +300,8 @@ impl Envoy {
         http::request(self.port, method, path, headers)
     }
 
-    fn wait_until_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+    fn wait_until_ready(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("Envoy exited ({status}):\n{}", self.log());
@@ -287,7 +316,7 @@ impl Envoy {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("Envoy did not become ready in 60 s:\n{}", self.log());
+        panic!("Envoy did not become ready in {within:?}:\n{}", self.log());
     }
 }
 
@@ -298,12 +327,20 @@ impl Drop for Envoy {
     }
 }
 
-fn spawn(config: &str, ext: &str, modules: &Path) -> (Child, TempDir) {
+fn spawn(wrapper: &[String], config: &str, ext: &str, modules: &Path) -> (Child, TempDir) {
     let dir = TempDir::new();
     let config_path = dir.path().join(format!("envoy.{ext}"));
     fs::write(&config_path, config).unwrap();
     let log = fs::File::create(dir.path().join("envoy.log")).unwrap();
-    let child = Command::new(envoy_bin())
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(envoy_bin());
+            command
+        }
+        None => Command::new(envoy_bin()),
+    };
+    let child = command
         .arg("-c")
         .arg(&config_path)
         .args(["--disable-hot-restart", "--concurrency", "1", "-l", "info"])

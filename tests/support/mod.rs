@@ -27,5 +27,6 @@ pub mod demo;
 pub mod envoy;
 pub mod fresh;
 pub mod http;
+pub mod lds;
 pub mod shipped;
 pub mod upstream;
