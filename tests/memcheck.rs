@@ -3,7 +3,8 @@
 //! the conformance table (three of its policies, swapped in live: JSON text and Struct),
 //! the hostile catalogue's worst requests, and a refused configuration; then it exits, and
 //! every memcheck error with a frame in `libcors_wasm.so` fails the test, leaks included.
-//! Envoy's own errors (stacks wholly Envoy's) are counted and shown, never failed on.
+//! Envoy's own errors (stacks wholly Envoy's) are never failed on: those known are suppressed
+//! (tests/memcheck/envoy.supp, each with why), any other is shown as a suppression to review.
 //!
 //! `./build.sh memcheck` runs it alone, with its figures; `./build.sh test` runs it beside
 //! the rest. Envoy under memcheck starts in 30 s to 3 minutes (the machine's load decides).
