@@ -234,15 +234,15 @@ run_soak() {
     cargo nextest run --test soak --success-output final
 }
 
-# The dynamic module in Envoy under valgrind memcheck, alone and with its figures (requests,
-# errors with a frame in libcors_wasm.so, bytes lost from its frames); the suite runs it too.
+# The dynamic module in Envoy under valgrind memcheck, in full (every request table of the
+# conformance table swapped in live, every refused configuration; the suite runs a short part),
+# with its figures: requests, errors with a frame in libcors_wasm.so, bytes lost from its frames.
 run_memcheck() {
   build
   install_envoy
   command -v valgrind >/dev/null || { echo "installing valgrind (Debian package)"; apt_install valgrind; }
-  install_nextest
-  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" \
-    cargo nextest run --test memcheck --success-output final
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" CORS_MEMCHECK_FULL=1 \
+    cargo test --test memcheck -- --nocapture
 }
 
 # A coverage-guided campaign (docs/fuzzing.md): libFuzzer through cargo-fuzz, $1 seconds (600 by

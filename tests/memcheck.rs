@@ -6,8 +6,9 @@
 //! Envoy's own errors (stacks wholly Envoy's) are never failed on: those known are suppressed
 //! (tests/memcheck/envoy.supp, each with why), any other is shown as a suppression to review.
 //!
-//! `./build.sh memcheck` runs it alone, with its figures; `./build.sh test` runs it beside
-//! the rest. Envoy under memcheck starts in 30 s to 3 minutes (the machine's load decides).
+//! `./build.sh test` runs this short run beside the rest; `./build.sh memcheck` runs it alone
+//! and in full (`CORS_MEMCHECK_FULL=1`): every request table, each swapped in live, and every
+//! configuration of `config-errors.json` refused, with its figures. Envoy under memcheck starts in 30 s to 3 minutes (the machine's load decides).
 
 mod support;
 
@@ -16,7 +17,9 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::envoy::{dynamic_module_dir, dynamic_module_filter, Encoding, Envoy, TempDir};
+use support::envoy::{
+    cors_filter_text, dynamic_module_dir, dynamic_module_filter, Build, Encoding, Envoy, TempDir,
+};
 use support::http;
 use support::lds::{bootstrap_watching, free_port, listener, publish, stat, wait_for};
 use support::upstream::Upstream;
@@ -250,23 +253,52 @@ fn encoding(table: &Value) -> Encoding {
     }
 }
 
-/// The module's listener for `policy`; oversized headers let through to reach the filter.
-fn module_listener(
-    policy: &Value,
-    encoding: Encoding,
-    upstream: u16,
-    port: u16,
-    version: u32,
-) -> Value {
-    let mut lds = listener(
-        dynamic_module_filter(policy, encoding),
-        upstream,
-        port,
-        version,
-    );
+/// The listener with `filter` in front of the router; oversized headers let through to
+/// reach the filter.
+fn module_listener(filter: Value, upstream: u16, port: u16, version: u64) -> Value {
+    let mut lds = listener(filter, upstream, port, version as u32);
     lds["resources"][0]["filter_chains"][0]["filters"][0]["typed_config"]
         ["max_request_headers_kb"] = json!(1024);
     lds
+}
+
+/// `CORS_MEMCHECK_FULL` set (`./build.sh memcheck`): every table and every refused
+/// configuration of the conformance table, not the suite's short run.
+fn full() -> bool {
+    std::env::var_os("CORS_MEMCHECK_FULL").is_some()
+}
+
+/// The request tables to run: [`TABLES`], or in a full run all of them.
+fn table_names() -> Vec<String> {
+    if !full() {
+        return TABLES.map(String::from).to_vec();
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json") && name != "config-errors.json")
+        .collect();
+    names.sort();
+    names
+}
+
+/// Filters Envoy must refuse: one of the test's own, or in a full run every configuration of
+/// `config-errors.json`.
+fn refused_filters() -> Vec<Value> {
+    if !full() {
+        let refused = json!({"policies": [{"allow_origins": ["https://*.com"]}]});
+        return vec![dynamic_module_filter(&refused, Encoding::Struct)];
+    }
+    let errors = table("config-errors.json");
+    let cases = errors["cases"].as_array().unwrap();
+    cases
+        .iter()
+        .map(|case| match &case["config"] {
+            Value::String(text) => cors_filter_text(Build::DynamicModule, text),
+            config => dynamic_module_filter(config, encoding(case)),
+        })
+        .collect()
 }
 
 /// Publishes listener version `version` and waits until Envoy has taken or refused it.
@@ -291,24 +323,33 @@ fn exercise(envoy: &Envoy, dir: &TempDir, upstream: u16, port: u16) -> Run {
         failures: Vec::new(),
     };
     // Version 1 (the hostile policy) was the listener Envoy started with.
-    for (version, name) in (2..).zip(TABLES) {
-        let table = table(name);
-        let lds = module_listener(&table["config"], encoding(&table), upstream, port, version);
-        reconfigure(envoy, dir, &lds, version.into());
+    let mut version = 1;
+    for name in table_names() {
+        let table = table(&name);
+        version += 1;
+        let filter = dynamic_module_filter(&table["config"], encoding(&table));
+        reconfigure(
+            envoy,
+            dir,
+            &module_listener(filter, upstream, port, version),
+            version,
+        );
         for case in plain_cases(&table) {
             run.requests += 1;
             run.failures.extend(run_case(port, case).err());
         }
     }
-    let refused = json!({"policies": [{"allow_origins": ["https://*.com"]}]});
-    let version = TABLES.len() as u32 + 2;
-    let lds = module_listener(&refused, Encoding::Struct, upstream, port, version);
-    reconfigure(envoy, dir, &lds, version.into());
+    let refused = refused_filters();
+    for filter in &refused {
+        version += 1;
+        let lds = module_listener(filter.clone(), upstream, port, version);
+        reconfigure(envoy, dir, &lds, version);
+    }
     let rejected = stat(envoy.admin_port, "listener_manager.lds.update_rejected");
     assert_eq!(
         rejected,
-        1,
-        "the invalid policy was not refused:\n{}",
+        refused.len() as u64,
+        "not every invalid policy was refused:\n{}",
         envoy.log()
     );
     run
@@ -325,7 +366,8 @@ fn the_dynamic_module_has_no_memory_error_in_envoy_under_memcheck() {
     let upstream = Upstream::start();
     let lds_dir = TempDir::new();
     let port = free_port();
-    let initial = module_listener(&hostile_policy(), Encoding::Struct, upstream.port, port, 1);
+    let hostile = dynamic_module_filter(&hostile_policy(), Encoding::Struct);
+    let initial = module_listener(hostile, upstream.port, port, 1);
     publish(&lds_dir, &initial);
     let envoy = Envoy::start_under(
         &valgrind(&xml, &log),
