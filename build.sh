@@ -15,6 +15,8 @@
 #   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
 #   ./build.sh soak     a million requests through the module in the wasmtime harness (the test
 #                       suite sends 100,000)
+#   ./build.sh memcheck the dynamic module in Envoy under valgrind memcheck (tests/memcheck.rs)
+#   ./build.sh fuzz [SECONDS]   a coverage-guided fuzzing campaign, SECONDS per target (docs/fuzzing.md)
 #   ./build.sh check F  validate policy files (JSON, YAML or an Istio WasmPlugin) as the filter would
 #   ./build.sh istio-image [--write] [DESTINATION]   build the module's OCI image for Istio and
 #                       Envoy Gateway, push it (default: an OCI layout, target/istio-image) and
@@ -184,15 +186,16 @@ install_envoy_releases() {
   done
 }
 
-# The tests' tools, Debian packages: the browsers (chromium, firefox-esr; WebKit below), curl (HTTP/2 clients
-# in tests/hostile.rs), and for the paths users take: podman (with runc) as the container
+# The tests' tools, Debian packages: the browsers (chromium, firefox-esr; WebKit below), curl
+# (HTTP/2 clients in tests/hostile.rs), valgrind (tests/memcheck.rs), and for the paths users
+# take: podman (with runc) as the container
 # engine, docker-compose as its client, docker-registry as an OCI registry on loopback, and
 # debootstrap for an older Debian's root file system.
 # Installed when missing and possible; otherwise the test command fails, saying what is missing.
 install_test_tools() {
   local missing=() tool
   command -v wasm-opt >/dev/null || missing+=(binaryen)
-  for tool in chromium firefox-esr docker-compose curl podman runc debootstrap; do
+  for tool in chromium firefox-esr docker-compose curl podman runc debootstrap valgrind; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
@@ -389,6 +392,48 @@ arm64_rootfs() {
     return 1
   fi
   touch "$AARCH64_ROOTFS/.complete"
+}
+
+# The dynamic module in Envoy under valgrind memcheck, in full (every request table of the
+# conformance table swapped in live, every refused configuration; the suite runs a short part),
+# with its figures: requests, errors with a frame in libcors_wasm.so, bytes lost from its frames.
+run_memcheck() {
+  build
+  install_envoy
+  command -v valgrind >/dev/null || { echo "installing valgrind (Debian package)"; apt_install valgrind; }
+  ENVOY_BIN="$PWD/$(envoy_bin)" CORS_DYNAMIC_MODULE="$(realpath "$DYNAMIC_MODULE")" CORS_MEMCHECK_FULL=1 \
+    cargo test --test memcheck -- --nocapture
+}
+
+# A coverage-guided campaign (docs/fuzzing.md): libFuzzer through cargo-fuzz, $1 seconds (600 by
+# default) on each target of fuzz/, from the kept corpus (fuzz/corpus/, seeded from
+# tests/conformance/ by fuzz/seed.py), minimized after. A crash is kept in fuzz/artifacts/, which
+# the suite replays (tests/fuzz_corpus.rs), and fails the run. Without a sanitizer cargo-fuzz
+# gives rustc only stable flags (coverage by -Cpasses=sancov-module), so the pinned stable
+# compiler builds the targets; AddressSanitizer would need a nightly -Z flag, and finds nothing
+# in the safe Rust the targets reach (the FFI's unsafe code is tests/memcheck.rs's part).
+CARGO_FUZZ_VERSION=0.13.2
+run_fuzz() {
+  local seconds=${1:-600} target failed=()
+  toolchain
+  if [[ "$(cargo fuzz --version 2>/dev/null)" != *" $CARGO_FUZZ_VERSION"* ]]; then
+    echo "installing cargo-fuzz $CARGO_FUZZ_VERSION (crates.io)"
+    cargo install --locked --quiet "cargo-fuzz@$CARGO_FUZZ_VERSION"
+  fi
+  python3 fuzz/seed.py
+  for target in $(cargo fuzz list); do
+    echo "fuzzing $target for ${seconds}s"
+    cargo fuzz run --sanitizer none "$target" -- \
+      -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+      >"fuzz/$target.log" 2>&1 || failed+=("$target")
+    grep -E '^#[0-9]+ +(INITED|DONE)|^stat::(number_of_executed_units|peak_rss)|panicked|ERROR' \
+      "fuzz/$target.log" || true
+    cargo fuzz cmin --sanitizer none "$target" >/dev/null 2>&1
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "error: crashes in ${failed[*]}: see fuzz/artifacts/ and fuzz/<target>.log" >&2
+    exit 1
+  fi
 }
 
 run_envoy() {
@@ -601,8 +646,10 @@ case "${1:-build}" in
   aarch64) run_aarch64 ;;
   fuel) run_fuel ;;
   soak) run_soak ;;
+  memcheck) run_memcheck ;;
+  fuzz) shift; run_fuzz "$@" ;;
   istio-image) shift; run_istio_image "$@" ;;
   istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench|fuel|soak|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench|fuel|soak|memcheck|fuzz [SECONDS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac

@@ -11,9 +11,10 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
-use support::envoy::{bootstrap, cors_filter, wasm_filter, Build, Encoding, Envoy, TempDir};
+use std::time::Duration;
+use support::envoy::{cors_filter, wasm_filter, Build, Encoding, Envoy, TempDir};
 use support::http;
+use support::lds::{bootstrap_watching, free_port, listener as lds_with, publish, wait_for};
 use support::upstream::Upstream;
 
 const A: &str = "https://a.example.com";
@@ -29,42 +30,8 @@ fn lds(policy: &Value, upstream_port: u16, port: u16, version: u32) -> Value {
     )
 }
 
-/// The same with any filter in front of the router.
-fn lds_with(filter: Value, upstream_port: u16, port: u16, version: u32) -> Value {
-    let routes =
-        json!([{"name": "all", "match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
-    let config = bootstrap(vec![filter], routes, upstream_port);
-    let mut listener = config["static_resources"]["listeners"][0].clone();
-    listener["@type"] = json!("type.googleapis.com/envoy.config.listener.v3.Listener");
-    listener["address"]["socket_address"]["port_value"] = json!(port);
-    json!({"version_info": version.to_string(), "resources": [listener]})
-}
-
-/// Replaces the watched file atomically, as Envoy's file watcher expects.
-fn publish(dir: &TempDir, content: &Value) {
-    let staged = dir.path().join("lds.staged");
-    std::fs::write(&staged, content.to_string()).unwrap();
-    std::fs::rename(&staged, dir.path().join("lds.json")).unwrap();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// What the client thread saw: the allowed origin of each answer, or the failure.
 type Seen = Arc<Mutex<Vec<Result<Option<String>, String>>>>;
-
-fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn policy(origins: Value) -> Value {
     json!({"policies": [{"name": "api", "allow_origins": origins}]})
@@ -72,17 +39,7 @@ fn policy(origins: Value) -> Value {
 
 /// Envoy with its listener from the LDS file in `lds_dir`, which must already hold one.
 fn start_with_lds(lds_dir: &TempDir, upstream: &Upstream, port: u16) -> Envoy {
-    let mut config = bootstrap(vec![], json!([]), upstream.port);
-    config["static_resources"]["listeners"] = json!([]);
-    config["node"] = json!({"id": "reload-test", "cluster": "cors-wasm-tests"});
-    config["dynamic_resources"] = json!({"lds_config": {
-        "resource_api_version": "V3",
-        "path_config_source": {
-            "path": lds_dir.path().join("lds.json"),
-            "watched_directory": {"path": lds_dir.path()},
-        },
-    }});
-    let envoy = Envoy::start(&config);
+    let envoy = Envoy::start(&bootstrap_watching(lds_dir, upstream.port));
     assert_eq!(envoy.port, port);
     envoy
 }
@@ -96,16 +53,7 @@ fn allowed_origin(port: u16, origin: &str) -> Option<String> {
 
 /// An admin counter or gauge of Envoy's, 0 while absent.
 fn stat(envoy: &Envoy, name: &str) -> u64 {
-    let stats = http::request(
-        envoy.admin_port,
-        "GET",
-        &format!("/stats?filter=^{name}$"),
-        &[],
-    );
-    let text = String::from_utf8_lossy(&stats.body).into_owned();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
-        .map_or(0, |value| value.trim().parse().unwrap())
+    support::lds::stat(envoy.admin_port, name)
 }
 
 #[test]

@@ -219,6 +219,31 @@ impl Envoy {
     /// Starts Envoy as `command` runs it (Envoy's arguments are added to it: it may be
     /// Envoy, or a command that runs Envoy elsewhere, in a chroot say, with them).
     pub fn start_by(command: Command, config: &str, ext: &str, modules: &Path) -> Envoy {
+        Envoy::start_within(command, config, ext, modules, Duration::from_secs(60))
+    }
+
+    /// Envoy run by `wrapper` (a command and its arguments, such as valgrind's), given
+    /// `ready_within` to serve.
+    pub fn start_under(
+        wrapper: &[String],
+        config: &str,
+        ext: &str,
+        modules: &Path,
+        ready_within: Duration,
+    ) -> Envoy {
+        let (program, args) = wrapper.split_first().expect("a wrapper command");
+        let mut command = Command::new(program);
+        command.args(args).arg(envoy_bin());
+        Envoy::start_within(command, config, ext, modules, ready_within)
+    }
+
+    fn start_within(
+        command: Command,
+        config: &str,
+        ext: &str,
+        modules: &Path,
+        ready_within: Duration,
+    ) -> Envoy {
         let (child, dir) = spawn(command, config, ext, modules);
         let mut envoy = Envoy {
             child,
@@ -226,8 +251,25 @@ impl Envoy {
             port: 0,
             admin_port: 0,
         };
-        envoy.wait_until_ready();
+        envoy.wait_until_ready(ready_within);
         envoy
+    }
+
+    /// Asks Envoy to exit (admin `/quitquitquit`) and waits up to `within` for it.
+    pub fn quit(mut self, within: Duration) -> std::process::ExitStatus {
+        let _ = http::try_send(self.admin_port, "POST", "/quitquitquit", &[]);
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Envoy did not exit within {within:?} of /quitquitquit:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Runs Envoy with a config it must refuse: returns its log once it has exited non-zero.
@@ -282,8 +324,8 @@ impl Envoy {
         http::request(self.port, method, path, headers)
     }
 
-    fn wait_until_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+    fn wait_until_ready(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("Envoy exited ({status}):\n{}", self.log());
@@ -298,7 +340,7 @@ impl Envoy {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("Envoy did not become ready in 60 s:\n{}", self.log());
+        panic!("Envoy did not become ready in {within:?}:\n{}", self.log());
     }
 }
 

@@ -52,6 +52,7 @@ pub mod demo;
 pub mod envoy;
 pub mod fresh;
 pub mod http;
+pub mod lds;
 pub mod releases;
 pub mod shipped;
 pub mod upstream;

@@ -1,0 +1,3 @@
+//! The fuzz targets' properties (src/properties.rs), shared with tests/fuzz_corpus.rs.
+
+pub mod properties;
