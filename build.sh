@@ -232,24 +232,31 @@ containers_conf() {
 ROOTFS=.tmp/rootfs/debian-11
 debian_rootfs() {
   [ -f "$ROOTFS/.complete" ] && return
-  local mirror
-  mirror=$(debian_mirror)
-  rm -rf "$ROOTFS"
-  mkdir -p "$(dirname "$ROOTFS")"
-  if ! debootstrap --variant=minbase --include=python3 bullseye "$ROOTFS" "${mirror:-http://deb.debian.org/debian}" \
-    >"$ROOTFS.log" 2>&1; then
-    tail -20 "$ROOTFS.log" >&2
-    echo "error: debootstrap could not make Debian 11's root file system in $ROOTFS (log: $ROOTFS.log)" >&2
-    return 1
-  fi
+  bullseye "$ROOTFS" "Debian 11's root file system" --include=python3 || return 1
   rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/usr/share/doc "$ROOTFS"/usr/share/man
   touch "$ROOTFS/.complete"
 }
 
-# The Debian mirror apt uses (empty if none is found).
+# Debian 11 (bullseye, minbase) from the mirror apt uses, made anew in $1 by debootstrap with
+# the options $3...; $2 says what it is, for the error.
+bullseye() {
+  local dir=$1 what=$2
+  shift 2
+  rm -rf "$dir"
+  mkdir -p "$(dirname "$dir")"
+  if ! debootstrap "$@" --variant=minbase bullseye "$dir" "$(debian_mirror)" >"$dir.log" 2>&1; then
+    tail -20 "$dir.log" >&2
+    echo "error: debootstrap could not make $what in $dir (log: $dir.log)" >&2
+    return 1
+  fi
+}
+
+# The Debian mirror apt uses, or Debian's own.
 debian_mirror() {
-  sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p; s/^deb  *\(http[^ ]*\/debian\) .*/\1/p' \
-    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true
+  local mirror
+  mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p; s/^deb  *\(http[^ ]*\/debian\) .*/\1/p' \
+    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true)
+  echo "${mirror:-http://deb.debian.org/debian}"
 }
 
 # A never-shipped build of the dynamic module, $1: panic-probe (tests/panics.rs) or bench-floor
@@ -381,16 +388,7 @@ install_aarch64_envoy() {
 # for qemu-user to find the C library and the dynamic loader in.
 arm64_rootfs() {
   [ -f "$AARCH64_ROOTFS/.complete" ] && return
-  local mirror
-  mirror=$(debian_mirror)
-  rm -rf "$AARCH64_ROOTFS"
-  mkdir -p "$(dirname "$AARCH64_ROOTFS")"
-  if ! debootstrap --arch=arm64 --foreign --variant=minbase bullseye "$AARCH64_ROOTFS" \
-    "${mirror:-http://deb.debian.org/debian}" >"$AARCH64_ROOTFS.log" 2>&1; then
-    tail -20 "$AARCH64_ROOTFS.log" >&2
-    echo "error: debootstrap could not unpack Debian 11's arm64 packages in $AARCH64_ROOTFS (log: $AARCH64_ROOTFS.log)" >&2
-    return 1
-  fi
+  bullseye "$AARCH64_ROOTFS" "Debian 11's arm64 packages" --arch=arm64 --foreign || return 1
   touch "$AARCH64_ROOTFS/.complete"
 }
 

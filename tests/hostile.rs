@@ -11,21 +11,9 @@ use serde_json::{json, Value};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy};
+use support::hostile::{policy, APP};
 use support::http::{self, Response};
 use support::upstream::Upstream;
-
-const APP: &str = "https://app.example.com";
-
-/// One policy for every hostile request, in both hosts.
-fn policy() -> Value {
-    json!({"policies": [{
-        "name": "api",
-        "allow_origins": [APP, "https://*.example.com"],
-        "allow_methods": ["PUT"],
-        "allow_headers": ["x-a", "content-type"],
-        "allow_credentials": true,
-    }]})
-}
 
 fn start(build: Build) -> (Envoy, Upstream) {
     let policy = policy();

@@ -107,52 +107,5 @@ fn the_plugin_config_behaves_as_documented_in_an_istio_shaped_envoy() {
         json!(routes),
         upstream.port,
     ));
-    let shop = "https://eu.shop.example.com";
-
-    let preflight = envoy.request(
-        "OPTIONS",
-        "/api/cart",
-        &[
-            ("origin", shop),
-            ("access-control-request-method", "PATCH"),
-            ("access-control-request-headers", "authorization"),
-        ],
-    );
-    assert_eq!(preflight.status, 204);
-    assert_eq!(
-        preflight.header("access-control-allow-origin").as_deref(),
-        Some(shop)
-    );
-    assert_eq!(
-        preflight
-            .header("access-control-allow-credentials")
-            .as_deref(),
-        Some("true")
-    );
-    assert!(upstream.requests_to("/api/cart").is_empty());
-
-    let catalog = envoy.request(
-        "GET",
-        "/catalog/items",
-        &[("origin", "https://anyone.example")],
-    );
-    assert_eq!(
-        catalog.header("access-control-allow-origin").as_deref(),
-        Some("*")
-    );
-
-    let admin = envoy.request(
-        "OPTIONS",
-        "/admin/x",
-        &[
-            ("origin", shop),
-            ("access-control-request-method", "DELETE"),
-        ],
-    );
-    assert_eq!(
-        upstream.requests_to("/admin/x").len(),
-        1,
-        "disabled: the preflight goes upstream"
-    );
-    assert_eq!(admin.cors(), vec![]);
+    support::shipped::assert_the_storefront_policy_as_documented(&envoy, &upstream);
 }

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use support::envoy::{
     cors_filter_text, dynamic_module_dir, dynamic_module_filter, Build, Encoding, Envoy, TempDir,
 };
+use support::hostile::{self, APP};
 use support::http;
 use support::lds::{bootstrap_watching, free_port, listener, publish, stat, wait_for};
 use support::upstream::Upstream;
 
-const APP: &str = "https://app.example.com";
 /// The conformance tables run, each one a live reconfiguration.
 const TABLES: [&str; 3] = ["preflight.json", "json-encoding.json", "star.json"];
 const LIBRARY: &str = "libcors_wasm.so";
@@ -235,17 +235,6 @@ fn hostile_requests(port: u16) -> usize {
     requests.len()
 }
 
-/// The hostile policy: what tests/hostile.rs runs against.
-fn hostile_policy() -> Value {
-    json!({"policies": [{
-        "name": "api",
-        "allow_origins": [APP, "https://*.example.com"],
-        "allow_methods": ["PUT"],
-        "allow_headers": ["x-a", "content-type"],
-        "allow_credentials": true,
-    }]})
-}
-
 fn encoding(table: &Value) -> Encoding {
     match table["encoding"].as_str() {
         Some("json") => Encoding::Json,
@@ -366,7 +355,7 @@ fn the_dynamic_module_has_no_memory_error_in_envoy_under_memcheck() {
     let upstream = Upstream::start();
     let lds_dir = TempDir::new();
     let port = free_port();
-    let hostile = dynamic_module_filter(&hostile_policy(), Encoding::Struct);
+    let hostile = dynamic_module_filter(&hostile::policy(), Encoding::Struct);
     let initial = module_listener(hostile, upstream.port, port, 1);
     publish(&lds_dir, &initial);
     let envoy = Envoy::start_under(

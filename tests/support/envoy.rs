@@ -171,6 +171,10 @@ pub fn bootstrap(filters: Vec<Value>, routes: Value, upstream_port: u16) -> Valu
                     "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": "main",
+                        // The tests' client sends `connection: close` and reads to the end;
+                        // Envoy would wait up to a second (its default) for the client to
+                        // close first after a local reply.
+                        "delayed_close_timeout": "0s",
                         "route_config": {
                             "name": "routes",
                             "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}],

@@ -51,6 +51,7 @@ pub mod containers;
 pub mod demo;
 pub mod envoy;
 pub mod fresh;
+pub mod hostile;
 pub mod http;
 pub mod lds;
 pub mod releases;

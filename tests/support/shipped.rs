@@ -3,6 +3,7 @@
 //! that drifts from what the tests expect fails loudly instead of running something else.
 
 use super::envoy::{module_path, Envoy};
+use super::upstream::Upstream;
 
 const ADMIN: &str = "port_value: 9901";
 const LISTENER: &str = "port_value: 8080";
@@ -36,4 +37,58 @@ fn replace_once(text: &str, from: &str, to: &str, name: &str) -> String {
         "envoy/{name} should contain {from:?} once"
     );
     text.replacen(from, to, 1)
+}
+
+/// What the Istio and Envoy Gateway guides promise of their example policies (the same
+/// ones): on `/api/` a shop subdomain's preflight is answered with credentials and never goes
+/// upstream; `/catalog/` answers any origin with `*`; `/admin/` has no CORS at all.
+pub fn assert_the_storefront_policy_as_documented(envoy: &Envoy, upstream: &Upstream) {
+    let shop = "https://eu.shop.example.com";
+
+    let preflight = envoy.request(
+        "OPTIONS",
+        "/api/cart",
+        &[
+            ("origin", shop),
+            ("access-control-request-method", "PATCH"),
+            ("access-control-request-headers", "authorization"),
+        ],
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin").as_deref(),
+        Some(shop)
+    );
+    assert_eq!(
+        preflight
+            .header("access-control-allow-credentials")
+            .as_deref(),
+        Some("true")
+    );
+    assert!(upstream.requests_to("/api/cart").is_empty());
+
+    let catalog = envoy.request(
+        "GET",
+        "/catalog/items",
+        &[("origin", "https://anyone.example")],
+    );
+    assert_eq!(
+        catalog.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+
+    let admin = envoy.request(
+        "OPTIONS",
+        "/admin/x",
+        &[
+            ("origin", shop),
+            ("access-control-request-method", "DELETE"),
+        ],
+    );
+    assert_eq!(
+        upstream.requests_to("/admin/x").len(),
+        1,
+        "disabled: the preflight goes upstream"
+    );
+    assert_eq!(admin.cors(), vec![]);
 }
