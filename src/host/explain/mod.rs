@@ -135,6 +135,73 @@ impl RequestView for Request {
     }
 }
 
+/// A response to the request before the filter sees it: the upstream's, or one Envoy made
+/// itself (`local`, such as a route's `direct_response` or an auth filter's 401).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    /// Lower-case names, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub local: bool,
+}
+
+/// What the client gets once the filter has done its part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    pub status: u16,
+    /// Whether the request reached the upstream.
+    pub upstream: bool,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// What the client gets for `request` when the proxy's answer would be `reply`: the
+/// filter's own decision carried out as a proxy host carries it out.
+pub fn answer(config: &Config, request: &Request, reply: Reply) -> Answered {
+    let Reply {
+        status,
+        mut headers,
+        local,
+    } = reply;
+    match cors::evaluate(config, request).action {
+        Action::Nothing => {}
+        Action::Respond(response) => {
+            let headers = response
+                .headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+                .collect();
+            return Answered {
+                status: u16::try_from(response.status).unwrap_or(u16::MAX),
+                upstream: false,
+                headers,
+            };
+        }
+        Action::Decorate(plan) => {
+            let view = headers.iter().map(|(n, v)| (n.as_bytes(), v.as_slice()));
+            for edit in plan.edits(view.collect::<Vec<_>>()) {
+                apply(&mut headers, edit);
+            }
+        }
+    }
+    Answered {
+        status,
+        upstream: !local,
+        headers,
+    }
+}
+
+/// One edit applied as Envoy applies it: a set replaces every value of its name.
+fn apply(headers: &mut Vec<(String, Vec<u8>)>, edit: HeaderEdit) {
+    match edit {
+        HeaderEdit::Set(name, value) => {
+            headers.retain(|(n, _)| n != name);
+            headers.push((name.to_string(), value.into_bytes()));
+        }
+        HeaderEdit::Add(name, value) => headers.push((name.to_string(), value.into_bytes())),
+        HeaderEdit::Remove(name) => headers.retain(|(n, _)| *n != name),
+    }
+}
+
 /// What the filter does with `request`, one fact a line: the request, the policies it
 /// passes over, the one that applies, its decision and what it does to the response.
 pub fn explain(config: &Config, request: &Request) -> String {
