@@ -380,3 +380,131 @@ fn build_sh_check_passes_the_flags_through() {
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout), direct);
 }
+
+/// The checker run on envoy/policies.yaml with a copied command: exit 0, and each line in
+/// `lines` is in what it prints.
+fn explains_copied(browser: &str, curl: &str, lines: &[&str]) {
+    let (code, out, err) = run(&["envoy/policies.yaml", "--curl", curl]);
+    assert_eq!(code, 0, "{browser}: {out}{err}");
+    for line in lines {
+        assert!(
+            out.contains(&format!("{line}\n")),
+            "{browser}: no line {line:?} in\n{out}"
+        );
+    }
+}
+
+/// Chromium's "Copy as cURL (bash)": one option a line, values in `$'...'` when they hold a
+/// `'`, a control character or `!` (written `\uHHHH`), cookies in `-b`.
+#[test]
+fn chromiums_copy_as_curl_is_explained() {
+    let actual = r#"curl 'https://api.example.com/api/orders' \
+  -X 'PUT' \
+  -H 'accept: */*' \
+  -H 'accept-language: en-US,en;q=0.9' \
+  -H 'content-type: application/json' \
+  -b 'session=abc; theme=dark' \
+  -H 'origin: https://app.example.com' \
+  -H 'priority: u=1, i' \
+  -H 'referer: https://app.example.com/' \
+  -H 'sec-ch-ua: "Chromium";v="131", "Not_A Brand";v="24"' \
+  -H 'sec-fetch-mode: cors' \
+  -H 'user-agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' \
+  --data-raw $'{"note":"it\'s done\u0021"}'"#;
+    explains_copied(
+        "chromium",
+        actual,
+        &[
+            "request: PUT https://api.example.com/api/orders, no route name (--route gives one)",
+            "  cookie: session=abc; theme=dark",
+            "decision: actual_allowed",
+            "set: access-control-allow-origin: https://app.example.com",
+        ],
+    );
+    let preflight = "curl 'https://api.example.com/api/orders' \\\r\n  -X 'OPTIONS' \\\r\n  \
+        -H 'accept: */*' \\\r\n  -H 'access-control-request-headers: content-type,x-trace' \\\r\n  \
+        -H 'access-control-request-method: PUT' \\\r\n  -H 'origin: https://app.example.com' \\\r\n  \
+        -H $'user-agent: it\\'s \\u0021' \\\r\n  --compressed";
+    explains_copied(
+        "chromium",
+        preflight,
+        &[
+            "  user-agent: it's !",
+            "decision: preflight_denied: header \"x-trace\" is not allowed",
+        ],
+    );
+}
+
+/// Firefox's "Copy as cURL (POSIX)": options on one line, `$'...'` with `\xHH` for each byte
+/// outside printable ASCII (a UTF-8 value shows as its bytes).
+#[test]
+fn firefoxs_copy_as_curl_is_explained() {
+    let curl = r#"curl 'https://api.example.com/api/orders?q=caf%C3%A9' -X PUT -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' -H 'Accept: */*' -H 'Accept-Language: en-US,en;q=0.5' -H 'Accept-Encoding: gzip, deflate, br, zstd' -H 'Content-Type: application/json' -H 'Origin: https://evil.example' -H 'Connection: keep-alive' -H $'Cookie: name=Jos\xc3\xa9' -H 'Sec-Fetch-Dest: empty' -H 'Sec-Fetch-Mode: cors' -H 'Sec-Fetch-Site: cross-site' -H 'Priority: u=0' --data-raw $'{"a":"it\'s"}'"#;
+    explains_copied(
+        "firefox",
+        curl,
+        &[
+            "request: PUT https://api.example.com/api/orders?q=caf%C3%A9, no route name (--route gives one)",
+            "  cookie: name=José",
+            "decision: actual_denied: origin \"https://evil.example\" is not allowed",
+        ],
+    );
+}
+
+/// Safari's "Copy as cURL": `-XMETHOD` attached, a line per option without indent, `!` as
+/// `\041`, and curl's globbing characters of the URL escaped with `\`.
+#[test]
+fn safaris_copy_as_curl_is_explained() {
+    let curl = r#"curl 'https://api.example.com/api/orders?ids=\[1,2\]' \
+-XDELETE \
+-H 'Accept: */*' \
+-H 'Origin: https://pr-7.preview.example.com' \
+-H 'User-Agent: Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15' \
+-H $'Referer: https://pr-7.preview.example.com/caf\xc3\xa9\041'"#;
+    explains_copied(
+        "safari",
+        curl,
+        &[
+            "request: DELETE https://api.example.com/api/orders?ids=[1,2], no route name (--route gives one)",
+            "  referer: https://pr-7.preview.example.com/café!",
+            "decision: actual_allowed",
+            "set: access-control-allow-origin: https://pr-7.preview.example.com",
+        ],
+    );
+    let post = "curl 'https://cdn.example.com/static/app.js' \\\n-XPOST \\\n\
+                -H 'Content-Type: text/plain' \\\n-H 'Origin: https://anyone.example' \\\n\
+                --data-binary $'line\\nnext'";
+    explains_copied(
+        "safari",
+        post,
+        &[
+            "policies[1] (assets): applies: its match fits",
+            "set: access-control-allow-origin: *",
+        ],
+    );
+}
+
+#[test]
+fn a_command_of_another_tool_or_option_is_an_error_that_names_it() {
+    for (curl, message) in [
+        (
+            "http POST https://a.example/ a=1",
+            "--curl: the command must start with curl",
+        ),
+        (
+            "curl -u me:pw https://a.example/",
+            "--curl: unsupported curl option -u",
+        ),
+        (
+            "curl https://a.example/ -H $'x: \\'",
+            "--curl: the command has an unclosed quote or a trailing backslash",
+        ),
+    ] {
+        let (code, out, err) = run(&["envoy/policies.yaml", "--curl", curl]);
+        assert_eq!(code, 2, "{curl}: {out}{err}");
+        assert!(
+            err.starts_with(&format!("cors-wasm-check: {message}\nusage: ")),
+            "{curl}: {err}"
+        );
+    }
+}

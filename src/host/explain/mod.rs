@@ -3,6 +3,7 @@
 //! filter's own decision ([`cors::evaluate`]) through [`RequestView`], and writes out what
 //! the filter would do, in words. Like the other hosts it knows no CORS rule.
 
+mod ansi_c;
 mod curl;
 
 use crate::cors::{self, header, Action, Evaluation, HeaderEdit, Outcome, RequestView};
@@ -35,7 +36,7 @@ impl Request {
         };
         let mut request = Request::new(method, url)?;
         for header in headers {
-            request.add_header_line(header)?;
+            request.add_header(header.as_bytes())?;
         }
         Ok(request)
     }
@@ -77,26 +78,59 @@ impl Request {
         })
     }
 
-    /// `Name: value`; `Host` sets the authority, as it does in HTTP/1.
-    fn add_header_line(&mut self, line: &str) -> Result<(), String> {
-        let (name, value) = line
-            .split_once(':')
-            .filter(|(name, _)| is_token(name.trim_end().as_bytes()))
-            .ok_or_else(|| format!("header {line:?}: expected 'Name: value'"))?;
-        let name = name.trim_end().to_ascii_lowercase();
-        let value = value.trim();
+    /// `Name: value`; `Host` sets the authority, as it does in HTTP/1, and so do the HTTP/2
+    /// pseudo-headers (`:authority: api.example.com`) the browsers' own copies hold.
+    fn add_header(&mut self, line: &[u8]) -> Result<(), String> {
+        let shown = || {
+            format!(
+                "header {:?}: expected 'Name: value'",
+                String::from_utf8_lossy(line)
+            )
+        };
+        let pseudo = line.starts_with(b":");
+        let colon = line
+            .iter()
+            .skip(1)
+            .position(|b| *b == b':')
+            .ok_or_else(shown)?
+            + 1;
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        let name = std::str::from_utf8(name).map_err(|_| shown())?.trim_end();
+        let bare = name.strip_prefix(':').unwrap_or(name);
+        if bare.is_empty() || !is_token(bare.as_bytes()) {
+            return Err(shown());
+        }
+        let name = name.to_ascii_lowercase();
+        let value = value.trim_ascii();
+        if pseudo {
+            return self.set_pseudo(&name, value).ok_or_else(shown);
+        }
         if name == "host" {
-            self.authority = value.to_string();
+            self.authority = String::from_utf8_lossy(value).into_owned();
             return Ok(());
         }
         match self.headers.iter_mut().find(|(n, _)| *n == name) {
             Some((_, existing)) => {
                 existing.push(b',');
-                existing.extend_from_slice(value.as_bytes());
+                existing.extend_from_slice(value);
             }
-            None => self.headers.push((name, value.as_bytes().to_vec())),
+            None => self.headers.push((name, value.to_vec())),
         }
         Ok(())
+    }
+
+    /// An HTTP/2 pseudo-header; `None` for one a request does not have.
+    fn set_pseudo(&mut self, name: &str, value: &[u8]) -> Option<()> {
+        let value = String::from_utf8_lossy(value).into_owned();
+        let field = match name {
+            ":authority" => &mut self.authority,
+            ":path" => &mut self.path,
+            ":method" => &mut self.method,
+            ":scheme" => &mut self.scheme,
+            _ => return None,
+        };
+        *field = value;
+        Some(())
     }
 
     fn url(&self) -> String {

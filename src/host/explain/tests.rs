@@ -126,8 +126,16 @@ fn a_curl_command_we_cannot_read_is_an_error() {
         r#"--curl: a second URL "https://b.example/""#
     );
     assert_eq!(
-        error("curl https://a.example/ --data-raw $'it\\'s'"),
-        "--curl: ANSI-C quoting ($'...') is not supported; write those words in plain single quotes"
+        error("curl https://a.example/ --data-raw $'it\\'s"),
+        "--curl: the command has an unclosed quote or a trailing backslash"
+    );
+    assert_eq!(
+        error("curl https://a.example/ -H ': x'"),
+        "header \": x\": expected 'Name: value'"
+    );
+    assert_eq!(
+        error("curl https://a.example/ -H ':status: 200'"),
+        "header \":status: 200\": expected 'Name: value'"
     );
 }
 
