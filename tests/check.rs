@@ -128,7 +128,9 @@ fn unreadable_files_and_usage_exit_2() {
         String::from_utf8_lossy(&usage.stderr),
         "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)\n       \
          cors-wasm-check FILE --request 'METHOD URL' [-H 'Name: value']... [--route NAME]\n       \
-         cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")\n"
+         cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")\n       \
+         cors-wasm-check FILE --har NETWORK.har [--route NAME]    (a browser's \"Save all as HAR\")\n       \
+         add --json to any of these for one JSON object instead of text\n"
     );
     let (code, out, err) = check(&[("broken.yaml", "policies: ["), ("empty.yaml", "")]);
     assert_eq!(code, 2, "{out}{err}");
@@ -328,7 +330,7 @@ fn malformed_requests_are_errors_with_exit_2() {
         ),
         (
             &["envoy/policies.yaml", "--route", "api"],
-            "-H and --route need --request or --curl",
+            "-H and --route need --request, --curl or --har",
         ),
         (
             &["envoy/policies.yaml", "--verbose"],
@@ -507,4 +509,246 @@ fn a_command_of_another_tool_or_option_is_an_error_that_names_it() {
             "{curl}: {err}"
         );
     }
+}
+
+/// A HAR file of each shape (Chromium's HTTP/2 pseudo-headers, Firefox's HTTP/1.1 `Host`):
+/// a line per cross-origin request, preflights paired, same-origin and `data:` entries
+/// counted apart.
+#[test]
+fn a_har_file_is_explained_a_line_per_cross_origin_request() {
+    let (code, out, err) = run(&["envoy/policies.yaml", "--har", "tests/har/chromium.har"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(
+        out,
+        "entries[1]: GET https://api.example.com/api/orders?page=2 from https://app.example.com: actual_allowed\n\
+         entries[2]: OPTIONS https://api.example.com/api/orders/7 from https://app.example.com: preflight_denied: header \"x-trace\" is not allowed\n\
+         entries[3]: OPTIONS https://api.example.com/api/orders/8 from https://app.example.com: preflight_allowed (the preflight of entries[4])\n\
+         entries[4]: DELETE https://api.example.com/api/orders/8 from https://app.example.com: actual_allowed (after the preflight entries[3])\n\
+         entries[5]: GET https://cdn.example.com/static/app.js from https://app.example.com: actual_allowed\n\
+         summary: 5 cross-origin requests (1 preflights paired with their request): 4 allowed, 1 denied, 0 passed untouched; \
+         3 other entries (same-origin, without Origin, or not HTTP)\n"
+    );
+    let firefox = [
+        "envoy/policies.yaml",
+        "--har",
+        "tests/har/firefox.har",
+        "--route",
+        "admin",
+    ];
+    let (code, out, _) = run(&firefox);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.lines().next(),
+        Some("entries[0]: OPTIONS https://api.example.com/api/orders/9 from https://evil.example: disabled: no CORS handling, the request and its response pass untouched")
+    );
+    assert!(out.ends_with("summary: 4 cross-origin requests (1 preflights paired with their request): 0 allowed, 0 denied, 4 passed untouched; \
+                           0 other entries (same-origin, without Origin, or not HTTP)\n"), "{out}");
+}
+
+#[test]
+fn a_malformed_har_is_a_one_line_error_that_says_where() {
+    let dir = TempDir::new();
+    for (har, message) in [
+        (
+            r#"{"log":"#,
+            "not JSON: EOF while parsing a value at line 1 column 7",
+        ),
+        (
+            r#"{"log": {"pages": []}}"#,
+            "log.entries: missing, so this is no HAR file",
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "GET", "url": 5}}]}}"#,
+            "log.entries[0].request.url: expected a string",
+        ),
+        (
+            r#"{"log": {"entries": [{"response": {}}]}}"#,
+            "log.entries[0].request.method: expected a string",
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "GET", "url": "https://a.example/"}}]}}"#,
+            r#"log.entries[0].request.headers: expected a list of {"name", "value"}"#,
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "GET", "url": "https://a.example/", "headers": [{"name": "Origin"}]}}]}}"#,
+            r#"log.entries[0].request.headers[0]: expected {"name", "value"} strings"#,
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "GET", "url": "https://a.example/", "headers": [{"name": "Bad Name", "value": "x"}]}}]}}"#,
+            r#"log.entries[0].request.headers[0]: header "Bad Name: x": expected 'Name: value'"#,
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "G T", "url": "https://a.example/", "headers": []}}]}}"#,
+            r#"log.entries[0].request: "G T" is not an HTTP method (a token)"#,
+        ),
+    ] {
+        let path = dir.path().join("bad.har");
+        std::fs::write(&path, har).unwrap();
+        let path = path.to_string_lossy().into_owned();
+        for json in [&[][..], &["--json"][..]] {
+            let args = [&["envoy/policies.yaml", "--har", path.as_str()][..], json].concat();
+            let (code, out, err) = run(&args);
+            assert_eq!((code, out.as_str()), (2, ""), "{har}: {err}");
+            assert_eq!(
+                err,
+                format!("cors-wasm-check: --har {path}: {message}\n"),
+                "{har}"
+            );
+        }
+    }
+    let (code, _, err) = run(&["envoy/policies.yaml", "--har", "/nonexistent.har"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "cors-wasm-check: --har /nonexistent.har: No such file or directory (os error 2)\n"
+    );
+}
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "{args:?}: {out}{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// Each key of `value` (and of the objects in it) is named, as `key`, in docs/checker.md.
+fn documented(value: &serde_json::Value) {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checker.md")).unwrap();
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, inner) in fields {
+                assert!(
+                    docs.contains(&format!("`{key}`")),
+                    "docs/checker.md does not describe `{key}`"
+                );
+                documented(inner);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(documented),
+        _ => {}
+    }
+}
+
+/// `--json` of the README's request: the facts of the text, as data, each key documented.
+#[test]
+fn json_gives_the_facts_of_the_text() {
+    let value = json_of(&[&README_REQUEST[..], &["--json"]].concat());
+    documented(&value);
+    let (_, text, _) = run(&README_REQUEST);
+    let decision = format!(
+        "decision: {}: {}\n",
+        value["decision"].as_str().unwrap(),
+        value["reason"].as_str().unwrap()
+    );
+    assert!(text.contains(&decision), "{decision} not in\n{text}");
+    assert_eq!(value["decision"], "preflight_denied");
+    assert_eq!(value["reason"], "header \"x-trace\" is not allowed");
+    assert_eq!(
+        (value["status"].as_u64(), value["upstream"].as_bool()),
+        (Some(403), Some(false))
+    );
+    assert_eq!(value["policy"]["name"], "api");
+    let passed: Vec<&str> = value["passed_over"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(passed, ["admin", "assets"]);
+    for pair in value["send"].as_array().unwrap() {
+        let line = format!(
+            "send: {}: {}\n",
+            pair[0].as_str().unwrap(),
+            pair[1].as_str().unwrap()
+        );
+        assert!(text.contains(&line), "{line} not in\n{text}");
+    }
+    let actual = json_of(&[
+        "envoy/policies.yaml",
+        "--json",
+        "--request",
+        "PUT https://api.example.com/api/x",
+        "-H",
+        "Origin: https://app.example.com",
+    ]);
+    documented(&actual);
+    assert_eq!(
+        (actual["status"].clone(), actual["upstream"].as_bool()),
+        (serde_json::Value::Null, Some(true))
+    );
+    assert!(actual["edits"].as_array().unwrap().contains(&serde_json::json!({"set": "access-control-allow-origin", "value": "https://app.example.com"})));
+    assert!(actual["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("a browser first sends a preflight"));
+}
+
+#[test]
+fn json_of_a_har_file_and_of_a_check_is_documented_data() {
+    let har = json_of(&[
+        "envoy/policies.yaml",
+        "--har",
+        "tests/har/chromium.har",
+        "--json",
+    ]);
+    documented(&har);
+    let decisions: Vec<&str> = har["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "actual_allowed",
+            "preflight_denied",
+            "preflight_allowed",
+            "actual_allowed",
+            "actual_allowed"
+        ]
+    );
+    assert_eq!(
+        (
+            har["requests"][2]["preflight_for"].as_u64(),
+            har["requests"][3]["preflight"].as_u64()
+        ),
+        (Some(4), Some(3))
+    );
+    assert_eq!(
+        har["summary"],
+        serde_json::json!({"cross_origin": 5, "paired_preflights": 1, "allowed": 4, "denied": 1, "untouched": 0, "other_entries": 3})
+    );
+    let dir = TempDir::new();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"policies": [{"allow_origin": ["*"]}]}"#).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cors-wasm-check"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "envoy/policies.yaml",
+            "--json",
+            &bad.to_string_lossy(),
+            "/nonexistent.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let check: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    documented(&check);
+    let results: Vec<&str> = check["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["valid", "invalid", "unreadable"]);
+    assert_eq!(check["files"][0]["policies"][2]["name"], "api");
+    assert_eq!(
+        check["files"][1]["errors"][0],
+        "policies[0].allow_origin: unknown field; did you mean allow_origins?"
+    );
+    assert_eq!(
+        check["files"][2]["errors"][0],
+        "No such file or directory (os error 2)"
+    );
 }

@@ -6,17 +6,21 @@
 //! (its `spec.pluginConfig` is checked).
 //!
 //! With `--request 'METHOD URL' [-H 'Name: value']... [--route NAME]` or `--curl 'COMMAND'`
-//! it explains what the filter does with that one request (`cors_wasm::host::explain`).
+//! it explains what the filter does with that one request (`cors_wasm::host::explain`); with
+//! `--har FILE`, every cross-origin request of a browser's HAR file. `--json` writes the
+//! same facts as one JSON object (docs/checker.md describes it).
 
 use cors_wasm::encoding::{json, yaml, DecodeError, Value};
-use cors_wasm::host::explain::{self, Request};
+use cors_wasm::host::explain::{self, HarRequest, Request};
 use cors_wasm::policy::{comma_separated, gateway, Config, Policy};
 use cors_wasm::policy::{REPEATED_KEY, SAFELISTED_METHODS};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)
        cors-wasm-check FILE --request 'METHOD URL' [-H 'Name: value']... [--route NAME]
-       cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")";
+       cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")
+       cors-wasm-check FILE --har NETWORK.har [--route NAME]    (a browser's \"Save all as HAR\")
+       add --json to any of these for one JSON object instead of text";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,9 +28,16 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
+    let checks_as_json = args.iter().any(|a| a == "--json")
+        && args.iter().filter(|a| a.starts_with('-')).count() == 1;
+    if checks_as_json {
+        return ExitCode::from(check_all_json(args.iter().filter(|a| *a != "--json")));
+    }
     if args.iter().any(|a| a.starts_with('-')) {
         return match explain_args(&args) {
-            Ok((path, request)) => ExitCode::from(explain_request(&path, &request)),
+            Ok((path, input, route, json)) => {
+                ExitCode::from(explain_input(&path, input, route, json))
+            }
             Err(message) => {
                 eprintln!("cors-wasm-check: {message}\n{USAGE}");
                 ExitCode::from(2)
@@ -41,11 +52,24 @@ fn main() -> ExitCode {
     ExitCode::from(worst)
 }
 
-/// The policy file and the request of an explain run: one file, one of `--request` (with
-/// its `-H` headers) or `--curl`, and `--route`.
-fn explain_args(args: &[String]) -> Result<(String, Request), String> {
-    let (mut paths, mut line, mut curl, mut route) = (Vec::new(), None, None, None);
-    let mut headers = Vec::new();
+/// What an explain run is asked to explain: one request, or a HAR file's.
+enum Input {
+    One(Request),
+    HarFile(String),
+}
+
+/// What it explains: one request, or the cross-origin requests of a HAR file and how many
+/// other entries it has.
+enum Subject {
+    One(Request),
+    Har(Vec<HarRequest>, usize),
+}
+
+/// The policy file, the input and `--json` of an explain run: one file, one of `--request`
+/// (with its `-H` headers), `--curl` or `--har`, and `--route`.
+fn explain_args(args: &[String]) -> Result<(String, Input, Option<String>, bool), String> {
+    let (mut paths, mut line, mut curl, mut har, mut route) = (Vec::new(), None, None, None, None);
+    let (mut headers, mut json) = (Vec::new(), false);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -56,48 +80,110 @@ fn explain_args(args: &[String]) -> Result<(String, Request), String> {
         match arg.as_str() {
             "--request" => line = Some(value()?),
             "--curl" => curl = Some(value()?),
+            "--har" => har = Some(value()?),
             "-H" | "--header" => headers.push(value()?),
             "--route" => route = Some(value()?),
+            "--json" => json = true,
             option if option.starts_with('-') => return Err(format!("unknown option {option}")),
             path => paths.push(path.to_string()),
         }
     }
     let [path] = <[String; 1]>::try_from(paths)
         .map_err(|paths| format!("explain one policy file at a time, not {}", paths.len()))?;
-    let mut request = match (line, curl) {
-        (Some(line), None) => Request::from_line(&line, &headers)?,
-        (None, Some(curl)) if headers.is_empty() => Request::from_curl(&curl)?,
-        (None, Some(_)) => {
-            return Err("-H goes with --request; put headers in the curl command".into())
-        }
-        (Some(_), Some(_)) => return Err("give --request or --curl, not both".into()),
-        (None, None) => return Err("-H and --route need --request or --curl".into()),
+    if !headers.is_empty() && line.is_none() {
+        return Err("-H goes with --request; put headers in the curl command".into());
+    }
+    let input = match (line, curl, har) {
+        (Some(line), None, None) => Input::One(Request::from_line(&line, &headers)?),
+        (None, Some(curl), None) => Input::One(Request::from_curl(&curl)?),
+        (None, None, Some(har)) => Input::HarFile(har),
+        (None, None, None) => return Err("-H and --route need --request, --curl or --har".into()),
+        _ => return Err("give one of --request, --curl and --har".into()),
     };
-    request.route = route;
-    Ok((path, request))
+    Ok((path, input, route, json))
 }
 
-/// 0 when explained, 1 when the file has errors, 2 when it cannot be read.
-fn explain_request(path: &str, request: &Request) -> u8 {
+/// The input with a HAR file read; an error says what is wrong in which file, and where.
+fn read_har(input: Input) -> Result<Subject, String> {
+    let path = match input {
+        Input::One(request) => return Ok(Subject::One(request)),
+        Input::HarFile(path) => path,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("--har {path}: {e}"))?;
+    let (requests, others) = explain::read_har(&text).map_err(|e| format!("--har {path}: {e}"))?;
+    Ok(Subject::Har(requests, others))
+}
+
+fn with_route(input: Subject, route: Option<String>) -> Subject {
+    match input {
+        Subject::One(mut request) => {
+            request.route = route;
+            Subject::One(request)
+        }
+        Subject::Har(mut requests, others) => {
+            for r in &mut requests {
+                r.request.route.clone_from(&route);
+            }
+            Subject::Har(requests, others)
+        }
+    }
+}
+
+/// 0 when explained, 1 when the policy file has errors, 2 when a file cannot be read.
+fn explain_input(path: &str, input: Input, route: Option<String>, json: bool) -> u8 {
+    let input = match read_har(input) {
+        Ok(input) => with_route(input, route),
+        Err(message) => {
+            eprintln!("cors-wasm-check: {message}");
+            return 2;
+        }
+    };
     let tree = match read_tree(path) {
         Ok(tree) => tree,
         Err(code) => return code,
     };
-    match Config::from_tree(&tree) {
-        Ok(config) => {
-            for warning in &config.warnings {
-                println!("{path}: warning: {warning}");
-            }
-            print!("{}", explain::explain(&config, request));
-            0
-        }
+    let config = match Config::from_tree(&tree) {
+        Ok(config) => config,
         Err(errors) => {
             for error in errors.iter() {
                 println!("{path}: error: {error}");
             }
-            1
+            return 1;
+        }
+    };
+    let warnings: Vec<String> = config
+        .warnings
+        .iter()
+        .map(|w| format!("{path}: warning: {w}"))
+        .collect();
+    if json {
+        let mut out = match &input {
+            Subject::One(request) => explain::explain_json(&config, request),
+            Subject::Har(requests, others) => explain::explain_har(&config, requests, *others),
+        };
+        out["warnings"] = warnings.into();
+        emit(&format!("{out:#}\n"));
+        return 0;
+    }
+    for warning in warnings {
+        println!("{warning}");
+    }
+    match &input {
+        Subject::One(request) => emit(&explain::explain(&config, request)),
+        Subject::Har(requests, others) => {
+            print!(
+                "{}",
+                explain::har_text(&explain::explain_har(&config, requests, *others))
+            )
         }
     }
+    0
+}
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is no reason to panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// The plugin configuration in the file at `path`; or the exit code, its reasons printed:
@@ -146,6 +232,58 @@ fn check(path: &str) -> u8 {
                 println!("{path}: error: {error}");
             }
             1
+        }
+    }
+}
+
+/// `--json` without a request: every file's check as one object; the exit code as without.
+fn check_all_json<'a>(paths: impl Iterator<Item = &'a String>) -> u8 {
+    let (mut worst, mut files) = (0, Vec::new());
+    for path in paths {
+        let (code, file) = check_json(path);
+        worst = worst.max(code);
+        files.push(file);
+    }
+    emit(&format!("{:#}\n", serde_json::json!({ "files": files })));
+    worst
+}
+
+/// One file's check as data: `result` (`valid`, `invalid` or `unreadable`), the errors,
+/// the warnings and each valid policy's summary (the line the text gives it).
+fn check_json(path: &str) -> (u8, serde_json::Value) {
+    let report = |code: u8, result: &str, errors: Vec<String>, warnings: Vec<String>, policies| {
+        let file = serde_json::json!({"path": path, "result": result, "errors": errors,
+            "warnings": warnings, "policies": policies});
+        (code, file)
+    };
+    let read = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| plugin_config(&t));
+    let tree = match read {
+        Ok(Ok(tree)) => tree,
+        Ok(Err(repeated)) => {
+            let errors = repeated
+                .iter()
+                .map(|k| format!("{k}: {REPEATED_KEY}"))
+                .collect();
+            return report(1, "invalid", errors, vec![], vec![]);
+        }
+        Err(e) => return report(2, "unreadable", vec![e], vec![], vec![]),
+    };
+    match Config::from_tree(&tree) {
+        Ok(config) => {
+            let policies: Vec<serde_json::Value> = config
+                .policies
+                .iter()
+                .zip(tree["policies"].as_array().into_iter().flatten())
+                .map(|(p, v)| serde_json::json!({"name": p.name, "summary": describe(p, v)}))
+                .collect();
+            let warnings = config.warnings.iter().map(ToString::to_string).collect();
+            report(0, "valid", vec![], warnings, policies)
+        }
+        Err(errors) => {
+            let errors = errors.iter().map(ToString::to_string).collect();
+            report(1, "invalid", errors, vec![], vec![])
         }
     }
 }

@@ -5,6 +5,11 @@
 
 mod ansi_c;
 mod curl;
+mod har;
+mod json;
+
+pub use har::{explain_har, har_text, read_har, HarRequest};
+pub use json::explain_json;
 
 use crate::cors::{self, header, Action, Evaluation, HeaderEdit, Outcome, RequestView};
 use crate::cors::{MERGES_VARY, REPLACES_UPSTREAM_CORS};
@@ -369,19 +374,33 @@ fn misfit(condition: Condition, facts: &RequestFacts) -> String {
 }
 
 fn decision(outcome: &Outcome) -> String {
-    let counter = outcome.counter().map(|counter| counter.name());
+    match decision_parts(outcome) {
+        (name, Some(reason)) => format!("{name}: {reason}"),
+        (name, None) => name,
+    }
+}
+
+/// The decision's name (its counter's, or `disabled`) and, when there is one, why.
+fn decision_parts(outcome: &Outcome) -> (String, Option<String>) {
+    let counter = outcome.counter().map(|counter| counter.name().to_string());
     match (outcome, counter) {
         (Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial), Some(name)) => {
-            format!("{name}: {denial}")
+            (name, Some(denial.to_string()))
         }
-        (Outcome::NoOrigin, Some(name)) => {
-            format!("{name}: the request has no Origin header, so it is no CORS request")
-        }
-        (_, Some(name)) => name.to_string(),
-        (Outcome::Disabled, None) => {
-            "disabled: no CORS handling, the request and its response pass untouched".into()
-        }
-        _ => format!("{outcome:?}"),
+        (Outcome::NoOrigin, Some(name)) => (
+            name,
+            Some("the request has no Origin header, so it is no CORS request".into()),
+        ),
+        (_, Some(name)) => (name, None),
+        (Outcome::Disabled, None) => (
+            "disabled".into(),
+            Some("no CORS handling, the request and its response pass untouched".into()),
+        ),
+        (Outcome::Unmatched, None) => (
+            "unmatched".into(),
+            Some("no policy applies: the request and its response pass untouched".into()),
+        ),
+        _ => (format!("{outcome:?}"), None),
     }
 }
 
