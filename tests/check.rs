@@ -752,3 +752,184 @@ fn json_of_a_har_file_and_of_a_check_is_documented_data() {
         "No such file or directory (os error 2)"
     );
 }
+
+const ENVOY_FILTER: &str =
+    "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0]";
+
+/// The shipped Envoy configurations, as users have them: each cors-wasm filter found (the
+/// wasm filter, the dynamic module filter) and checked with the filter's own messages.
+#[test]
+fn an_envoy_bootstrap_is_checked_filter_by_filter() {
+    let (code, out, err) = run(&["envoy/envoy.yaml", "envoy/dynamic-module.yaml"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    for file in ["envoy/envoy.yaml", "envoy/dynamic-module.yaml"] {
+        let line = format!("{file}: {ENVOY_FILTER}: health: when routes [health]: origins [*]; methods GET, HEAD, POST; request headers none; exposed headers none\n");
+        assert!(out.contains(&line), "{line} not in\n{out}");
+    }
+}
+
+/// In explain mode the route is the one Envoy picks (virtual host by domain, then the first
+/// route whose prefix fits), so `match.routes` works without `--route`.
+#[test]
+fn explaining_with_an_envoy_bootstrap_takes_the_route_envoy_picks() {
+    let (code, out, err) = run(&[
+        "envoy/envoy.yaml",
+        "--request",
+        "GET https://api.example.com/healthz",
+        "-H",
+        "Origin: https://x.example",
+    ]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(out.starts_with(&format!(
+        "envoy: the cors-wasm filter at {ENVOY_FILTER}; Envoy picks virtual host \"api\", routes[0], named \"health\"\n\
+         request: GET https://api.example.com/healthz, route \"health\"\n")), "{out}");
+    assert!(
+        out.contains("policies[0] (health): applies: its match fits\ndecision: actual_allowed\n"),
+        "{out}"
+    );
+    let (_, out, _) = run(&[
+        "envoy/dynamic-module.yaml",
+        "--route",
+        "api",
+        "--request",
+        "GET https://api.example.com/healthz",
+        "-H",
+        "Origin: https://x.example",
+    ]);
+    assert!(
+        out.starts_with("request: GET https://api.example.com/healthz, route \"api\"\n"),
+        "--route wins: {out}"
+    );
+    let json = json_of(&[
+        "envoy/envoy.yaml",
+        "--json",
+        "--request",
+        "GET https://api.example.com/api/x",
+    ]);
+    documented(&json);
+    assert_eq!(json["request"]["route"], "api");
+    assert_eq!(json["envoy"]["filter"], ENVOY_FILTER);
+}
+
+/// An Envoy configuration written for one test: a listener whose connection manager has
+/// these routes and these HTTP filters.
+fn bootstrap(routes: &str, filters: &[&str]) -> String {
+    let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+    format!(
+        r#"{{"static_resources": {{"listeners": [{{"name": "l", "filter_chains": [{{"filters": [{{
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {{"@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+          {routes}, "http_filters": [{}]}}}}]}}]}}]}}}}"#,
+        filters.join(",")
+    )
+}
+
+const WASM_FILTER: &str = r#"{"name": "envoy.filters.http.wasm", "typed_config": {
+    "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+    "config": {"vm_config": {"runtime": "envoy.wasm.runtime.v8", "code": {"remote": {"http_uri": {"uri": "https://example.com/cors_wasm.wasm"}}}},
+      "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
+        "value": "{\"policies\": [{\"name\": \"web\", \"match\": {\"routes\": [\"web\"]}, \"allow_origins\": [\"https://app.example.com\"]}]}"}}}}"#;
+
+const OTHER_WASM: &str = r#"{"name": "other", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+    "config": {"vm_config": {"code": {"local": {"filename": "/etc/envoy/auth.wasm"}}}}}}"#;
+
+fn explain_in(dir: &TempDir, config: &str, request: &str) -> (i32, String, String) {
+    let path = dir.path().join("envoy.json");
+    std::fs::write(&path, config).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    let (code, out, err) = run(&[
+        &path,
+        "--request",
+        request,
+        "-H",
+        "Origin: https://app.example.com",
+    ]);
+    (
+        code,
+        out.replace(&path, "envoy.json"),
+        err.replace(&path, "envoy.json"),
+    )
+}
+
+#[test]
+fn routes_envoy_picks_and_those_the_checker_cannot_tell() {
+    let dir = TempDir::new();
+    let routes = r#""route_config": {"virtual_hosts": [
+        {"name": "other", "domains": ["other.example.com"], "routes": [{"name": "no", "match": {"prefix": "/"}}]},
+        {"name": "wild", "domains": ["*.example.com"], "routes": [
+            {"name": "exact", "match": {"path": "/web"}},
+            {"name": "web", "match": {"prefix": "/Web/", "case_sensitive": false}},
+            {"name": "regex", "match": {"safe_regex": {"regex": "/x.*"}}},
+            {"name": "last", "match": {"prefix": "/"}}]}]}"#;
+    let config = bootstrap(routes, &[OTHER_WASM, WASM_FILTER]);
+    let line = |request: &str| {
+        explain_in(&dir, &config, request)
+            .1
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let at =
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[1]";
+    assert_eq!(line("GET https://api.example.com/web/a?x=1"),
+        format!("envoy: the cors-wasm filter at {at}; Envoy picks virtual host \"wild\", routes[1], named \"web\""));
+    assert_eq!(line("GET https://api.example.com/web?x=1"),
+        format!("envoy: the cors-wasm filter at {at}; Envoy picks virtual host \"wild\", routes[0], named \"exact\""));
+    assert_eq!(line("GET https://api.example.com/x"),
+        format!("envoy: the cors-wasm filter at {at}; which route Envoy picks is unknown: routes[2] of virtual host \"wild\" \
+                 matches on safe_regex, which the checker does not evaluate; give --route NAME"));
+    assert_eq!(line("GET https://example.org/"),
+        format!("envoy: the cors-wasm filter at {at}; no virtual host's domains fit \"example.org\": Envoy answers 404 itself; \
+                 the filter still runs, with no route name"));
+    let (code, out, _) = explain_in(&dir, &config, "GET https://api.example.com/web/a");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("policies[0] (web): applies: its match fits\ndecision: actual_allowed\n"),
+        "{out}"
+    );
+    let rds = bootstrap(r#""rds": {"route_config_name": "r"}"#, &[WASM_FILTER]);
+    assert!(explain_in(&dir, &rds, "GET https://a.example.com/").1.starts_with(
+        "envoy: the cors-wasm filter at static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0]; \
+         which route Envoy picks is unknown: the routes come from RDS, not this file; give --route NAME\n"));
+}
+
+/// An ECDS resource (a `TypedExtensionConfig`, here the dynamic module filter with its
+/// policies as a `Struct`) is read like a bootstrap.
+#[test]
+fn an_ecds_resource_is_checked() {
+    let ecds = "name: cors\ntyped_config:\n  \"@type\": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter\n  \
+                dynamic_module_config: { name: cors_wasm }\n  filter_name: cors\n  filter_config:\n    \
+                \"@type\": type.googleapis.com/google.protobuf.Struct\n    value:\n      policies:\n        \
+                - { name: all, allow_origins: [\"https://app.example.com\", \"x\"] }\n";
+    let (code, out, err) = check(&[("ecds.yaml", ecds)]);
+    assert_eq!((code, err.as_str()), (1, ""), "{out}");
+    assert_eq!(out, "ecds.yaml: the top of the file: error: policies[0].allow_origins[1]: \"x\": expected scheme://host[:port], \"null\" or \"*\"\n");
+}
+
+/// No cors-wasm filter, two in one chain, or (to explain) two anywhere: one line naming
+/// them, exit 2.
+#[test]
+fn an_envoy_config_without_one_cors_wasm_filter_is_an_error_that_says_where() {
+    let dir = TempDir::new();
+    let routes = r#""route_config": {"virtual_hosts": []}"#;
+    let none = bootstrap(routes, &[OTHER_WASM]);
+    let (code, out, err) = check(&[("none.json", &none)]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, "none.json: no cors-wasm filter in this Envoy configuration (a wasm filter whose code is cors_wasm.wasm, or a dynamic module filter of cors_wasm)\n");
+    let chain =
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters";
+    let two = bootstrap(routes, &[WASM_FILTER, WASM_FILTER]);
+    let (code, out, err) = check(&[("two.json", &two)]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, format!("two.json: two cors-wasm filters in one filter chain, at {chain}[0] and at {chain}[1]\n"));
+    let (code, out, err) = explain_in(&dir, &two, "GET https://a.example/");
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, format!("envoy.json: 2 cors-wasm filters, at {chain}[0] and at {chain}[1]: explain takes a configuration with one\n"));
+    let (code, out, err) = explain_in(&dir, &none, "GET https://a.example/");
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("envoy.json: no cors-wasm filter in this Envoy configuration"),
+        "{err}"
+    );
+}

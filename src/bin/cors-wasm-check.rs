@@ -11,6 +11,7 @@
 //! same facts as one JSON object (docs/checker.md describes it).
 
 use cors_wasm::encoding::{json, yaml, DecodeError, Value};
+use cors_wasm::host::explain::envoy::{self, Filter, RouteChoice};
 use cors_wasm::host::explain::{self, HarRequest, Request};
 use cors_wasm::policy::{comma_separated, gateway, Config, Policy};
 use cors_wasm::policy::{REPEATED_KEY, SAFELISTED_METHODS};
@@ -138,8 +139,8 @@ fn explain_input(path: &str, input: Input, route: Option<String>, json: bool) ->
             return 2;
         }
     };
-    let tree = match read_tree(path) {
-        Ok(tree) => tree,
+    let (tree, filter) = match read_source(path).and_then(|source| one_config(path, source)) {
+        Ok(found) => found,
         Err(code) => return code,
     };
     let config = match Config::from_tree(&tree) {
@@ -151,6 +152,8 @@ fn explain_input(path: &str, input: Input, route: Option<String>, json: bool) ->
             return 1;
         }
     };
+    let mut input = input;
+    let located = filter.as_ref().map(|filter| locate_all(filter, &mut input));
     let warnings: Vec<String> = config
         .warnings
         .iter()
@@ -162,22 +165,91 @@ fn explain_input(path: &str, input: Input, route: Option<String>, json: bool) ->
             Subject::Har(requests, others) => explain::explain_har(&config, requests, *others),
         };
         out["warnings"] = warnings.into();
+        if let (Some(filter), Some(routing)) = (&filter, &located) {
+            out["envoy"] = serde_json::json!({"filter": filter.at, "routing": routing});
+        }
         emit(&format!("{out:#}\n"));
         return 0;
     }
     for warning in warnings {
         println!("{warning}");
     }
+    if let (Some(filter), Some(Some(routing))) = (&filter, &located) {
+        println!("envoy: the cors-wasm filter at {}; {routing}", filter.at);
+    }
     match &input {
         Subject::One(request) => emit(&explain::explain(&config, request)),
-        Subject::Har(requests, others) => {
-            print!(
-                "{}",
-                explain::har_text(&explain::explain_har(&config, requests, *others))
-            )
-        }
+        Subject::Har(requests, others) => emit(&explain::har_text(&explain::explain_har(
+            &config, requests, *others,
+        ))),
     }
     0
+}
+
+/// The plugin configuration to explain with, and the Envoy filter it is from: an Envoy
+/// configuration must have exactly one cors-wasm filter.
+fn one_config(path: &str, source: Source) -> Result<(Value, Option<Filter>), u8> {
+    let mut filters = match source {
+        Source::Plugin(tree) => return Ok((tree, None)),
+        Source::Envoy(filters) => filters,
+    };
+    if filters.len() > 1 {
+        let at: Vec<&str> = filters.iter().map(|f| f.at.as_str()).collect();
+        eprintln!(
+            "{path}: {} cors-wasm filters, at {}: explain takes a configuration with one",
+            at.len(),
+            at.join(" and at ")
+        );
+        return Err(2);
+    }
+    let Some(filter) = filters.pop() else {
+        eprintln!("{path}: {NO_FILTER}");
+        return Err(2);
+    };
+    match &filter.config {
+        Ok(tree) => Ok((tree.clone(), Some(filter))),
+        Err(error) => {
+            println!("{path}: {}: error: {error}", filter.at);
+            Err(1)
+        }
+    }
+}
+
+/// Each request without `--route` given the route Envoy picks; for one request, what the
+/// checker found (`None` when `--route` named it).
+fn locate_all(filter: &Filter, input: &mut Subject) -> Option<String> {
+    match input {
+        Subject::One(request) => locate(filter, request),
+        Subject::Har(requests, _) => {
+            for r in requests {
+                locate(filter, &mut r.request);
+            }
+            None
+        }
+    }
+}
+
+/// The route Envoy picks for `request`, set on it when the checker can tell, in words.
+fn locate(filter: &Filter, request: &mut Request) -> Option<String> {
+    if request.route.is_some() {
+        return None;
+    }
+    let Some(manager) = &filter.connection_manager else {
+        return Some("its routes are not in this file; give --route NAME".into());
+    };
+    Some(match envoy::route_for(manager, request) {
+        RouteChoice::Route(host, index, Some(name)) => {
+            request.route = Some(name.clone());
+            format!("Envoy picks virtual host {host:?}, routes[{index}], named {name:?}")
+        }
+        RouteChoice::Route(host, index, None) => {
+            format!("Envoy picks virtual host {host:?}, routes[{index}], which has no name")
+        }
+        RouteChoice::NoRoute(why) => {
+            format!("{why}: Envoy answers 404 itself; the filter still runs, with no route name")
+        }
+        RouteChoice::Unknown(why) => format!("which route Envoy picks is unknown: {why}"),
+    })
 }
 
 /// Writes `text` to stdout; a reader that went away (`| head`) is no reason to panic.
@@ -188,7 +260,7 @@ fn emit(text: &str) {
 
 /// The plugin configuration in the file at `path`; or the exit code, its reasons printed:
 /// 1 for keys written twice in one object, 2 when the file cannot be read.
-fn read_tree(path: &str) -> Result<Value, u8> {
+fn read_source(path: &str) -> Result<Source, u8> {
     let read = std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
         .and_then(|t| plugin_config(&t));
@@ -207,29 +279,74 @@ fn read_tree(path: &str) -> Result<Value, u8> {
     }
 }
 
-/// 0 when the file is valid, 1 when it has errors, 2 when it cannot be read.
+/// 0 when the file is valid, 1 when it has errors, 2 when it cannot be read (or is an
+/// Envoy configuration without a cors-wasm filter, or with two in one filter chain).
 fn check(path: &str) -> u8 {
-    let tree = match read_tree(path) {
-        Ok(tree) => tree,
-        Err(code) => return code,
+    match read_source(path) {
+        Ok(Source::Plugin(tree)) => check_tree(path, &tree),
+        Ok(Source::Envoy(filters)) => check_filters(path, &filters),
+        Err(code) => code,
+    }
+}
+
+/// Each filter checked, its lines named by where it sits.
+fn check_filters(path: &str, filters: &[Filter]) -> u8 {
+    if filters.is_empty() {
+        eprintln!("{path}: {NO_FILTER}");
+        return 2;
+    }
+    if let Some((a, b)) = twice_in_one_chain(filters) {
+        eprintln!("{path}: two cors-wasm filters in one filter chain, at {a} and at {b}");
+        return 2;
+    }
+    let mut worst = 0;
+    for filter in filters {
+        let name = format!("{path}: {}", filter.at);
+        let code = match &filter.config {
+            Ok(tree) => check_tree(&name, tree),
+            Err(error) => {
+                println!("{name}: error: {error}");
+                1
+            }
+        };
+        worst = worst.max(code);
+    }
+    worst
+}
+
+/// Two filters in the same `http_filters` list: every request would pass both.
+fn twice_in_one_chain(filters: &[Filter]) -> Option<(&str, &str)> {
+    let chain = |f: &Filter| {
+        f.at.rsplit_once("http_filters[")
+            .map(|(chain, _)| chain.to_string())
     };
-    match Config::from_tree(&tree) {
+    filters.iter().enumerate().find_map(|(i, a)| {
+        let b = filters[i + 1..]
+            .iter()
+            .find(|b| chain(a).is_some() && chain(a) == chain(b))?;
+        Some((a.at.as_str(), b.at.as_str()))
+    })
+}
+
+/// 0 when the configuration is valid, 1 when it has errors; its lines start with `name`.
+fn check_tree(name: &str, tree: &Value) -> u8 {
+    match Config::from_tree(tree) {
         Ok(config) => {
             for warning in &config.warnings {
-                println!("{path}: warning: {warning}");
+                println!("{name}: warning: {warning}");
             }
             for (policy, value) in config
                 .policies
                 .iter()
                 .zip(tree["policies"].as_array().into_iter().flatten())
             {
-                println!("{path}: {}: {}", policy.name, describe(policy, value));
+                println!("{name}: {}: {}", policy.name, describe(policy, value));
             }
             0
         }
         Err(errors) => {
             for error in errors.iter() {
-                println!("{path}: error: {error}");
+                println!("{name}: error: {error}");
             }
             1
         }
@@ -251,26 +368,69 @@ fn check_all_json<'a>(paths: impl Iterator<Item = &'a String>) -> u8 {
 /// One file's check as data: `result` (`valid`, `invalid` or `unreadable`), the errors,
 /// the warnings and each valid policy's summary (the line the text gives it).
 fn check_json(path: &str) -> (u8, serde_json::Value) {
-    let report = |code: u8, result: &str, errors: Vec<String>, warnings: Vec<String>, policies| {
-        let file = serde_json::json!({"path": path, "result": result, "errors": errors,
-            "warnings": warnings, "policies": policies});
-        (code, file)
-    };
     let read = std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
         .and_then(|t| plugin_config(&t));
-    let tree = match read {
-        Ok(Ok(tree)) => tree,
+    let (code, mut report) = match read {
+        Ok(Ok(Source::Plugin(tree))) => tree_json(&tree),
+        Ok(Ok(Source::Envoy(filters))) => filters_json(&filters),
         Ok(Err(repeated)) => {
-            let errors = repeated
+            let errors: Vec<String> = repeated
                 .iter()
                 .map(|k| format!("{k}: {REPEATED_KEY}"))
                 .collect();
-            return report(1, "invalid", errors, vec![], vec![]);
+            (1, report_json("invalid", errors, vec![], vec![]))
         }
-        Err(e) => return report(2, "unreadable", vec![e], vec![], vec![]),
+        Err(e) => (2, report_json("unreadable", vec![e], vec![], vec![])),
     };
-    match Config::from_tree(&tree) {
+    report["path"] = path.into();
+    (code, report)
+}
+
+fn report_json(
+    result: &str,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    policies: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({"result": result, "errors": errors, "warnings": warnings,
+        "policies": policies})
+}
+
+/// An Envoy configuration's check: the file's result, and each filter's under `filters`.
+fn filters_json(filters: &[Filter]) -> (u8, serde_json::Value) {
+    let chained = twice_in_one_chain(filters)
+        .map(|(a, b)| format!("two cors-wasm filters in one filter chain, at {a} and at {b}"));
+    let refused = chained.or((filters.is_empty()).then(|| NO_FILTER.to_string()));
+    if let Some(error) = refused {
+        let mut report = report_json("unreadable", vec![error], vec![], vec![]);
+        report["filters"] = serde_json::json!([]);
+        return (2, report);
+    }
+    let checked: Vec<(u8, serde_json::Value)> = filters
+        .iter()
+        .map(|filter| {
+            let (code, mut report) = match &filter.config {
+                Ok(tree) => tree_json(tree),
+                Err(error) => (
+                    1,
+                    report_json("invalid", vec![error.clone()], vec![], vec![]),
+                ),
+            };
+            report["at"] = filter.at.clone().into();
+            (code, report)
+        })
+        .collect();
+    let worst = checked.iter().map(|(code, _)| *code).max().unwrap_or(0);
+    let result = if worst == 0 { "valid" } else { "invalid" };
+    let mut report = report_json(result, vec![], vec![], vec![]);
+    report["filters"] = checked.into_iter().map(|(_, r)| r).collect();
+    (worst, report)
+}
+
+/// A plugin configuration's check: `result`, `errors`, `warnings` and `policies`.
+fn tree_json(tree: &Value) -> (u8, serde_json::Value) {
+    match Config::from_tree(tree) {
         Ok(config) => {
             let policies: Vec<serde_json::Value> = config
                 .policies
@@ -279,18 +439,28 @@ fn check_json(path: &str) -> (u8, serde_json::Value) {
                 .map(|(p, v)| serde_json::json!({"name": p.name, "summary": describe(p, v)}))
                 .collect();
             let warnings = config.warnings.iter().map(ToString::to_string).collect();
-            report(0, "valid", vec![], warnings, policies)
+            (0, report_json("valid", vec![], warnings, policies))
         }
         Err(errors) => {
             let errors = errors.iter().map(ToString::to_string).collect();
-            report(1, "invalid", errors, vec![], vec![])
+            (1, report_json("invalid", errors, vec![], vec![]))
         }
     }
 }
 
-/// The plugin configuration in a file: JSON, YAML, or a `WasmPlugin`'s `spec.pluginConfig`;
+/// What a file holds: a plugin configuration, or an Envoy configuration's cors-wasm filters.
+enum Source {
+    Plugin(Value),
+    Envoy(Vec<Filter>),
+}
+
+const NO_FILTER: &str = "no cors-wasm filter in this Envoy configuration (a wasm filter whose \
+                         code is cors_wasm.wasm, or a dynamic module filter of cors_wasm)";
+
+/// The plugin configuration in a file: JSON, YAML, a `WasmPlugin`'s `spec.pluginConfig`, or
+/// an Envoy configuration (its filters);
 /// or, for JSON that writes a key twice in one object, the path of each such key.
-fn plugin_config(text: &str) -> Result<Result<Value, Vec<String>>, String> {
+fn plugin_config(text: &str) -> Result<Result<Source, Vec<String>>, String> {
     let documents = match json::parse(text.as_bytes()) {
         Ok(tree) => vec![tree],
         Err(DecodeError::RepeatedKeys(paths)) => return Ok(Err(paths)),
@@ -298,8 +468,11 @@ fn plugin_config(text: &str) -> Result<Result<Value, Vec<String>>, String> {
     };
     let wasm_plugin = documents.iter().find(|d| d["kind"] == "WasmPlugin");
     match (wasm_plugin, documents.as_slice()) {
-        (Some(plugin), _) => Ok(Ok(plugin["spec"]["pluginConfig"].clone())),
-        (None, [single]) => Ok(Ok(single.clone())),
+        (Some(plugin), _) => Ok(Ok(Source::Plugin(plugin["spec"]["pluginConfig"].clone()))),
+        (None, [single]) if envoy::is_envoy_config(single) => {
+            Ok(Ok(Source::Envoy(envoy::filters(single))))
+        }
+        (None, [single]) => Ok(Ok(Source::Plugin(single.clone()))),
         (None, []) => Err("the file is empty".into()),
         (None, _) => Err("several documents and none is a WasmPlugin".into()),
     }

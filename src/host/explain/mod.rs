@@ -5,6 +5,7 @@
 
 mod ansi_c;
 mod curl;
+pub mod envoy;
 mod har;
 mod json;
 
