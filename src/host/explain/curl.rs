@@ -46,6 +46,11 @@ const BODY: &[&str] = &[
 const SHORT_WITH_VALUE: &[&str] = &["-X", "-H", "-b", "-A", "-e", "-d", "-F"];
 
 pub fn parse(command: &str) -> Result<Request, String> {
+    if command.contains("^\"") {
+        return Err(
+            "--curl: this is a copy for Windows cmd (^\"...^\"); copy as cURL (bash)".into(),
+        );
+    }
     let mut words = words(command)?.into_iter();
     match words.next() {
         Some(curl) if curl == b"curl" || curl.ends_with(b"/curl") => {}
@@ -81,6 +86,11 @@ pub fn parse(command: &str) -> Result<Request, String> {
             flag if FLAGS.contains(&flag) => {}
             option if option.starts_with('-') && option.len() > 1 => {
                 return Err(format!("--curl: unsupported curl option {option}"))
+            }
+            ";" | "&&" | "||" | "|" => {
+                return Err(format!(
+                    "--curl: {option:?} joins several commands; give one, or save them as HAR for --har"
+                ))
             }
             _ if url.is_some() => return Err(format!("--curl: a second URL {option:?}")),
             _ => url = Some(option),
