@@ -256,7 +256,7 @@ proptest::proptest! {
     #[test]
     fn no_paste_makes_the_readers_panic(text in "(curl |[-$'\"\\\\ :;^a-zA-Z0-9\\[\\]{}/.\n]){0,60}") {
         let _ = Request::from_curl(&text);
-        let _ = Request::from_line(&text, &[text.clone()]);
+        let _ = Request::from_line(&text, std::slice::from_ref(&text));
         let _ = super::read_har(&text);
         let _ = super::ansi_c::unquote(text.as_bytes());
     }
