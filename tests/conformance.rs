@@ -11,9 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::Path;
 use support::conformance::{
-    cases_on_disk, check, envoy_codec, fail_if_any, is_error_table, observe, tables, Case,
-    ConfigEncoding, Headers, Loaded, Observed, Response, Table, ENVOY_INLINE_REQUEST,
-    ENVOY_INLINE_RESPONSE,
+    cases_on_disk, check, envoy_codec, fail_if_any, observe, tables, Case, ConfigEncoding, Headers,
+    Loaded, Observed, Response, Table, ENVOY_INLINE_REQUEST, ENVOY_INLINE_RESPONSE,
 };
 use support::envoy::{
     bootstrap, cors_filter, cors_filter_text, envoy_bin, Build, Encoding, Envoy, BUILDS,
