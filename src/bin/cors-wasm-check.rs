@@ -2,8 +2,9 @@
 //! messages, for users' CI. Prints each policy's effect on one line and every warning;
 //! exits 1 when a file has errors, 2 on usage or I/O problems.
 //!
-//! A file is the plugin configuration as JSON or YAML, or an Istio `WasmPlugin` manifest
-//! (its `spec.pluginConfig` is checked).
+//! A file is the plugin configuration as JSON or YAML, an Istio `WasmPlugin` manifest (its
+//! `spec.pluginConfig` is checked), or an Envoy configuration: each cors-wasm filter in it
+//! (`cors_wasm::host::explain::envoy`).
 //!
 //! With `--request 'METHOD URL' [-H 'Name: value']... [--route NAME]` or `--curl 'COMMAND'`
 //! it explains what the filter does with that one request (`cors_wasm::host::explain`); with
@@ -31,6 +32,10 @@ fn main() -> ExitCode {
     }
     let checks_as_json = args.iter().any(|a| a == "--json")
         && args.iter().filter(|a| a.starts_with('-')).count() == 1;
+    if checks_as_json && args.len() == 1 {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
     if checks_as_json {
         return ExitCode::from(check_all_json(args.iter().filter(|a| *a != "--json")));
     }
@@ -153,37 +158,52 @@ fn explain_input(path: &str, input: Input, route: Option<String>, json: bool) ->
         }
     };
     let mut input = input;
-    let located = filter.as_ref().map(|filter| locate_all(filter, &mut input));
+    let envoy = filter.map(|filter| {
+        let routing = locate_all(&filter, &mut input);
+        (filter.at, routing)
+    });
     let warnings: Vec<String> = config
         .warnings
         .iter()
         .map(|w| format!("{path}: warning: {w}"))
         .collect();
     if json {
-        let mut out = match &input {
-            Subject::One(request) => explain::explain_json(&config, request),
-            Subject::Har(requests, others) => explain::explain_har(&config, requests, *others),
-        };
-        out["warnings"] = warnings.into();
-        if let (Some(filter), Some(routing)) = (&filter, &located) {
-            out["envoy"] = serde_json::json!({"filter": filter.at, "routing": routing});
-        }
-        emit(&format!("{out:#}\n"));
-        return 0;
+        write_json(&config, &input, warnings, envoy);
+    } else {
+        write_text(&config, &input, warnings, envoy);
     }
+    0
+}
+
+/// Where the filter sits in an Envoy configuration, and how the checker found the route.
+type EnvoyFound = Option<(String, Option<String>)>;
+
+fn write_json(config: &Config, input: &Subject, warnings: Vec<String>, envoy: EnvoyFound) {
+    let mut out = match input {
+        Subject::One(request) => explain::explain_json(config, request),
+        Subject::Har(requests, others) => explain::explain_har(config, requests, *others),
+    };
+    out["warnings"] = warnings.into();
+    if let Some((at, routing)) = envoy {
+        out["envoy"] = serde_json::json!({"filter": at, "routing": routing});
+    }
+    emit(&format!("{out:#}\n"));
+}
+
+fn write_text(config: &Config, input: &Subject, warnings: Vec<String>, envoy: EnvoyFound) {
     for warning in warnings {
         println!("{warning}");
     }
-    if let (Some(filter), Some(Some(routing))) = (&filter, &located) {
-        println!("envoy: the cors-wasm filter at {}; {routing}", filter.at);
+    if let Some((at, Some(routing))) = envoy {
+        println!("envoy: the cors-wasm filter at {at}; {routing}");
     }
-    match &input {
-        Subject::One(request) => emit(&explain::explain(&config, request)),
-        Subject::Har(requests, others) => emit(&explain::har_text(&explain::explain_har(
-            &config, requests, *others,
-        ))),
-    }
-    0
+    let text = match input {
+        Subject::One(request) => explain::explain(config, request),
+        Subject::Har(requests, others) => {
+            explain::har_text(&explain::explain_har(config, requests, *others))
+        }
+    };
+    emit(&text);
 }
 
 /// The plugin configuration to explain with, and the Envoy filter it is from: an Envoy
