@@ -525,7 +525,7 @@ fn a_har_file_is_explained_a_line_per_cross_origin_request() {
          entries[3]: OPTIONS https://api.example.com/api/orders/8 from https://app.example.com: preflight_allowed (the preflight of entries[4])\n\
          entries[4]: DELETE https://api.example.com/api/orders/8 from https://app.example.com: actual_allowed (after the preflight entries[3])\n\
          entries[5]: GET https://cdn.example.com/static/app.js from https://app.example.com: actual_allowed\n\
-         summary: 5 cross-origin requests (1 preflights paired with their request): 4 allowed, 1 denied, 0 passed untouched; \
+         summary: 5 cross-origin requests, 1 after a preflight in the file: 4 allowed, 1 denied, 0 passed untouched; \
          3 other entries (same-origin, without Origin, or not HTTP)\n"
     );
     let firefox = [
@@ -541,7 +541,7 @@ fn a_har_file_is_explained_a_line_per_cross_origin_request() {
         out.lines().next(),
         Some("entries[0]: OPTIONS https://api.example.com/api/orders/9 from https://evil.example: disabled: no CORS handling, the request and its response pass untouched")
     );
-    assert!(out.ends_with("summary: 4 cross-origin requests (1 preflights paired with their request): 0 allowed, 0 denied, 4 passed untouched; \
+    assert!(out.ends_with("summary: 4 cross-origin requests, 1 after a preflight in the file: 0 allowed, 0 denied, 4 passed untouched; \
                            0 other entries (same-origin, without Origin, or not HTTP)\n"), "{out}");
 }
 
@@ -809,6 +809,24 @@ fn explaining_with_an_envoy_bootstrap_takes_the_route_envoy_picks() {
     documented(&json);
     assert_eq!(json["request"]["route"], "api");
     assert_eq!(json["envoy"]["filter"], ENVOY_FILTER);
+    let har = json_of(&[
+        "envoy/gateway.yaml",
+        "--har",
+        "tests/har/chromium.har",
+        "--json",
+    ]);
+    let routes: Vec<Option<&str>> = har["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["explanation"]["request"]["route"].as_str())
+        .collect();
+    let api = Some("api");
+    assert_eq!(
+        routes,
+        [api, api, api, api, None],
+        "each request of a HAR file takes its own route; /static/ has none in envoy/gateway.yaml"
+    );
 }
 
 /// An Envoy configuration written for one test: a listener whose connection manager has

@@ -174,7 +174,7 @@ pub fn har_text(explained: &Value) -> String {
     }
     let s = &explained["summary"];
     out.push_str(&format!(
-        "summary: {} cross-origin requests ({} preflights paired with their request): {} allowed, {} denied, \
+        "summary: {} cross-origin requests, {} after a preflight in the file: {} allowed, {} denied, \
          {} passed untouched; {} other entries (same-origin, without Origin, or not HTTP)\n",
         s["cross_origin"],
         s["paired_preflights"],
