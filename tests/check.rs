@@ -781,7 +781,8 @@ fn explaining_with_an_envoy_bootstrap_takes_the_route_envoy_picks() {
     ]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
     assert!(out.starts_with(&format!(
-        "envoy: the cors-wasm filter at {ENVOY_FILTER}; Envoy picks virtual host \"api\", routes[0], named \"health\"\n\
+        "envoy: the cors-wasm filter at {ENVOY_FILTER}; Envoy picks virtual host \"api\", routes[0], named \"health\"; \
+         it answers itself (direct_response), and the filter's headers go on that answer\n\
          request: GET https://api.example.com/healthz, route \"health\"\n")), "{out}");
     assert!(
         out.contains("policies[0] (health): applies: its match fits\ndecision: actual_allowed\n"),

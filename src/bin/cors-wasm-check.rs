@@ -12,7 +12,7 @@
 //! same facts as one JSON object (docs/checker.md describes it).
 
 use cors_wasm::encoding::{json, yaml, DecodeError, Value};
-use cors_wasm::host::explain::envoy::{self, Filter, RouteChoice};
+use cors_wasm::host::explain::envoy::{self, Filter, Picked, RouteChoice};
 use cors_wasm::host::explain::{self, HarRequest, Request};
 use cors_wasm::policy::{comma_separated, gateway, Config, Policy};
 use cors_wasm::policy::{REPEATED_KEY, SAFELISTED_METHODS};
@@ -258,18 +258,31 @@ fn locate(filter: &Filter, request: &mut Request) -> Option<String> {
         return Some("its routes are not in this file; give --route NAME".into());
     };
     Some(match envoy::route_for(manager, request) {
-        RouteChoice::Route(host, index, Some(name)) => {
-            request.route = Some(name.clone());
-            format!("Envoy picks virtual host {host:?}, routes[{index}], named {name:?}")
-        }
-        RouteChoice::Route(host, index, None) => {
-            format!("Envoy picks virtual host {host:?}, routes[{index}], which has no name")
-        }
+        RouteChoice::Route(picked) => picked_route(picked, request),
         RouteChoice::NoRoute(why) => {
             format!("{why}: Envoy answers 404 itself; the filter still runs, with no route name")
         }
         RouteChoice::Unknown(why) => format!("which route Envoy picks is unknown: {why}"),
     })
+}
+
+/// The route Envoy picks, in words; its name set on the request.
+fn picked_route(picked: Picked, request: &mut Request) -> String {
+    let Picked {
+        virtual_host,
+        index,
+        name,
+        answers_itself,
+    } = picked;
+    let named = match &name {
+        Some(name) => format!("named {name:?}"),
+        None => "which has no name".to_string(),
+    };
+    let local = answers_itself.map_or(String::new(), |how| {
+        format!("; it answers itself ({how}), and the filter's headers go on that answer")
+    });
+    request.route = name;
+    format!("Envoy picks virtual host {virtual_host:?}, routes[{index}], {named}{local}")
 }
 
 /// Writes `text` to stdout; a reader that went away (`| head`) is no reason to panic.

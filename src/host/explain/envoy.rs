@@ -124,11 +124,20 @@ fn plugin_config(any: &Value, field: &str) -> Result<Value, String> {
     }
 }
 
+/// A route Envoy picks.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Picked {
+    pub virtual_host: String,
+    pub index: usize,
+    pub name: Option<String>,
+    /// `direct_response` or `redirect` when the route answers itself, not an upstream.
+    pub answers_itself: Option<&'static str>,
+}
+
 /// The route Envoy picks for a request, as far as the checker can tell.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RouteChoice {
-    /// Virtual host name, route index and the route's name (when it has one).
-    Route(String, usize, Option<String>),
+    Route(Picked),
     /// No virtual host or route fits: Envoy answers 404 itself, after the filter ran.
     NoRoute(String),
     /// Why the checker cannot tell.
@@ -162,8 +171,15 @@ pub fn route_for(connection_manager: &Value, request: &Request) -> RouteChoice {
         match route_fits(&route["match"], &request.path) {
             Ok(false) => continue,
             Ok(true) => {
-                let name = route["name"].as_str().map(str::to_string);
-                return RouteChoice::Route(host_name, index, name);
+                let answers_itself = ["direct_response", "redirect"]
+                    .into_iter()
+                    .find(|key| route.get(key).is_some());
+                return RouteChoice::Route(Picked {
+                    virtual_host: host_name,
+                    index,
+                    name: route["name"].as_str().map(str::to_string),
+                    answers_itself,
+                });
             }
             Err(what) => {
                 return RouteChoice::Unknown(format!(
