@@ -511,7 +511,8 @@ fn a_command_of_another_tool_or_option_is_an_error_that_names_it() {
     }
 }
 
-/// A HAR file of each shape (Chromium's HTTP/2 pseudo-headers, Firefox's HTTP/1.1 `Host`):
+/// A HAR file of each browser's shape (Chromium's HTTP/2 pseudo-headers, Firefox's HTTP/1.1
+/// `Host`, Safari's capitalised names and an opaque `null` origin):
 /// a line per cross-origin request, preflights paired, same-origin and `data:` entries
 /// counted apart.
 #[test]
@@ -543,6 +544,16 @@ fn a_har_file_is_explained_a_line_per_cross_origin_request() {
     );
     assert!(out.ends_with("summary: 4 cross-origin requests, 1 after a preflight in the file: 0 allowed, 0 denied, 4 passed untouched; \
                            0 other entries (same-origin, without Origin, or not HTTP)\n"), "{out}");
+    let (code, out, _) = run(&["envoy/policies.yaml", "--har", "tests/har/safari.har"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "entries[0]: GET https://api.example.com/api/me from null: actual_denied: origin \"null\" is not allowed\n\
+         entries[1]: OPTIONS https://api.example.com/api/orders/11 from https://pr-7.preview.example.com: preflight_allowed (the preflight of entries[2])\n\
+         entries[2]: DELETE https://api.example.com/api/orders/11 from https://pr-7.preview.example.com: actual_allowed (after the preflight entries[1])\n\
+         summary: 3 cross-origin requests, 1 after a preflight in the file: 2 allowed, 1 denied, 0 passed untouched; \
+         0 other entries (same-origin, without Origin, or not HTTP)\n"
+    );
 }
 
 #[test]
