@@ -336,6 +336,27 @@ fn malformed_requests_are_errors_with_exit_2() {
             &["envoy/policies.yaml", "--verbose"],
             "unknown option --verbose",
         ),
+        (&["envoy/policies.yaml", "--har"], "--har needs a value"),
+        (
+            &[
+                "envoy/policies.yaml",
+                "--har",
+                "x.har",
+                "--curl",
+                "curl https://a.example/",
+            ],
+            "give one of --request, --curl and --har",
+        ),
+        (
+            &[
+                "envoy/policies.yaml",
+                "--har",
+                "x.har",
+                "-H",
+                "Origin: https://a.example",
+            ],
+            "-H goes with --request; put headers in the curl command",
+        ),
     ] {
         let (code, out, err) = run(args);
         assert_eq!(code, 2, "{args:?}: {out}{err}");
@@ -345,6 +366,9 @@ fn malformed_requests_are_errors_with_exit_2() {
         );
         assert_eq!(out, "", "{args:?}");
     }
+    let (code, out, err) = run(&["--json"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.starts_with("usage: "), "{err}");
     let (code, _, err) = run(&["/nonexistent.yaml", "--request", "GET https://a.example/"]);
     assert_eq!(code, 2);
     assert!(err.starts_with("/nonexistent.yaml: "), "{err}");
