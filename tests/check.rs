@@ -933,6 +933,15 @@ fn routes_envoy_picks_and_those_the_checker_cannot_tell() {
     assert_eq!(line("GET https://api.example.com/x"),
         format!("envoy: the cors-wasm filter at {at}; which route Envoy picks is unknown: routes[2] of virtual host \"wild\" \
                  matches on safe_regex, which the checker does not evaluate; give --route NAME"));
+    assert_eq!(line("GET https://api.example.com:8443/web/a"),
+        format!("envoy: the cors-wasm filter at {at}; no virtual host's domains fit \"api.example.com:8443\": Envoy answers 404 itself; \
+                 the filter still runs, with no route name"));
+    let stripping = config.replace(
+        "\"route_config\"",
+        "\"strip_any_host_port\": true, \"route_config\"",
+    );
+    let (_, out, _) = explain_in(&dir, &stripping, "GET https://api.example.com:8443/web/a");
+    assert!(out.starts_with(&format!("envoy: the cors-wasm filter at {at}; Envoy picks virtual host \"wild\", routes[1], named \"web\"\n")), "{out}");
     assert_eq!(line("GET https://example.org/"),
         format!("envoy: the cors-wasm filter at {at}; no virtual host's domains fit \"example.org\": Envoy answers 404 itself; \
                  the filter still runs, with no route name"));

@@ -145,8 +145,9 @@ pub enum RouteChoice {
 }
 
 /// The route `connection_manager` picks for `request`: virtual host by `domains` (exact,
-/// then `*.suffix` and `prefix.*` wildcards, longest first, then `*`), then its first route
-/// whose `prefix`, `path` or `path_separated_prefix` fits.
+/// then `*.suffix` and `prefix.*` wildcards, longest first, then `*`; the authority's port
+/// stripped only as `strip_any_host_port` or `strip_matching_host_port` say), then its first
+/// route whose `prefix`, `path` or `path_separated_prefix` fits.
 pub fn route_for(connection_manager: &Value, request: &Request) -> RouteChoice {
     let config = &connection_manager["route_config"];
     if config.is_null() {
@@ -159,10 +160,15 @@ pub fn route_for(connection_manager: &Value, request: &Request) -> RouteChoice {
         .cloned()
         .unwrap_or_default();
     let authority = request.authority.to_ascii_lowercase();
-    let Some(host) = virtual_host(&hosts, &authority).or_else(|| {
-        let bare = authority.rsplit_once(':').map(|(host, _)| host)?;
-        virtual_host(&hosts, bare)
-    }) else {
+    // Envoy matches the authority with its port, unless told to strip it.
+    let strips = ["strip_any_host_port", "strip_matching_host_port"]
+        .iter()
+        .any(|key| connection_manager[key] == true);
+    let authority = match authority.rsplit_once(':') {
+        Some((host, port)) if strips && !port.contains(']') => host.to_string(),
+        _ => authority,
+    };
+    let Some(host) = virtual_host(&hosts, &authority) else {
         return RouteChoice::NoRoute(format!("no virtual host's domains fit {authority:?}"));
     };
     let host_name = host["name"].as_str().unwrap_or_default().to_string();
