@@ -128,7 +128,9 @@ fn unreadable_files_and_usage_exit_2() {
         String::from_utf8_lossy(&usage.stderr),
         "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)\n       \
          cors-wasm-check FILE --request 'METHOD URL' [-H 'Name: value']... [--route NAME]\n       \
-         cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")\n"
+         cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")\n       \
+         cors-wasm-check FILE --har NETWORK.har [--route NAME]    (a browser's \"Save all as HAR\")\n       \
+         add --json to any of these for one JSON object instead of text\n"
     );
     let (code, out, err) = check(&[("broken.yaml", "policies: ["), ("empty.yaml", "")]);
     assert_eq!(code, 2, "{out}{err}");
@@ -328,11 +330,32 @@ fn malformed_requests_are_errors_with_exit_2() {
         ),
         (
             &["envoy/policies.yaml", "--route", "api"],
-            "-H and --route need --request or --curl",
+            "-H and --route need --request, --curl or --har",
         ),
         (
             &["envoy/policies.yaml", "--verbose"],
             "unknown option --verbose",
+        ),
+        (&["envoy/policies.yaml", "--har"], "--har needs a value"),
+        (
+            &[
+                "envoy/policies.yaml",
+                "--har",
+                "x.har",
+                "--curl",
+                "curl https://a.example/",
+            ],
+            "give one of --request, --curl and --har",
+        ),
+        (
+            &[
+                "envoy/policies.yaml",
+                "--har",
+                "x.har",
+                "-H",
+                "Origin: https://a.example",
+            ],
+            "-H goes with --request; put headers in the curl command",
         ),
     ] {
         let (code, out, err) = run(args);
@@ -343,6 +366,9 @@ fn malformed_requests_are_errors_with_exit_2() {
         );
         assert_eq!(out, "", "{args:?}");
     }
+    let (code, out, err) = run(&["--json"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.starts_with("usage: "), "{err}");
     let (code, _, err) = run(&["/nonexistent.yaml", "--request", "GET https://a.example/"]);
     assert_eq!(code, 2);
     assert!(err.starts_with("/nonexistent.yaml: "), "{err}");
@@ -379,4 +405,594 @@ fn build_sh_check_passes_the_flags_through() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout), direct);
+}
+
+/// The checker run on envoy/policies.yaml with a copied command: exit 0, and each line in
+/// `lines` is in what it prints.
+fn explains_copied(browser: &str, curl: &str, lines: &[&str]) {
+    let (code, out, err) = run(&["envoy/policies.yaml", "--curl", curl]);
+    assert_eq!(code, 0, "{browser}: {out}{err}");
+    for line in lines {
+        assert!(
+            out.contains(&format!("{line}\n")),
+            "{browser}: no line {line:?} in\n{out}"
+        );
+    }
+}
+
+/// Chromium's "Copy as cURL (bash)": one option a line, values in `$'...'` when they hold a
+/// `'`, a control character or `!` (written `\uHHHH`), cookies in `-b`.
+#[test]
+fn chromiums_copy_as_curl_is_explained() {
+    let actual = r#"curl 'https://api.example.com/api/orders' \
+  -X 'PUT' \
+  -H 'accept: */*' \
+  -H 'accept-language: en-US,en;q=0.9' \
+  -H 'content-type: application/json' \
+  -b 'session=abc; theme=dark' \
+  -H 'origin: https://app.example.com' \
+  -H 'priority: u=1, i' \
+  -H 'referer: https://app.example.com/' \
+  -H 'sec-ch-ua: "Chromium";v="131", "Not_A Brand";v="24"' \
+  -H 'sec-fetch-mode: cors' \
+  -H 'user-agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' \
+  --data-raw $'{"note":"it\'s done\u0021"}'"#;
+    explains_copied(
+        "chromium",
+        actual,
+        &[
+            "request: PUT https://api.example.com/api/orders, no route name (--route gives one)",
+            "  cookie: session=abc; theme=dark",
+            "decision: actual_allowed",
+            "set: access-control-allow-origin: https://app.example.com",
+        ],
+    );
+    let preflight = "curl 'https://api.example.com/api/orders' \\\r\n  -X 'OPTIONS' \\\r\n  \
+        -H 'accept: */*' \\\r\n  -H 'access-control-request-headers: content-type,x-trace' \\\r\n  \
+        -H 'access-control-request-method: PUT' \\\r\n  -H 'origin: https://app.example.com' \\\r\n  \
+        -H $'user-agent: it\\'s \\u0021' \\\r\n  --compressed";
+    explains_copied(
+        "chromium",
+        preflight,
+        &[
+            "  user-agent: it's !",
+            "decision: preflight_denied: header \"x-trace\" is not allowed",
+        ],
+    );
+}
+
+/// Firefox's "Copy as cURL (POSIX)": options on one line, `$'...'` with `\xHH` for each byte
+/// outside printable ASCII (a UTF-8 value shows as its bytes).
+#[test]
+fn firefoxs_copy_as_curl_is_explained() {
+    let curl = r#"curl 'https://api.example.com/api/orders?q=caf%C3%A9' -X PUT -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' -H 'Accept: */*' -H 'Accept-Language: en-US,en;q=0.5' -H 'Accept-Encoding: gzip, deflate, br, zstd' -H 'Content-Type: application/json' -H 'Origin: https://evil.example' -H 'Connection: keep-alive' -H $'Cookie: name=Jos\xc3\xa9' -H 'Sec-Fetch-Dest: empty' -H 'Sec-Fetch-Mode: cors' -H 'Sec-Fetch-Site: cross-site' -H 'Priority: u=0' --data-raw $'{"a":"it\'s"}'"#;
+    explains_copied(
+        "firefox",
+        curl,
+        &[
+            "request: PUT https://api.example.com/api/orders?q=caf%C3%A9, no route name (--route gives one)",
+            "  cookie: name=José",
+            "decision: actual_denied: origin \"https://evil.example\" is not allowed",
+        ],
+    );
+}
+
+/// Safari's "Copy as cURL": `-XMETHOD` attached, a line per option without indent, `!` as
+/// `\041`, and curl's globbing characters of the URL escaped with `\`.
+#[test]
+fn safaris_copy_as_curl_is_explained() {
+    let curl = r#"curl 'https://api.example.com/api/orders?ids=\[1,2\]' \
+-XDELETE \
+-H 'Accept: */*' \
+-H 'Origin: https://pr-7.preview.example.com' \
+-H 'User-Agent: Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15' \
+-H $'Referer: https://pr-7.preview.example.com/caf\xc3\xa9\041'"#;
+    explains_copied(
+        "safari",
+        curl,
+        &[
+            "request: DELETE https://api.example.com/api/orders?ids=[1,2], no route name (--route gives one)",
+            "  referer: https://pr-7.preview.example.com/café!",
+            "decision: actual_allowed",
+            "set: access-control-allow-origin: https://pr-7.preview.example.com",
+        ],
+    );
+    let post = "curl 'https://cdn.example.com/static/app.js' \\\n-XPOST \\\n\
+                -H 'Content-Type: text/plain' \\\n-H 'Origin: https://anyone.example' \\\n\
+                --data-binary $'line\\nnext'";
+    explains_copied(
+        "safari",
+        post,
+        &[
+            "policies[1] (assets): applies: its match fits",
+            "set: access-control-allow-origin: *",
+        ],
+    );
+}
+
+#[test]
+fn a_command_of_another_tool_or_option_is_an_error_that_names_it() {
+    for (curl, message) in [
+        (
+            "http POST https://a.example/ a=1",
+            "--curl: the command must start with curl",
+        ),
+        (
+            "curl -u me:pw https://a.example/",
+            "--curl: unsupported curl option -u",
+        ),
+        (
+            "curl https://a.example/ -H $'x: \\'",
+            "--curl: the command has an unclosed quote or a trailing backslash",
+        ),
+    ] {
+        let (code, out, err) = run(&["envoy/policies.yaml", "--curl", curl]);
+        assert_eq!(code, 2, "{curl}: {out}{err}");
+        assert!(
+            err.starts_with(&format!("cors-wasm-check: {message}\nusage: ")),
+            "{curl}: {err}"
+        );
+    }
+}
+
+/// A HAR file of each browser's shape (Chromium's HTTP/2 pseudo-headers, Firefox's HTTP/1.1
+/// `Host`, Safari's capitalised names and an opaque `null` origin):
+/// a line per cross-origin request, preflights paired, same-origin and `data:` entries
+/// counted apart.
+#[test]
+fn a_har_file_is_explained_a_line_per_cross_origin_request() {
+    let (code, out, err) = run(&["envoy/policies.yaml", "--har", "tests/har/chromium.har"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(
+        out,
+        "entries[1]: GET https://api.example.com/api/orders?page=2 from https://app.example.com: actual_allowed\n\
+         entries[2]: OPTIONS https://api.example.com/api/orders/7 from https://app.example.com: preflight_denied: header \"x-trace\" is not allowed\n\
+         entries[3]: OPTIONS https://api.example.com/api/orders/8 from https://app.example.com: preflight_allowed (the preflight of entries[4])\n\
+         entries[4]: DELETE https://api.example.com/api/orders/8 from https://app.example.com: actual_allowed (after the preflight entries[3])\n\
+         entries[5]: GET https://cdn.example.com/static/app.js from https://app.example.com: actual_allowed\n\
+         summary: 5 cross-origin requests, 1 after a preflight in the file: 4 allowed, 1 denied, 0 passed untouched; \
+         3 other entries (same-origin, without Origin, or not HTTP)\n"
+    );
+    let firefox = [
+        "envoy/policies.yaml",
+        "--har",
+        "tests/har/firefox.har",
+        "--route",
+        "admin",
+    ];
+    let (code, out, _) = run(&firefox);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.lines().next(),
+        Some("entries[0]: OPTIONS https://api.example.com/api/orders/9 from https://evil.example: disabled: no CORS handling, the request and its response pass untouched")
+    );
+    assert!(out.ends_with("summary: 4 cross-origin requests, 1 after a preflight in the file: 0 allowed, 0 denied, 4 passed untouched; \
+                           0 other entries (same-origin, without Origin, or not HTTP)\n"), "{out}");
+    let (code, out, _) = run(&["envoy/policies.yaml", "--har", "tests/har/safari.har"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "entries[0]: GET https://api.example.com/api/me from null: actual_denied: origin \"null\" is not allowed\n\
+         entries[1]: OPTIONS https://api.example.com/api/orders/11 from https://pr-7.preview.example.com: preflight_allowed (the preflight of entries[2])\n\
+         entries[2]: DELETE https://api.example.com/api/orders/11 from https://pr-7.preview.example.com: actual_allowed (after the preflight entries[1])\n\
+         summary: 3 cross-origin requests, 1 after a preflight in the file: 2 allowed, 1 denied, 0 passed untouched; \
+         0 other entries (same-origin, without Origin, or not HTTP)\n"
+    );
+}
+
+#[test]
+fn a_malformed_har_is_a_one_line_error_that_says_where() {
+    let dir = TempDir::new();
+    for (har, message) in [
+        (
+            r#"{"log":"#,
+            "not JSON: EOF while parsing a value at line 1 column 7",
+        ),
+        (
+            r#"{"log": {"pages": []}}"#,
+            "log.entries: missing, so this is no HAR file",
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "GET", "url": 5}}]}}"#,
+            "log.entries[0].request.url: expected a string",
+        ),
+        (
+            r#"{"log": {"entries": [{"response": {}}]}}"#,
+            "log.entries[0].request.method: expected a string",
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "GET", "url": "https://a.example/"}}]}}"#,
+            r#"log.entries[0].request.headers: expected a list of {"name", "value"}"#,
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "GET", "url": "https://a.example/", "headers": [{"name": "Origin"}]}}]}}"#,
+            r#"log.entries[0].request.headers[0]: expected {"name", "value"} strings"#,
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "GET", "url": "https://a.example/", "headers": [{"name": "Bad Name", "value": "x"}]}}]}}"#,
+            r#"log.entries[0].request.headers[0]: header "Bad Name: x": expected 'Name: value'"#,
+        ),
+        (
+            r#"{"log": {"entries": [{"request": {"method": "G T", "url": "https://a.example/", "headers": []}}]}}"#,
+            r#"log.entries[0].request: "G T" is not an HTTP method (a token)"#,
+        ),
+    ] {
+        let path = dir.path().join("bad.har");
+        std::fs::write(&path, har).unwrap();
+        let path = path.to_string_lossy().into_owned();
+        for json in [&[][..], &["--json"][..]] {
+            let args = [&["envoy/policies.yaml", "--har", path.as_str()][..], json].concat();
+            let (code, out, err) = run(&args);
+            assert_eq!((code, out.as_str()), (2, ""), "{har}: {err}");
+            assert_eq!(
+                err,
+                format!("cors-wasm-check: --har {path}: {message}\n"),
+                "{har}"
+            );
+        }
+    }
+    let (code, _, err) = run(&["envoy/policies.yaml", "--har", "/nonexistent.har"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "cors-wasm-check: --har /nonexistent.har: No such file or directory (os error 2)\n"
+    );
+}
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "{args:?}: {out}{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// Each key of `value` (and of the objects in it) is named, as `key`, in docs/checker.md.
+fn documented(value: &serde_json::Value) {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checker.md")).unwrap();
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, inner) in fields {
+                assert!(
+                    docs.contains(&format!("`{key}`")),
+                    "docs/checker.md does not describe `{key}`"
+                );
+                documented(inner);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(documented),
+        _ => {}
+    }
+}
+
+/// `--json` of the README's request: the facts of the text, as data, each key documented.
+#[test]
+fn json_gives_the_facts_of_the_text() {
+    let value = json_of(&[&README_REQUEST[..], &["--json"]].concat());
+    documented(&value);
+    let (_, text, _) = run(&README_REQUEST);
+    let decision = format!(
+        "decision: {}: {}\n",
+        value["decision"].as_str().unwrap(),
+        value["reason"].as_str().unwrap()
+    );
+    assert!(text.contains(&decision), "{decision} not in\n{text}");
+    assert_eq!(value["decision"], "preflight_denied");
+    assert_eq!(value["reason"], "header \"x-trace\" is not allowed");
+    assert_eq!(
+        (value["status"].as_u64(), value["upstream"].as_bool()),
+        (Some(403), Some(false))
+    );
+    assert_eq!(value["policy"]["name"], "api");
+    let passed: Vec<&str> = value["passed_over"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(passed, ["admin", "assets"]);
+    for pair in value["send"].as_array().unwrap() {
+        let line = format!(
+            "send: {}: {}\n",
+            pair[0].as_str().unwrap(),
+            pair[1].as_str().unwrap()
+        );
+        assert!(text.contains(&line), "{line} not in\n{text}");
+    }
+    let actual = json_of(&[
+        "envoy/policies.yaml",
+        "--json",
+        "--request",
+        "PUT https://api.example.com/api/x",
+        "-H",
+        "Origin: https://app.example.com",
+    ]);
+    documented(&actual);
+    assert_eq!(
+        (actual["status"].clone(), actual["upstream"].as_bool()),
+        (serde_json::Value::Null, Some(true))
+    );
+    assert!(actual["edits"].as_array().unwrap().contains(&serde_json::json!({"set": "access-control-allow-origin", "value": "https://app.example.com"})));
+    assert!(actual["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("a browser first sends a preflight"));
+}
+
+#[test]
+fn json_of_a_har_file_and_of_a_check_is_documented_data() {
+    let har = json_of(&[
+        "envoy/policies.yaml",
+        "--har",
+        "tests/har/chromium.har",
+        "--json",
+    ]);
+    documented(&har);
+    let decisions: Vec<&str> = har["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "actual_allowed",
+            "preflight_denied",
+            "preflight_allowed",
+            "actual_allowed",
+            "actual_allowed"
+        ]
+    );
+    assert_eq!(
+        (
+            har["requests"][2]["preflight_for"].as_u64(),
+            har["requests"][3]["preflight"].as_u64()
+        ),
+        (Some(4), Some(3))
+    );
+    assert_eq!(
+        har["summary"],
+        serde_json::json!({"cross_origin": 5, "paired_preflights": 1, "allowed": 4, "denied": 1, "untouched": 0, "other_entries": 3})
+    );
+    let dir = TempDir::new();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"policies": [{"allow_origin": ["*"]}]}"#).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cors-wasm-check"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "envoy/policies.yaml",
+            "--json",
+            &bad.to_string_lossy(),
+            "/nonexistent.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let check: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    documented(&check);
+    let results: Vec<&str> = check["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["valid", "invalid", "unreadable"]);
+    assert_eq!(check["files"][0]["policies"][2]["name"], "api");
+    assert_eq!(
+        check["files"][1]["errors"][0],
+        "policies[0].allow_origin: unknown field; did you mean allow_origins?"
+    );
+    assert_eq!(
+        check["files"][2]["errors"][0],
+        "No such file or directory (os error 2)"
+    );
+}
+
+const ENVOY_FILTER: &str =
+    "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0]";
+
+/// The shipped Envoy configurations, as users have them: each cors-wasm filter found (the
+/// wasm filter, the dynamic module filter) and checked with the filter's own messages.
+#[test]
+fn an_envoy_bootstrap_is_checked_filter_by_filter() {
+    let (code, out, err) = run(&["envoy/envoy.yaml", "envoy/dynamic-module.yaml"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    for file in ["envoy/envoy.yaml", "envoy/dynamic-module.yaml"] {
+        let line = format!("{file}: {ENVOY_FILTER}: health: when routes [health]: origins [*]; methods GET, HEAD, POST; request headers none; exposed headers none\n");
+        assert!(out.contains(&line), "{line} not in\n{out}");
+    }
+}
+
+/// In explain mode the route is the one Envoy picks (virtual host by domain, then the first
+/// route whose prefix fits), so `match.routes` works without `--route`.
+#[test]
+fn explaining_with_an_envoy_bootstrap_takes_the_route_envoy_picks() {
+    let (code, out, err) = run(&[
+        "envoy/envoy.yaml",
+        "--request",
+        "GET https://api.example.com/healthz",
+        "-H",
+        "Origin: https://x.example",
+    ]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(out.starts_with(&format!(
+        "envoy: the cors-wasm filter at {ENVOY_FILTER}; Envoy picks virtual host \"api\", routes[0], named \"health\"; \
+         it answers itself (direct_response), and the filter's headers go on that answer\n\
+         request: GET https://api.example.com/healthz, route \"health\"\n")), "{out}");
+    assert!(
+        out.contains("policies[0] (health): applies: its match fits\ndecision: actual_allowed\n"),
+        "{out}"
+    );
+    let (_, out, _) = run(&[
+        "envoy/dynamic-module.yaml",
+        "--route",
+        "api",
+        "--request",
+        "GET https://api.example.com/healthz",
+        "-H",
+        "Origin: https://x.example",
+    ]);
+    assert!(
+        out.starts_with("request: GET https://api.example.com/healthz, route \"api\"\n"),
+        "--route wins: {out}"
+    );
+    let json = json_of(&[
+        "envoy/envoy.yaml",
+        "--json",
+        "--request",
+        "GET https://api.example.com/api/x",
+    ]);
+    documented(&json);
+    assert_eq!(json["request"]["route"], "api");
+    assert_eq!(json["envoy"]["filter"], ENVOY_FILTER);
+    let har = json_of(&[
+        "envoy/gateway.yaml",
+        "--har",
+        "tests/har/chromium.har",
+        "--json",
+    ]);
+    let routes: Vec<Option<&str>> = har["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["explanation"]["request"]["route"].as_str())
+        .collect();
+    let api = Some("api");
+    assert_eq!(
+        routes,
+        [api, api, api, api, None],
+        "each request of a HAR file takes its own route; /static/ has none in envoy/gateway.yaml"
+    );
+}
+
+/// An Envoy configuration written for one test: a listener whose connection manager has
+/// these routes and these HTTP filters.
+fn bootstrap(routes: &str, filters: &[&str]) -> String {
+    let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+    format!(
+        r#"{{"static_resources": {{"listeners": [{{"name": "l", "filter_chains": [{{"filters": [{{
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {{"@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+          {routes}, "http_filters": [{}]}}}}]}}]}}]}}}}"#,
+        filters.join(",")
+    )
+}
+
+const WASM_FILTER: &str = r#"{"name": "envoy.filters.http.wasm", "typed_config": {
+    "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+    "config": {"vm_config": {"runtime": "envoy.wasm.runtime.v8", "code": {"remote": {"http_uri": {"uri": "https://example.com/cors_wasm.wasm"}}}},
+      "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
+        "value": "{\"policies\": [{\"name\": \"web\", \"match\": {\"routes\": [\"web\"]}, \"allow_origins\": [\"https://app.example.com\"]}]}"}}}}"#;
+
+const OTHER_WASM: &str = r#"{"name": "other", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+    "config": {"vm_config": {"code": {"local": {"filename": "/etc/envoy/auth.wasm"}}}}}}"#;
+
+fn explain_in(dir: &TempDir, config: &str, request: &str) -> (i32, String, String) {
+    let path = dir.path().join("envoy.json");
+    std::fs::write(&path, config).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    let (code, out, err) = run(&[
+        &path,
+        "--request",
+        request,
+        "-H",
+        "Origin: https://app.example.com",
+    ]);
+    (
+        code,
+        out.replace(&path, "envoy.json"),
+        err.replace(&path, "envoy.json"),
+    )
+}
+
+#[test]
+fn routes_envoy_picks_and_those_the_checker_cannot_tell() {
+    let dir = TempDir::new();
+    let routes = r#""route_config": {"virtual_hosts": [
+        {"name": "other", "domains": ["other.example.com"], "routes": [{"name": "no", "match": {"prefix": "/"}}]},
+        {"name": "wild", "domains": ["*.example.com"], "routes": [
+            {"name": "exact", "match": {"path": "/web"}},
+            {"name": "web", "match": {"prefix": "/Web/", "case_sensitive": false}},
+            {"name": "regex", "match": {"safe_regex": {"regex": "/x.*"}}},
+            {"name": "last", "match": {"prefix": "/"}}]}]}"#;
+    let config = bootstrap(routes, &[OTHER_WASM, WASM_FILTER]);
+    let line = |request: &str| {
+        explain_in(&dir, &config, request)
+            .1
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let at =
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[1]";
+    assert_eq!(line("GET https://api.example.com/web/a?x=1"),
+        format!("envoy: the cors-wasm filter at {at}; Envoy picks virtual host \"wild\", routes[1], named \"web\""));
+    assert_eq!(line("GET https://api.example.com/web?x=1"),
+        format!("envoy: the cors-wasm filter at {at}; Envoy picks virtual host \"wild\", routes[0], named \"exact\""));
+    assert_eq!(line("GET https://api.example.com/x"),
+        format!("envoy: the cors-wasm filter at {at}; which route Envoy picks is unknown: routes[2] of virtual host \"wild\" \
+                 matches on safe_regex, which the checker does not evaluate; give --route NAME"));
+    assert_eq!(line("GET https://api.example.com:8443/web/a"),
+        format!("envoy: the cors-wasm filter at {at}; no virtual host's domains fit \"api.example.com:8443\": Envoy answers 404 itself; \
+                 the filter still runs, with no route name"));
+    let stripping = config.replace(
+        "\"route_config\"",
+        "\"strip_any_host_port\": true, \"route_config\"",
+    );
+    let (_, out, _) = explain_in(&dir, &stripping, "GET https://api.example.com:8443/web/a");
+    assert!(out.starts_with(&format!("envoy: the cors-wasm filter at {at}; Envoy picks virtual host \"wild\", routes[1], named \"web\"\n")), "{out}");
+    assert_eq!(line("GET https://example.org/"),
+        format!("envoy: the cors-wasm filter at {at}; no virtual host's domains fit \"example.org\": Envoy answers 404 itself; \
+                 the filter still runs, with no route name"));
+    let (code, out, _) = explain_in(&dir, &config, "GET https://api.example.com/web/a");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("policies[0] (web): applies: its match fits\ndecision: actual_allowed\n"),
+        "{out}"
+    );
+    let rds = bootstrap(r#""rds": {"route_config_name": "r"}"#, &[WASM_FILTER]);
+    assert!(explain_in(&dir, &rds, "GET https://a.example.com/").1.starts_with(
+        "envoy: the cors-wasm filter at static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0]; \
+         which route Envoy picks is unknown: the routes come from RDS, not this file; give --route NAME\n"));
+}
+
+/// An ECDS resource (a `TypedExtensionConfig`, here the dynamic module filter with its
+/// policies as a `Struct`) is read like a bootstrap.
+#[test]
+fn an_ecds_resource_is_checked() {
+    let ecds = "name: cors\ntyped_config:\n  \"@type\": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter\n  \
+                dynamic_module_config: { name: cors_wasm }\n  filter_name: cors\n  filter_config:\n    \
+                \"@type\": type.googleapis.com/google.protobuf.Struct\n    value:\n      policies:\n        \
+                - { name: all, allow_origins: [\"https://app.example.com\", \"x\"] }\n";
+    let (code, out, err) = check(&[("ecds.yaml", ecds)]);
+    assert_eq!((code, err.as_str()), (1, ""), "{out}");
+    assert_eq!(out, "ecds.yaml: the top of the file: error: policies[0].allow_origins[1]: \"x\": expected scheme://host[:port], \"null\" or \"*\"\n");
+}
+
+/// No cors-wasm filter, two in one chain, or (to explain) two anywhere: one line naming
+/// them, exit 2.
+#[test]
+fn an_envoy_config_without_one_cors_wasm_filter_is_an_error_that_says_where() {
+    let dir = TempDir::new();
+    let routes = r#""route_config": {"virtual_hosts": []}"#;
+    let none = bootstrap(routes, &[OTHER_WASM]);
+    let (code, out, err) = check(&[("none.json", &none)]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, "none.json: no cors-wasm filter in this Envoy configuration (a wasm filter whose code is cors_wasm.wasm, or a dynamic module filter of cors_wasm)\n");
+    let chain =
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters";
+    let two = bootstrap(routes, &[WASM_FILTER, WASM_FILTER]);
+    let (code, out, err) = check(&[("two.json", &two)]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, format!("two.json: two cors-wasm filters in one filter chain, at {chain}[0] and at {chain}[1]\n"));
+    let (code, out, err) = explain_in(&dir, &two, "GET https://a.example/");
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, format!("envoy.json: 2 cors-wasm filters, at {chain}[0] and at {chain}[1]: explain takes a configuration with one\n"));
+    let (code, out, err) = explain_in(&dir, &none, "GET https://a.example/");
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("envoy.json: no cors-wasm filter in this Envoy configuration"),
+        "{err}"
+    );
 }

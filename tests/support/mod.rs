@@ -22,6 +22,7 @@ macro_rules! for_both_builds {
 }
 
 pub mod compose;
+pub mod conformance;
 /// Each named `fn name(engine: Engine)` becomes one test per browser engine, `name::chromium`,
 /// `name::firefox` and `name::webkit` (the names .config/nextest.toml runs one browser at a
 /// time): the same page, the same assertions. The test crate imports `support::demo::Engine`.

@@ -1,8 +1,9 @@
-//! A browser's "Copy as cURL" (bash) command read as the request it describes. Words are
-//! split as a POSIX shell splits them (the `shlex` crate); only what shapes the request is
-//! read, and any option we do not know is an error rather than a guess.
+//! A browser's "Copy as cURL" command read as the request it describes: Chromium's "(bash)",
+//! Firefox's "(POSIX)" and Safari's. Words are split as bash splits them (`$'...'` decoded
+//! by [`ansi_c`], the rest by the `shlex` crate); only what shapes the request is read, and
+//! any option we do not know is an error rather than a guess.
 
-use super::Request;
+use super::{ansi_c, Request};
 
 /// Options that take no value and do not change the request the filter sees.
 const FLAGS: &[&str] = &[
@@ -19,8 +20,6 @@ const FLAGS: &[&str] = &[
     "--location",
     "-v",
     "--verbose",
-    "-g",
-    "--globoff",
     "-N",
     "--no-buffer",
     "-f",
@@ -43,52 +42,93 @@ const BODY: &[&str] = &[
     "--form",
 ];
 
+/// Options whose value is attached when written short (`-XPOST`, as Safari writes it).
+const SHORT_WITH_VALUE: &[&str] = &["-X", "-H", "-b", "-A", "-e", "-d", "-F"];
+
 pub fn parse(command: &str) -> Result<Request, String> {
-    if command.contains("$'") {
-        return Err("--curl: ANSI-C quoting ($'...') is not supported; \
-                    write those words in plain single quotes"
-            .into());
+    if command.contains("^\"") {
+        return Err(
+            "--curl: this is a copy for Windows cmd (^\"...^\"); copy as cURL (bash)".into(),
+        );
     }
-    // A backslash at the end of a line continues the command, as in a shell (shlex would
-    // leave an empty word); a command copied on Windows ends its lines with CR LF.
-    let command = command.replace("\r\n", "\n").replace("\\\n", " ");
-    let words = shlex::split(&command)
-        .ok_or("--curl: the command has an unclosed quote or a trailing backslash")?;
-    let mut words = words.into_iter();
+    let mut words = words(command)?.into_iter();
     match words.next() {
-        Some(curl) if curl == "curl" || curl.ends_with("/curl") => {}
+        Some(curl) if curl == b"curl" || curl.ends_with(b"/curl") => {}
         _ => return Err("--curl: the command must start with curl".into()),
     }
-    let (mut method, mut url, mut body) = (None, None, false);
+    let (mut method, mut url, mut body, mut globoff) = (None, None, false, false);
     let mut headers = Vec::new();
     while let Some(word) = words.next() {
-        let mut value = |option: &str| {
-            words
+        let (option, attached) = split_short(word);
+        let mut value = |option: &str| match attached.clone() {
+            Some(value) => Ok(value),
+            None => words
                 .next()
-                .ok_or_else(|| format!("--curl: {option} needs a value"))
+                .ok_or_else(|| format!("--curl: {option} needs a value")),
         };
-        match word.as_str() {
-            "-X" | "--request" => method = Some(value(&word)?),
-            "-H" | "--header" => headers.push(value(&word)?),
-            "-b" | "--cookie" => headers.push(format!("Cookie: {}", value(&word)?)),
-            "-A" | "--user-agent" => headers.push(format!("User-Agent: {}", value(&word)?)),
-            "-e" | "--referer" => headers.push(format!("Referer: {}", value(&word)?)),
-            "--url" => url = Some(value(&word)?),
+        let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+        match option.as_str() {
+            "-X" | "--request" => method = Some(text(value(&option)?)),
+            "-H" | "--header" => headers.push(value(&option)?),
+            "-b" | "--cookie" => headers.push([b"Cookie: ".to_vec(), value(&option)?].concat()),
+            "-A" | "--user-agent" => {
+                headers.push([b"User-Agent: ".to_vec(), value(&option)?].concat())
+            }
+            "-e" | "--referer" => headers.push([b"Referer: ".to_vec(), value(&option)?].concat()),
+            "--url" => url = Some(text(value(&option)?)),
             "-I" | "--head" => method = Some("HEAD".into()),
             "-G" | "--get" => method = Some("GET".into()),
+            "-g" | "--globoff" => globoff = true,
             option if BODY.contains(&option) => {
                 value(option)?;
                 body = true;
             }
             flag if FLAGS.contains(&flag) => {}
-            option if option.starts_with('-') => {
+            option if option.starts_with('-') && option.len() > 1 => {
                 return Err(format!("--curl: unsupported curl option {option}"))
             }
-            _ if url.is_some() => return Err(format!("--curl: a second URL {word:?}")),
-            _ => url = Some(word),
+            ";" | "&&" | "||" | "|" => {
+                return Err(format!(
+                    "--curl: {option:?} joins several commands; give one, or save them as HAR for --har"
+                ))
+            }
+            _ if url.is_some() => return Err(format!("--curl: a second URL {option:?}")),
+            _ => url = Some(option),
         }
     }
     let url = url.ok_or("--curl: the command has no URL")?;
+    // Chromium and Safari escape curl's URL globbing characters, which curl then unescapes.
+    let url = if globoff { url } else { unglob(&url) };
     let method = method.unwrap_or_else(|| if body { "POST" } else { "GET" }.to_string());
-    Request::from_line(&format!("{method} {url}"), &headers)
+    let mut request = Request::from_line(&format!("{method} {url}"), &[])?;
+    for header in headers {
+        request.add_header(&header)?;
+    }
+    Ok(request)
+}
+
+/// The command's words, as bash splits them: `$'...'` decoded, a backslash at the end of a
+/// line continuing the command, and a command copied on Windows ending its lines in CR LF.
+fn words(command: &str) -> Result<Vec<Vec<u8>>, String> {
+    let command = command.replace("\r\n", "\n").replace("\\\n", " ");
+    let command = ansi_c::unquote(command.as_bytes())?;
+    shlex::bytes::split(&command)
+        .ok_or_else(|| "--curl: the command has an unclosed quote or a trailing backslash".into())
+}
+
+/// An option and the value attached to it (`-XPOST`); any other word as it is.
+fn split_short(word: Vec<u8>) -> (String, Option<Vec<u8>>) {
+    let short = word.get(..2).and_then(|p| std::str::from_utf8(p).ok());
+    match short {
+        Some(option) if word.len() > 2 && SHORT_WITH_VALUE.contains(&option) => {
+            (option.to_string(), Some(word[2..].to_vec()))
+        }
+        _ => (String::from_utf8_lossy(&word).into_owned(), None),
+    }
+}
+
+fn unglob(url: &str) -> String {
+    ["[", "]", "{", "}"]
+        .iter()
+        .fold(url.to_string(), |url, c| url.replace(&format!("\\{c}"), c))
 }

@@ -3,7 +3,14 @@
 //! filter's own decision ([`cors::evaluate`]) through [`RequestView`], and writes out what
 //! the filter would do, in words. Like the other hosts it knows no CORS rule.
 
+mod ansi_c;
 mod curl;
+pub mod envoy;
+mod har;
+mod json;
+
+pub use har::{explain_har, har_text, read_har, HarRequest};
+pub use json::explain_json;
 
 use crate::cors::{self, header, Action, Evaluation, HeaderEdit, Outcome, RequestView};
 use crate::cors::{MERGES_VARY, REPLACES_UPSTREAM_CORS};
@@ -35,7 +42,7 @@ impl Request {
         };
         let mut request = Request::new(method, url)?;
         for header in headers {
-            request.add_header_line(header)?;
+            request.add_header(header.as_bytes())?;
         }
         Ok(request)
     }
@@ -77,26 +84,59 @@ impl Request {
         })
     }
 
-    /// `Name: value`; `Host` sets the authority, as it does in HTTP/1.
-    fn add_header_line(&mut self, line: &str) -> Result<(), String> {
-        let (name, value) = line
-            .split_once(':')
-            .filter(|(name, _)| is_token(name.trim_end().as_bytes()))
-            .ok_or_else(|| format!("header {line:?}: expected 'Name: value'"))?;
-        let name = name.trim_end().to_ascii_lowercase();
-        let value = value.trim();
+    /// `Name: value`; `Host` sets the authority, as it does in HTTP/1, and so do the HTTP/2
+    /// pseudo-headers (`:authority: api.example.com`) the browsers' own copies hold.
+    fn add_header(&mut self, line: &[u8]) -> Result<(), String> {
+        let shown = || {
+            format!(
+                "header {:?}: expected 'Name: value'",
+                String::from_utf8_lossy(line)
+            )
+        };
+        let pseudo = line.starts_with(b":");
+        let colon = line
+            .iter()
+            .skip(1)
+            .position(|b| *b == b':')
+            .ok_or_else(shown)?
+            + 1;
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        let name = std::str::from_utf8(name).map_err(|_| shown())?.trim_end();
+        let bare = name.strip_prefix(':').unwrap_or(name);
+        if bare.is_empty() || !is_token(bare.as_bytes()) {
+            return Err(shown());
+        }
+        let name = name.to_ascii_lowercase();
+        let value = value.trim_ascii();
+        if pseudo {
+            return self.set_pseudo(&name, value).ok_or_else(shown);
+        }
         if name == "host" {
-            self.authority = value.to_string();
+            self.authority = String::from_utf8_lossy(value).into_owned();
             return Ok(());
         }
         match self.headers.iter_mut().find(|(n, _)| *n == name) {
             Some((_, existing)) => {
                 existing.push(b',');
-                existing.extend_from_slice(value.as_bytes());
+                existing.extend_from_slice(value);
             }
-            None => self.headers.push((name, value.as_bytes().to_vec())),
+            None => self.headers.push((name, value.to_vec())),
         }
         Ok(())
+    }
+
+    /// An HTTP/2 pseudo-header; `None` for one a request does not have.
+    fn set_pseudo(&mut self, name: &str, value: &[u8]) -> Option<()> {
+        let value = String::from_utf8_lossy(value).into_owned();
+        let field = match name {
+            ":authority" => &mut self.authority,
+            ":path" => &mut self.path,
+            ":method" => &mut self.method,
+            ":scheme" => &mut self.scheme,
+            _ => return None,
+        };
+        *field = value;
+        Some(())
     }
 
     fn url(&self) -> String {
@@ -132,6 +172,73 @@ impl RequestView for Request {
 
     fn route_name(&self) -> Option<Vec<u8>> {
         self.route.as_ref().map(|r| r.as_bytes().to_vec())
+    }
+}
+
+/// A response to the request before the filter sees it: the upstream's, or one Envoy made
+/// itself (`local`, such as a route's `direct_response` or an auth filter's 401).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    /// Lower-case names, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub local: bool,
+}
+
+/// What the client gets once the filter has done its part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    pub status: u16,
+    /// Whether the request reached the upstream.
+    pub upstream: bool,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// What the client gets for `request` when the proxy's answer would be `reply`: the
+/// filter's own decision carried out as a proxy host carries it out.
+pub fn answer(config: &Config, request: &Request, reply: Reply) -> Answered {
+    let Reply {
+        status,
+        mut headers,
+        local,
+    } = reply;
+    match cors::evaluate(config, request).action {
+        Action::Nothing => {}
+        Action::Respond(response) => {
+            let headers = response
+                .headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+                .collect();
+            return Answered {
+                status: u16::try_from(response.status).unwrap_or(u16::MAX),
+                upstream: false,
+                headers,
+            };
+        }
+        Action::Decorate(plan) => {
+            let view = headers.iter().map(|(n, v)| (n.as_bytes(), v.as_slice()));
+            for edit in plan.edits(view.collect::<Vec<_>>()) {
+                apply(&mut headers, edit);
+            }
+        }
+    }
+    Answered {
+        status,
+        upstream: !local,
+        headers,
+    }
+}
+
+/// One edit applied as Envoy applies it: a set replaces every value of its name.
+fn apply(headers: &mut Vec<(String, Vec<u8>)>, edit: HeaderEdit) {
+    match edit {
+        HeaderEdit::Set(name, value) => {
+            headers.retain(|(n, _)| n != name);
+            headers.push((name.to_string(), value.into_bytes()));
+        }
+        HeaderEdit::Add(name, value) => headers.push((name.to_string(), value.into_bytes())),
+        HeaderEdit::Remove(name) => headers.retain(|(n, _)| *n != name),
     }
 }
 
@@ -268,19 +375,33 @@ fn misfit(condition: Condition, facts: &RequestFacts) -> String {
 }
 
 fn decision(outcome: &Outcome) -> String {
-    let counter = outcome.counter().map(|counter| counter.name());
+    match decision_parts(outcome) {
+        (name, Some(reason)) => format!("{name}: {reason}"),
+        (name, None) => name,
+    }
+}
+
+/// The decision's name (its counter's, or `disabled`) and, when there is one, why.
+fn decision_parts(outcome: &Outcome) -> (String, Option<String>) {
+    let counter = outcome.counter().map(|counter| counter.name().to_string());
     match (outcome, counter) {
         (Outcome::PreflightDenied(denial) | Outcome::ActualDenied(denial), Some(name)) => {
-            format!("{name}: {denial}")
+            (name, Some(denial.to_string()))
         }
-        (Outcome::NoOrigin, Some(name)) => {
-            format!("{name}: the request has no Origin header, so it is no CORS request")
-        }
-        (_, Some(name)) => name.to_string(),
-        (Outcome::Disabled, None) => {
-            "disabled: no CORS handling, the request and its response pass untouched".into()
-        }
-        _ => format!("{outcome:?}"),
+        (Outcome::NoOrigin, Some(name)) => (
+            name,
+            Some("the request has no Origin header, so it is no CORS request".into()),
+        ),
+        (_, Some(name)) => (name, None),
+        (Outcome::Disabled, None) => (
+            "disabled".into(),
+            Some("no CORS handling, the request and its response pass untouched".into()),
+        ),
+        (Outcome::Unmatched, None) => (
+            "unmatched".into(),
+            Some("no policy applies: the request and its response pass untouched".into()),
+        ),
+        _ => (format!("{outcome:?}"), None),
     }
 }
 

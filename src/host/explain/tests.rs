@@ -126,8 +126,24 @@ fn a_curl_command_we_cannot_read_is_an_error() {
         r#"--curl: a second URL "https://b.example/""#
     );
     assert_eq!(
-        error("curl https://a.example/ --data-raw $'it\\'s'"),
-        "--curl: ANSI-C quoting ($'...') is not supported; write those words in plain single quotes"
+        error("curl https://a.example/ --data-raw $'it\\'s"),
+        "--curl: the command has an unclosed quote or a trailing backslash"
+    );
+    assert_eq!(
+        error("curl ^\"https://a.example/^\" -H ^\"origin: x^\""),
+        "--curl: this is a copy for Windows cmd (^\"...^\"); copy as cURL (bash)"
+    );
+    assert_eq!(
+        error("curl 'https://a.example/' ;\ncurl 'https://b.example/'"),
+        "--curl: \";\" joins several commands; give one, or save them as HAR for --har"
+    );
+    assert_eq!(
+        error("curl https://a.example/ -H ': x'"),
+        "header \": x\": expected 'Name: value'"
+    );
+    assert_eq!(
+        error("curl https://a.example/ -H ':status: 200'"),
+        "header \":status: 200\": expected 'Name: value'"
     );
 }
 
@@ -233,4 +249,15 @@ fn a_request_a_browser_preflights_gets_a_note() {
          --request 'OPTIONS https://api.example.com/api/x' -H 'Origin: https://app.example.com' \
          -H 'Access-Control-Request-Method: PUT'\n"
     ));
+}
+
+proptest::proptest! {
+    /// Whatever is pasted, the readers answer with a request or an error, never a panic.
+    #[test]
+    fn no_paste_makes_the_readers_panic(text in "(curl |[-$'\"\\\\ :;^a-zA-Z0-9\\[\\]{}/.\n]){0,60}") {
+        let _ = Request::from_curl(&text);
+        let _ = Request::from_line(&text, std::slice::from_ref(&text));
+        let _ = super::read_har(&text);
+        let _ = super::ansi_c::unquote(text.as_bytes());
+    }
 }
