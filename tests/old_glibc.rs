@@ -102,13 +102,7 @@ fn envoy_in_debian_11() -> Command {
 #[test]
 fn envoy_on_debian_11_loads_the_module_and_answers_a_preflight() {
     let upstream = Upstream::start();
-    let policy = json!({"policies": [{
-        "allow_origins": ["https://app.example.com"],
-        "allow_methods": ["PUT"],
-    }]});
-    let filter = dynamic_module_filter(&policy, Encoding::Json);
-    let routes = json!([{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
-    let config = bootstrap(vec![filter], routes, upstream.port).to_string();
+    let config = with_the_module(upstream.port);
     let envoy = Envoy::start_by(envoy_in_debian_11(), &config, "json", &dynamic_module_dir());
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", envoy.pid())).unwrap();
     assert!(
@@ -151,13 +145,7 @@ fn aarch64_envoy_on_debian_11_loads_the_aarch64_module_and_answers_a_preflight()
     let mut qemu = Command::new("qemu-aarch64");
     qemu.arg("-L").arg(&root).arg(&envoy_bin);
     let upstream = Upstream::start();
-    let policy = json!({"policies": [{
-        "allow_origins": ["https://app.example.com"],
-        "allow_methods": ["PUT"],
-    }]});
-    let filter = dynamic_module_filter(&policy, Encoding::Json);
-    let routes = json!([{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
-    let config = bootstrap(vec![filter], routes, upstream.port).to_string();
+    let config = with_the_module(upstream.port);
     let modules = module.parent().expect("a file has a folder");
     let envoy = Envoy::start_by(qemu, &config, "json", modules);
     assert!(
@@ -191,4 +179,15 @@ fn answered_preflight(envoy: &Envoy) -> support::http::Response {
         Some("https://app.example.com")
     );
     response
+}
+
+/// A bootstrap with the dynamic module and a policy allowing `PUT` from the app's origin.
+fn with_the_module(upstream_port: u16) -> String {
+    let policy = json!({"policies": [{
+        "allow_origins": ["https://app.example.com"],
+        "allow_methods": ["PUT"],
+    }]});
+    let filter = dynamic_module_filter(&policy, Encoding::Json);
+    let routes = json!([{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]);
+    bootstrap(vec![filter], routes, upstream_port).to_string()
 }
