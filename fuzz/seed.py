@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Seeds fuzz/corpus/<target>/ from the conformance table (tests/conformance/*.json): its
 configurations as JSON text, as a Struct's bytes and their Gateway API `cors` fields; its
-requests as the decision target's fields, as `--request` lines and as curl commands.
+requests as the decision target's fields, as `--request` lines and as curl commands; and
+the HAR files of tests/har/ and the Envoy configs of envoy/ for the checker's readers.
 Files are named by their content's sha1, as libFuzzer names what it keeps."""
 
 import hashlib
@@ -148,6 +149,10 @@ def seeds():
         yield "decision", decision_fields(request, headers)
         yield "check_request", check_lines(request, headers)
         yield "check_curl", curl(request, headers)
+    for har in sorted((ROOT / "tests" / "har").glob("*.har")):
+        yield "check_har", har.read_bytes()
+    for config in sorted((ROOT / "envoy").glob("*.yaml")):
+        yield "check_envoy_config", config.read_bytes()
 
 
 def main():

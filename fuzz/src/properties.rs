@@ -23,17 +23,17 @@ pub type Target = fn(&[u8]);
 /// Which origins a policy allows, where a target can tell by itself.
 pub type Allows<'a> = Option<&'a dyn Fn(&[u8]) -> bool>;
 
-/// Every target, by the name of its folder under fuzz/corpus/ and fuzz/artifacts/.
-/// Slots for the checker's readers to come: `check_har` (a browser's HAR export) and
-/// `check_envoy_config` (the filter's config in an Envoy bootstrap) get a line here, a
-/// function below, a file in fuzz_targets/ and a `[[bin]]` in fuzz/Cargo.toml.
-pub const TARGETS: [(&str, Target); 6] = [
+/// Every target, by the name of its folder under fuzz/corpus/ and fuzz/artifacts/ (each also
+/// has a file in fuzz_targets/ and a `[[bin]]` in fuzz/Cargo.toml).
+pub const TARGETS: [(&str, Target); 8] = [
     ("config_json", config_json),
     ("config_struct", config_struct),
     ("config_cors_dialect", config_cors_dialect),
     ("decision", decision),
     ("check_request", check_request),
     ("check_curl", check_curl),
+    ("check_har", check_har),
+    ("check_envoy_config", check_envoy_config),
 ];
 
 // ------------------------------------------------------------------------------------------
@@ -420,6 +420,44 @@ pub fn check_request(data: &[u8]) {
 pub fn check_curl(data: &[u8]) {
     if let Ok(request) = Request::from_curl(&String::from_utf8_lossy(data)) {
         read_well(&request);
+    }
+}
+
+/// `cors-wasm-check --har FILE`: a browser's HAR export. Each cross-origin request it reads is
+/// read well, and the explanation of them all names each one.
+pub fn check_har(data: &[u8]) {
+    let Ok((requests, others)) = explain::read_har(&String::from_utf8_lossy(data)) else {
+        return;
+    };
+    for har in &requests {
+        read_well(&har.request);
+    }
+    let explained = explain::explain_har(&fixed_config(), &requests, others);
+    let text = explain::har_text(&explained);
+    for har in &requests {
+        let entry = format!("entries[{}]", har.entry);
+        assert!(text.contains(&entry), "{entry} is not explained:\n{text}");
+    }
+}
+
+/// `cors-wasm-check envoy.yaml`: an Envoy configuration. Every cors-wasm filter found sits at
+/// a path of the file; a configuration read from it is judged by the filter's own validation;
+/// the route Envoy would pick for a request is found or said to be unknown, never a panic.
+pub fn check_envoy_config(data: &[u8]) {
+    let Ok(trees) = cors_wasm::encoding::yaml::parse(&String::from_utf8_lossy(data)) else {
+        return;
+    };
+    let request = Request::from_line("OPTIONS https://api.example.com/api/x", &[]);
+    let request = request.expect("a request line the checker reads");
+    for tree in trees.iter().filter(|t| explain::envoy::is_envoy_config(t)) {
+        for filter in explain::envoy::filters(tree) {
+            if let Ok(config) = &filter.config {
+                let _ = Config::parse(config.to_string().as_bytes());
+            }
+            if let Some(manager) = &filter.connection_manager {
+                let _ = explain::envoy::route_for(manager, &request);
+            }
+        }
     }
 }
 
