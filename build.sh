@@ -17,6 +17,8 @@
 #                       suite sends 100,000)
 #   ./build.sh memcheck the dynamic module in Envoy under valgrind memcheck (tests/memcheck.rs)
 #   ./build.sh fuzz [SECONDS]   a coverage-guided fuzzing campaign, SECONDS per target (docs/fuzzing.md)
+#   ./build.sh mutants [ARGS]   mutation testing with cargo-mutants (.cargo/mutants.toml), cargo-mutants'
+#                       ARGS passed on, e.g. --file 'src/cors/**' (docs/mutants.md)
 #   ./build.sh check F  validate policy files (JSON, YAML or an Istio WasmPlugin) as the filter would
 #   ./build.sh istio-image [--write] [DESTINATION]   build the module's OCI image for Istio and
 #                       Envoy Gateway, push it (default: an OCI layout, target/istio-image) and
@@ -632,6 +634,21 @@ run_bench() {
     --fuel "${CARGO_TARGET_DIR:-target}/fuel.md" "$@"
 }
 
+# cargo-mutants from crates.io, pinned: another release makes other mutants, and other counts
+# than docs/mutants.md records.
+MUTANTS_VERSION=27.1.0
+
+# ./build.sh mutants [ARGS]: cargo-mutants over src/ with .cargo/mutants.toml's tests, in a
+# copy of the tree built into this checkout's target/, whose compiled dependencies it reuses.
+run_mutants() {
+  toolchain
+  if [[ "$(cargo mutants --version 2>/dev/null)" != *" $MUTANTS_VERSION" ]]; then
+    echo "installing cargo-mutants $MUTANTS_VERSION (crates.io)"
+    cargo install --locked --quiet cargo-mutants --version "$MUTANTS_VERSION"
+  fi
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo mutants "$@"
+}
+
 case "${1:-build}" in
   build) build ;;
   test) run_tests ;;
@@ -646,8 +663,9 @@ case "${1:-build}" in
   soak) run_soak ;;
   memcheck) run_memcheck ;;
   fuzz) shift; run_fuzz "$@" ;;
+  mutants) shift; run_mutants "$@" ;;
   istio-image) shift; run_istio_image "$@" ;;
   istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench|fuel|soak|memcheck|fuzz [SECONDS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac
