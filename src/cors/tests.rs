@@ -763,3 +763,21 @@ fn edits_describe_themselves_for_a_log_line() {
         ]
     );
 }
+
+/// Hosts write a local response's values through `AsRef<[u8]>`, and tests compare them by
+/// content, whichever way each is held (killed mutants of `header.rs`: docs/mutants.md).
+#[test]
+fn a_header_value_is_its_text_however_it_is_held() {
+    let held = [
+        HeaderValue::Static("Origin"),
+        HeaderValue::Shared("Origin".into()),
+        HeaderValue::Owned("Origin".into()),
+    ];
+    for value in &held {
+        let bytes: &[u8] = value.as_ref();
+        assert_eq!(bytes, b"Origin", "{value:?}");
+        assert!(held.iter().all(|other| other == value), "{value:?}");
+        assert_ne!(*value, HeaderValue::Static("Origin, Accept"), "{value:?}");
+        assert_ne!(*value, HeaderValue::Owned(String::new()), "{value:?}");
+    }
+}
