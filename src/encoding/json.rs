@@ -164,6 +164,20 @@ mod tests {
         assert!(parse(deep(1_000_000).as_bytes()).is_err());
     }
 
+    /// Closing brackets give the depth back, and only a string's backslash escapes.
+    #[test]
+    fn depth_counts_open_brackets_outside_strings_only() {
+        let siblings = format!("[{}[]]", "[],".repeat(MAX_DEPTH * 2));
+        assert!(parse(siblings.as_bytes()).is_ok());
+        let deep = format!("\\{}", "[".repeat(MAX_DEPTH + 1));
+        assert_eq!(
+            parse(deep.as_bytes()).unwrap_err(),
+            malformed(&format!(
+                "nesting deeper than {MAX_DEPTH} levels at line 1 column 102"
+            ))
+        );
+    }
+
     #[test]
     fn brackets_inside_strings_do_not_nest() {
         let text = format!(r#"["{}\"{}"]"#, "[".repeat(200), "{".repeat(200));
