@@ -62,6 +62,17 @@ mod tests {
         );
     }
 
+    /// An integer or boolean key is the key's text, as in JSON; a sequence is none.
+    #[test]
+    fn scalar_keys_become_their_text() {
+        let tree = &parse("1: a\ntrue: b\n1.5: c\n").unwrap()[0];
+        assert_eq!(tree, &json!({"1": "a", "true": "b", "1.5": "c"}));
+        assert_eq!(
+            parse("[a]: b\n").unwrap_err(),
+            "a mapping key is not a scalar"
+        );
+    }
+
     #[test]
     fn malformed_yaml_is_an_error() {
         assert!(parse("a: [1, 2")
