@@ -32,6 +32,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from bootstrap import bootstrap  # noqa: E402 (the tests' generator, found through ROOT)
 APP = "https://app.example.com"
 ENVOY_CPU, LOAD_CPU = "0", "1"
 
@@ -170,33 +172,8 @@ def dynamic_module_filter(policy):
 
 
 def envoy_config(filters, upstream_port, routes=None, vhost_extra=None, max_headers_kb=None):
-    routes = routes or [{"name": "api", "match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
-    vhost = {"name": "all", "domains": ["*"], "routes": routes, **(vhost_extra or {})}
-    router = {"name": "envoy.filters.http.router",
-              "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
-    return {
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
-        "static_resources": {
-            "listeners": [{
-                "name": "main",
-                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "main",
-                        "route_config": {"name": "routes", "virtual_hosts": [vhost]},
-                        "http_filters": filters + [router],
-                        **({"max_request_headers_kb": max_headers_kb} if max_headers_kb else {}),
-                    }}]}],
-            }],
-            "clusters": [{
-                "name": "upstream", "type": "STATIC", "connect_timeout": "2s",
-                "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [{"endpoint": {
-                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream_port}}}}]}]},
-            }],
-        },
-    }
+    manager = {"max_request_headers_kb": max_headers_kb} if max_headers_kb else None
+    return bootstrap(filters, upstream_port, routes, virtual_host=vhost_extra, connection_manager=manager)
 
 
 class Envoy:

@@ -153,49 +153,26 @@ pub fn wasm_filter(policy: &Value, encoding: Encoding) -> Value {
 }
 
 /// A bootstrap: one listener on a free port with `filters` then the router, `routes` in one
-/// virtual host for every domain, and an `upstream` cluster on `upstream_port`.
+/// virtual host for every domain, and an `upstream` cluster on `upstream_port`. Made by
+/// `bootstrap.py`, the generator the benchmark uses too.
 pub fn bootstrap(filters: Vec<Value>, routes: Value, upstream_port: u16) -> Value {
-    let mut http_filters = filters;
-    http_filters.push(json!({
-        "name": "envoy.filters.http.router",
-        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
-    }));
-    json!({
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
-        "static_resources": {
-            "listeners": [{
-                "name": "main",
-                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "main",
-                        // The tests' client sends `connection: close` and reads to the end;
-                        // Envoy would wait up to a second (its default) for the client to
-                        // close first after a local reply.
-                        "delayed_close_timeout": "0s",
-                        "route_config": {
-                            "name": "routes",
-                            "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}],
-                        },
-                        "http_filters": http_filters,
-                    },
-                }]}],
-            }],
-            "clusters": [{
-                "name": "upstream",
-                "type": "STATIC",
-                "connect_timeout": "2s",
-                "load_assignment": {
-                    "cluster_name": "upstream",
-                    "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {
-                        "address": "127.0.0.1", "port_value": upstream_port,
-                    }}}}]}],
-                },
-            }],
-        },
-    })
+    let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/bootstrap.py");
+    let arguments = json!({"filters": filters, "routes": routes, "upstream_port": upstream_port});
+    let mut python = Command::new("python3")
+        .arg(&generator)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 {} could not start: {e}", generator.display()));
+    let stdin = python.stdin.take().expect("python3's standard input");
+    serde_json::to_writer(stdin, &arguments).expect("arguments written to bootstrap.py");
+    let output = python.wait_with_output().expect("bootstrap.py's output");
+    assert!(
+        output.status.success(),
+        "bootstrap.py failed: {}",
+        output.status
+    );
+    serde_json::from_slice(&output.stdout).expect("bootstrap.py prints JSON")
 }
 
 impl Envoy {
