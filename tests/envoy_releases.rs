@@ -1,6 +1,6 @@
 //! What the dynamic module does in each Envoy release users run besides the pinned one
-//! (`.venv-envoy/`, installed by `./build.sh test`): the lines Envoy logs, which README.md's
-//! "Supported Envoy releases" quotes, are the lines these Envoys print. (The conformance
+//! (`.venv-envoy/`, installed by `./build.sh test`): the lines Envoy logs, which docs/operations.md's
+//! "Envoy releases and the dynamic module" quotes, are the lines these Envoys print. (The conformance
 //! table runs through each release in tests/conformance.rs.)
 
 mod support;
@@ -21,6 +21,11 @@ fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
 }
 
+/// The table of what each release logs for the module, linked from the README.
+fn operations_doc() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operations.md")).unwrap()
+}
+
 fn with_the_module(upstream_port: u16) -> Value {
     let policy = json!({"policies": [{"allow_origins": ["https://app.example.com"]}]});
     let filter = dynamic_module_filter(&policy, Encoding::Json);
@@ -28,14 +33,17 @@ fn with_the_module(upstream_port: u16) -> Value {
     bootstrap(vec![filter], routes, upstream_port)
 }
 
-/// Envoy `version` refuses the module, logging `line`, which the README quotes.
+/// Envoy `version` refuses the module, logging `line`, which docs/operations.md quotes.
 fn refused_with(version: &str, line: &str) {
     let log = Envoy::refuse_on(&envoy_release(version), &with_the_module(9));
     assert!(
         log.contains(line),
         "Envoy {version} should say {line:?}:\n{log}"
     );
-    assert!(readme().contains(line), "README.md should quote {line:?}");
+    assert!(
+        operations_doc().contains(line),
+        "docs/operations.md should quote {line:?}"
+    );
 }
 
 #[test]
@@ -61,8 +69,8 @@ fn envoy_1_38_and_1_39_load_the_module_and_warn_that_its_abi_is_deprecated() {
         );
     }
     assert!(
-        readme().contains(DEPRECATED),
-        "README.md should quote {DEPRECATED:?}"
+        operations_doc().contains(DEPRECATED),
+        "docs/operations.md should quote {DEPRECATED:?}"
     );
 }
 
