@@ -109,7 +109,7 @@ impl Request {
         let name = name.to_ascii_lowercase();
         let value = value.trim_ascii();
         if pseudo {
-            return self.set_pseudo(&name, value).ok_or_else(shown);
+            return self.set_pseudo(&name, value)?.ok_or_else(shown);
         }
         if name == "host" {
             self.authority = String::from_utf8_lossy(value).into_owned();
@@ -125,18 +125,28 @@ impl Request {
         Ok(())
     }
 
-    /// An HTTP/2 pseudo-header; `None` for one a request does not have.
-    fn set_pseudo(&mut self, name: &str, value: &[u8]) -> Option<()> {
+    /// An HTTP/2 pseudo-header; `None` for one a request does not have, an error for a value
+    /// no browser sends (Envoy would refuse the request before any filter saw it).
+    fn set_pseudo(&mut self, name: &str, value: &[u8]) -> Result<Option<()>, String> {
         let value = String::from_utf8_lossy(value).into_owned();
-        let field = match name {
-            ":authority" => &mut self.authority,
-            ":path" => &mut self.path,
-            ":method" => &mut self.method,
-            ":scheme" => &mut self.scheme,
-            _ => return None,
+        let (field, valid) = match name {
+            ":method" => (
+                &mut self.method,
+                !value.is_empty() && is_token(value.as_bytes()),
+            ),
+            ":scheme" => (&mut self.scheme, matches!(value.as_str(), "http" | "https")),
+            ":path" => (&mut self.path, value.starts_with('/')),
+            ":authority" => (
+                &mut self.authority,
+                !value.is_empty() && !value.contains('@'),
+            ),
+            _ => return Ok(None),
         };
+        if !valid {
+            return Err(format!("header {name}: {value:?} is not a valid {name}"));
+        }
         *field = value;
-        Some(())
+        Ok(Some(()))
     }
 
     fn url(&self) -> String {

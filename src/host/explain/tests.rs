@@ -76,6 +76,48 @@ fn malformed_lines_and_headers_are_errors_that_say_what_is_expected() {
     );
 }
 
+/// A pseudo-header sets what it names only with a value a browser could send: a fuzzed HAR
+/// once set the method to "\u{fffd}ELETE".
+#[test]
+fn a_pseudo_header_no_browser_sends_is_an_error() {
+    let error = |header: &str| {
+        Request::from_line("GET https://a.example/", &[header.to_string()]).unwrap_err()
+    };
+    assert_eq!(
+        error(":method: \u{fffd}ELETE"),
+        "header :method: \"\u{fffd}ELETE\" is not a valid :method"
+    );
+    assert_eq!(
+        error(":method:"),
+        r#"header :method: "" is not a valid :method"#
+    );
+    assert_eq!(
+        error(":scheme: ftp"),
+        r#"header :scheme: "ftp" is not a valid :scheme"#
+    );
+    assert_eq!(
+        error(":path: x"),
+        r#"header :path: "x" is not a valid :path"#
+    );
+    assert_eq!(
+        error(":authority: u@a.example"),
+        r#"header :authority: "u@a.example" is not a valid :authority"#
+    );
+    let request = request(
+        "GET https://a.example/",
+        &[
+            ":method: PUT",
+            ":path: /b",
+            ":authority: b.example",
+            ":scheme: http",
+        ],
+    );
+    assert_eq!(request.method, "PUT");
+    assert_eq!(request.path, "/b");
+    assert_eq!(request.authority, "b.example");
+    assert_eq!(request.scheme, "http");
+}
+
 #[test]
 fn a_copied_curl_command_is_read_as_the_request_it_sends() {
     let chrome = "curl 'https://api.example.com/api/orders' \\\n  -X 'OPTIONS' \\\n  \
