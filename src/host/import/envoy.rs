@@ -16,7 +16,12 @@ use serde_json::{json, Value};
 
 const CORS_FILTER: &str = "envoy.filters.http.cors";
 const CORS_FILTER_TYPE: &str = "envoy.extensions.filters.http.cors.v3.Cors";
-const CORS_POLICY_TYPE: &str = "envoy.config.route.v3.CorsPolicy";
+/// The filter's per-route type, and the route's own (of the deprecated `cors` fields),
+/// which Envoy took there before.
+const CORS_POLICY_TYPES: &[&str] = &[
+    "envoy.extensions.filters.http.cors.v3.CorsPolicy",
+    "envoy.config.route.v3.CorsPolicy",
+];
 const FILTER_CONFIG_TYPE: &str = "envoy.config.route.v3.FilterConfig";
 
 pub fn import(tree: &Value) -> Result<Import, ImportError> {
@@ -136,7 +141,7 @@ fn typed_policy(holder: &Value, at: &str) -> Result<Option<EnvoyCors>, ImportErr
         } else {
             any
         };
-        if type_is(inner, CORS_POLICY_TYPE) {
+        if CORS_POLICY_TYPES.iter().any(|t| type_is(inner, t)) {
             return envoy_cors::read(inner, &here).map(Some);
         }
     }

@@ -43,7 +43,7 @@ static_resources:
               domains: [api.example.com]
               typed_per_filter_config:
                 envoy.filters.http.cors:
-                  "@type": type.googleapis.com/envoy.config.route.v3.CorsPolicy
+                  "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy
                   allow_origin_string_match:
                   - exact: https://app.example.com
                   - suffix: .partner.com
@@ -151,7 +151,7 @@ virtual_hosts:
   domains: ["*"]
   typed_per_filter_config:
     cors:
-      "@type": type.googleapis.com/envoy.config.route.v3.CorsPolicy
+      "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy
       allow_origin_string_match: [{exact: "https://shop.example"}]
       allow_methods: PUT
       forward_not_matching_preflights: false
@@ -161,7 +161,7 @@ virtual_hosts:
     route: {cluster: upstream}
     typed_per_filter_config:
       cors:
-        "@type": type.googleapis.com/envoy.config.route.v3.CorsPolicy
+        "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy
         allow_methods: "*"
         allowCredentials: true
   - name: health
@@ -172,7 +172,7 @@ virtual_hosts:
     route: {cluster: upstream}
     typed_per_filter_config:
       cors:
-        "@type": type.googleapis.com/envoy.config.route.v3.CorsPolicy
+        "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy
         shadow_enabled: {default_value: {numerator: 100}}
         filter_enabled: {default_value: {numerator: 0}}
   - name: rest
@@ -299,7 +299,7 @@ virtual_hosts:
   domains: ["*"]
   typed_per_filter_config:
     envoy.filters.http.cors:
-      "@type": type.googleapis.com/envoy.config.route.v3.CorsPolicy
+      "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy
       allow_origin_string_match: [{{exact: "*"}}]
       allow_headers: "*"
       allow_credentials: {credentials}

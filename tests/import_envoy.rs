@@ -1,0 +1,495 @@
+//! `import envoy` and `import istio`, proven by difference: each native configuration of
+//! tests/import/envoy/ (and the Envoy routes Istio makes of each VirtualService of
+//! tests/import/istio/) runs in a real Envoy with its native CORS filter, and again with
+//! cors-wasm in its place given the imported policy. The same request catalogue goes to
+//! both; every response that differs must differ in a way the importer listed for the policy
+//! that applies (its change kinds), or the test fails. Needs Envoy and the built module.
+
+mod support;
+
+use cors_wasm::host::explain::{explain_json, Request};
+use cors_wasm::host::import::{self, Import, Kind};
+use cors_wasm::policy::Config;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use support::envoy::{cors_filter, Build, Encoding, Envoy};
+use support::http::{self, Response};
+use support::upstream::Upstream;
+
+const ORIGINS: &[Option<&str>] = &[
+    None,
+    Some("https://app.example.com"),
+    Some("https://shop.partner.example"),
+    Some("https://evil.example"),
+    Some("null"),
+];
+const ASKED_METHODS: &[&str] = &["GET", "PUT", "DELETE", "PATCH"];
+const ASKED_HEADERS: &[Option<&str>] = &[
+    None,
+    Some("content-type"),
+    Some("x-token"),
+    Some("authorization"),
+];
+/// What the upstream adds of its own on some requests: CORS headers that may leak.
+const UPSTREAM_CORS: &[&str] = &[
+    "access-control-allow-origin: *",
+    "access-control-allow-methods: UPSTREAM",
+];
+
+/// One request of the catalogue.
+#[derive(Debug, Clone)]
+struct Case {
+    method: String,
+    host: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Case {
+    fn send(&self, port: u16) -> Response {
+        let mut headers: Vec<(&str, &str)> = vec![("host", &self.host)];
+        headers.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        http::request(port, &self.method, &self.path, &headers)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.headers.iter().any(|(n, _)| n == name)
+    }
+
+    fn is_preflight(&self) -> bool {
+        self.method == "OPTIONS" && self.has("origin") && self.has("access-control-request-method")
+    }
+
+    /// The cors-wasm explanation of this request under `config` on `route`.
+    fn explain(&self, config: &Config, route: Option<&str>) -> Value {
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n != "x-upstream-header")
+            .map(|(n, v)| format!("{n}: {v}"))
+            .collect();
+        let line = format!("{} https://{}{}", self.method, self.host, self.path);
+        let mut request = Request::from_line(&line, &headers).unwrap();
+        request.route = route.map(str::to_string);
+        explain_json(config, &request)
+    }
+}
+
+/// Every request of the catalogue for these hosts and paths.
+fn catalogue(hosts: &[String], paths: &[String]) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for host in hosts {
+        for path in paths {
+            for origin in ORIGINS {
+                let base = |method: &str| Case {
+                    method: method.into(),
+                    host: host.clone(),
+                    path: path.clone(),
+                    headers: origin
+                        .map(|o| vec![("origin".to_string(), o.to_string())])
+                        .unwrap_or_default(),
+                };
+                for leak in [false, true] {
+                    for method in ["GET", "DELETE"] {
+                        let mut case = base(method);
+                        if leak {
+                            for line in UPSTREAM_CORS {
+                                case.headers
+                                    .push(("x-upstream-header".into(), line.to_string()));
+                            }
+                        }
+                        cases.push(case);
+                    }
+                }
+                for asked in ASKED_METHODS {
+                    for header in ASKED_HEADERS {
+                        let mut case = base("OPTIONS");
+                        case.headers
+                            .push(("access-control-request-method".into(), asked.to_string()));
+                        if let Some(h) = header {
+                            case.headers
+                                .push(("access-control-request-headers".into(), h.to_string()));
+                        }
+                        cases.push(case);
+                    }
+                }
+                let mut private = base("OPTIONS");
+                private.headers.extend([
+                    ("access-control-request-method".into(), "GET".into()),
+                    (
+                        "access-control-request-private-network".into(),
+                        "true".into(),
+                    ),
+                ]);
+                cases.push(private);
+            }
+        }
+    }
+    cases
+}
+
+/// What a browser reads of a response: status, whether the upstream answered, and the CORS
+/// headers with their lists as sets (order, case and spacing mean nothing to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    status: u16,
+    upstream: bool,
+    fields: Vec<(&'static str, String)>,
+}
+
+const FIELDS: &[&str] = &[
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-expose-headers",
+    "access-control-max-age",
+    "access-control-allow-private-network",
+    "vary",
+];
+
+fn seen(response: &Response) -> Seen {
+    let fields = FIELDS
+        .iter()
+        .map(|&name| {
+            let values = response.all(name).join(",");
+            let items: BTreeSet<String> = values
+                .split(',')
+                .map(|i| i.trim().to_ascii_lowercase())
+                .filter(|i| !i.is_empty())
+                // Browsers allow the safelisted methods whatever the list says.
+                .filter(|i| {
+                    name != "access-control-allow-methods"
+                        || !matches!(i.as_str(), "get" | "head" | "post")
+                })
+                .collect();
+            (name, items.into_iter().collect::<Vec<_>>().join(","))
+        })
+        .collect();
+    Seen {
+        status: response.status,
+        upstream: response.body == b"upstream",
+        fields,
+    }
+}
+
+/// The change kinds that explain the difference between Envoy's `native` answer and
+/// cors-wasm's `ours` to `case`, given cors-wasm's own explanation of it; `Err` names a
+/// difference no kind explains.
+fn explaining_kinds(
+    case: &Case,
+    native: &Seen,
+    ours: &Seen,
+    why: &Value,
+) -> Result<Vec<Kind>, String> {
+    let mut kinds = Vec::new();
+    if case.is_preflight() && (native.status != ours.status || native.upstream != ours.upstream) {
+        // The whole preflight answer changed: said by why cors-wasm denied it.
+        let reason = why["reason"].as_str().unwrap_or_default();
+        let kind = if reason.starts_with("origin") {
+            Kind::DeniedPreflight
+        } else if reason.starts_with("method") {
+            Kind::PreflightMethod
+        } else if reason.starts_with("header") {
+            Kind::PreflightHeaders
+        } else if reason.starts_with("private network") {
+            Kind::PrivateNetwork
+        } else {
+            return Err(format!(
+                "the preflight's answer changed, and cors-wasm says {why}"
+            ));
+        };
+        return Ok(vec![kind]);
+    }
+    if native.status != ours.status || native.upstream != ours.upstream {
+        return Err("status or upstream differ".into());
+    }
+    for ((name, a), (_, b)) in native.fields.iter().zip(&ours.fields) {
+        if a == b {
+            continue;
+        }
+        let leaked = case.has("x-upstream-header")
+            && UPSTREAM_CORS.iter().any(|l| {
+                l.split_once(": ")
+                    .is_some_and(|(n, v)| n == *name && v.to_ascii_lowercase() == *a)
+            });
+        let kind = match *name {
+            "vary" => Kind::Vary,
+            _ if leaked => Kind::UpstreamHeaders,
+            "access-control-allow-origin" if b == "*" => Kind::AnyOrigin,
+            "access-control-expose-headers" if case.is_preflight() && b.is_empty() => {
+                Kind::ExposeOnPreflight
+            }
+            _ => return Err(format!("{name}: {a:?} became {b:?}")),
+        };
+        kinds.push(kind);
+    }
+    Ok(kinds)
+}
+
+/// Runs the catalogue against both Envoys and returns each unlisted difference, and how
+/// many responses differed in all.
+fn compare(
+    native: &Envoy,
+    ours: &Envoy,
+    imported: &Import,
+    cases: &[Case],
+    route_of: &dyn Fn(&Case) -> Option<String>,
+) -> (Vec<String>, usize) {
+    let config = Config::from_tree(&imported.config()).unwrap();
+    let mut unlisted = Vec::new();
+    let mut differing = 0;
+    for case in cases {
+        let (a, b) = (seen(&case.send(native.port)), seen(&case.send(ours.port)));
+        if a == b {
+            continue;
+        }
+        differing += 1;
+        let why = case.explain(&config, route_of(case).as_deref());
+        let policy = why["policy"]["name"].as_str().unwrap_or_default();
+        let listed: Vec<Kind> = imported
+            .changes
+            .iter()
+            .filter(|c| c.policy == policy)
+            .map(|c| c.kind)
+            .collect();
+        let problem = match explaining_kinds(case, &a, &b, &why) {
+            Ok(kinds) => kinds
+                .into_iter()
+                .find(|k| !listed.contains(k))
+                .map(|k| format!("{k:?} not listed for policy {policy:?}")),
+            Err(e) => Some(e),
+        };
+        if let Some(problem) = problem {
+            unlisted.push(format!(
+                "{case:?}\n  native: {a:?}\n  cors-wasm: {b:?}\n  {problem}"
+            ));
+        }
+    }
+    (unlisted, differing)
+}
+
+fn files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/import")
+        .join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every `http_filters` list of the tree, each visited with `f`.
+fn each_filter_list(tree: &mut Value, f: &mut dyn FnMut(&mut Vec<Value>)) {
+    match tree {
+        Value::Object(fields) => {
+            for (key, inner) in fields.iter_mut() {
+                match (key.as_str(), inner) {
+                    ("http_filters", Value::Array(list)) => f(list),
+                    (_, inner) => each_filter_list(inner, f),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| each_filter_list(i, f)),
+        _ => {}
+    }
+}
+
+/// The tree without Envoy's CORS policies (typed per-filter configs and `cors` fields).
+fn without_native_policies(tree: &mut Value) {
+    match tree {
+        Value::Object(fields) => {
+            fields.remove("cors");
+            if let Some(Value::Object(typed)) = fields.get_mut("typed_per_filter_config") {
+                typed.retain(|_, any| {
+                    !any["@type"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .ends_with("CorsPolicy")
+                });
+            }
+            fields.values_mut().for_each(without_native_policies);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_native_policies),
+        _ => {}
+    }
+}
+
+/// The bootstrap with its `upstream` cluster pointed at `port`, and connection managers
+/// that close at once after a local reply (the client sends `connection: close`; Envoy's
+/// default waits a second for it to close first).
+fn with_upstream(mut tree: Value, port: u16) -> Value {
+    for listener in tree["static_resources"]["listeners"]
+        .as_array_mut()
+        .unwrap()
+    {
+        for chain in listener["filter_chains"].as_array_mut().unwrap() {
+            for filter in chain["filters"].as_array_mut().unwrap() {
+                filter["typed_config"]["delayed_close_timeout"] = json!("0s");
+            }
+        }
+    }
+    for cluster in tree["static_resources"]["clusters"].as_array_mut().unwrap() {
+        cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+            ["socket_address"]["port_value"] = json!(port);
+    }
+    tree
+}
+
+/// The same bootstrap with cors-wasm in place of Envoy's CORS filter.
+fn with_cors_wasm(mut tree: Value, imported: &Import) -> Value {
+    let ours = cors_filter(Build::Wasm, &imported.config(), Encoding::Struct);
+    each_filter_list(&mut tree, &mut |list| {
+        for filter in list.iter_mut() {
+            if filter["name"] == "envoy.filters.http.cors" {
+                *filter = ours.clone();
+            }
+        }
+    });
+    without_native_policies(&mut tree);
+    tree
+}
+
+/// The hosts and paths worth asking for: each virtual host's domains (a wildcard made a
+/// name) and each route's prefix or path, plus one no route has.
+fn hosts_and_paths(tree: &Value) -> (Vec<String>, Vec<String>) {
+    let (mut hosts, mut paths) = (BTreeSet::new(), BTreeSet::from(["/elsewhere".to_string()]));
+    let text = tree.to_string();
+    let routes: Value = serde_json::from_str(&text).unwrap();
+    let mut stack = vec![&routes];
+    while let Some(v) = stack.pop() {
+        if let Some(domains) = v.get("domains").and_then(Value::as_array) {
+            for d in domains.iter().filter_map(Value::as_str) {
+                hosts.insert(match d {
+                    "*" => "other.example".to_string(),
+                    d => d.replace('*', "a"),
+                });
+            }
+        }
+        if let Some(m) = v.get("match") {
+            for key in ["prefix", "path"] {
+                if let Some(p) = m[key].as_str() {
+                    paths.insert(format!("{}x", p.trim_end_matches('/').to_string() + "/"));
+                    paths.insert(p.to_string());
+                }
+            }
+        }
+        match v {
+            Value::Object(f) => stack.extend(f.values()),
+            Value::Array(i) => stack.extend(i.iter()),
+            _ => {}
+        }
+    }
+    (hosts.into_iter().collect(), paths.into_iter().collect())
+}
+
+/// The route Envoy picks for a case: its name, from the bootstrap's routes (prefix and path
+/// matchers, domains exact, `*.suffix` or `*`).
+fn route_for(tree: &Value, case: &Case) -> Option<String> {
+    let mut found = Vec::new();
+    find_vhosts(tree, &mut found);
+    let fits = |d: &str| {
+        d == "*" || d == case.host || d.strip_prefix('*').is_some_and(|s| case.host.ends_with(s))
+    };
+    let rank = |d: &str| {
+        if d == "*" {
+            2
+        } else if d.starts_with('*') {
+            1
+        } else {
+            0
+        }
+    };
+    let vhost = found
+        .iter()
+        .filter_map(|v| {
+            let best = v["domains"]
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|d| fits(d))
+                .map(rank)
+                .min()?;
+            Some((best, *v))
+        })
+        .min_by_key(|(r, _)| *r)?
+        .1;
+    vhost["routes"].as_array()?.iter().find_map(|r| {
+        let m = &r["match"];
+        let hit = m["prefix"]
+            .as_str()
+            .is_some_and(|p| case.path.starts_with(p))
+            || m["path"].as_str().is_some_and(|p| case.path == p);
+        hit.then(|| r["name"].as_str().unwrap_or_default().to_string())
+    })
+}
+
+fn find_vhosts<'a>(v: &'a Value, found: &mut Vec<&'a Value>) {
+    match v {
+        Value::Object(f) => {
+            if let Some(Value::Array(hosts)) = f.get("virtual_hosts") {
+                found.extend(hosts.iter());
+            }
+            f.values().for_each(|i| find_vhosts(i, found));
+        }
+        Value::Array(i) => i.iter().for_each(|x| find_vhosts(x, found)),
+        _ => {}
+    }
+}
+
+/// One native bootstrap against its import; returns the failures.
+fn difference(name: &str, bootstrap: Value, imported: &Import) -> Vec<String> {
+    let upstream = Upstream::start();
+    let native_tree = with_upstream(bootstrap, upstream.port);
+    let ours_tree = with_cors_wasm(native_tree.clone(), imported);
+    let native = Envoy::start(&native_tree);
+    let ours = Envoy::start(&ours_tree);
+    let (hosts, paths) = hosts_and_paths(&native_tree);
+    let cases = catalogue(&hosts, &paths);
+    let route_of = |case: &Case| route_for(&native_tree, case);
+    let (unlisted, differing) = compare(&native, &ours, imported, &cases, &route_of);
+    eprintln!(
+        "{name}: {} requests, {differing} answered differently",
+        cases.len()
+    );
+    assert!(
+        differing > 0,
+        "{name}: no response differed, so the comparison proves nothing"
+    );
+    // The same comparison with nothing listed must fail: it can see an unlisted change.
+    let unlisting = Import {
+        policies: imported.policies.clone(),
+        changes: Vec::new(),
+    };
+    let (all_unlisted, _) = compare(&native, &ours, &unlisting, &cases, &route_of);
+    assert!(
+        !all_unlisted.is_empty(),
+        "{name}: differences pass without being listed"
+    );
+    unlisted
+        .into_iter()
+        .map(|u| format!("{name}: {u}"))
+        .collect()
+}
+
+#[test]
+fn envoy_native_configs_differ_only_as_listed() {
+    let mut failures = Vec::new();
+    for file in files("envoy") {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let imported =
+            import::import("envoy", &text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let tree = cors_wasm::encoding::yaml::parse(&text).unwrap().remove(0);
+        failures.extend(difference(&file.display().to_string(), tree, &imported));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} unlisted differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
