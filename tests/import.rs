@@ -70,6 +70,11 @@ fn envoy_sources_import() {
 }
 
 #[test]
+fn istio_sources_import() {
+    imports_every_source("istio", "istio");
+}
+
+#[test]
 fn bad_input_is_one_line_and_exit_2() {
     let dir = std::env::temp_dir().join(format!("cors-wasm-import-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,6 +82,7 @@ fn bad_input_is_one_line_and_exit_2() {
         ("envoy", "no-cors.yaml", "static_resources: {listeners: [{filter_chains: [{filters: [{typed_config: {http_filters: [{name: envoy.filters.http.router}], route_config: {virtual_hosts: []}}}]}]}]}", "no envoy.filters.http.cors filter"),
         ("envoy", "broken.yaml", "a: [", "not valid YAML"),
         ("nginx", "x.yaml", "a: 1", "unknown source \"nginx\""),
+        ("istio", "no-cors.yaml", "kind: VirtualService\nmetadata: {name: v}\nspec: {http: [{name: a}]}", "VirtualService v: spec.http: no route has a corsPolicy"),
     ];
     for (source, name, text, expected) in cases {
         let file = dir.join(name);

@@ -13,7 +13,7 @@ use cors_wasm::policy::Config;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use support::envoy::{cors_filter, Build, Encoding, Envoy};
+use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy};
 use support::http::{self, Response};
 use support::upstream::Upstream;
 
@@ -485,6 +485,59 @@ fn envoy_native_configs_differ_only_as_listed() {
             import::import("envoy", &text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let tree = cors_wasm::encoding::yaml::parse(&text).unwrap().remove(0);
         failures.extend(difference(&file.display().to_string(), tree, &imported));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} unlisted differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The Envoy routes Istio makes of a VirtualService: one virtual host of its `hosts`, one
+/// route a `http` entry (its name, its URI prefix), with the `CorsPolicy` Istio writes.
+fn istio_bootstrap(service: &Value) -> Value {
+    let routes: Vec<Value> = service["spec"]["http"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|http| {
+            let prefix = http["match"][0]["uri"]["prefix"].as_str().unwrap_or("/");
+            let mut route = json!({"match": {"prefix": prefix}, "route": {"cluster": "upstream"}});
+            if let Some(name) = http["name"].as_str() {
+                route["name"] = json!(name);
+            }
+            if let Some(cors) = http.get("corsPolicy") {
+                let policy = import::istio::envoy_policy(cors, "corsPolicy").unwrap();
+                route["typed_per_filter_config"] = json!({"envoy.filters.http.cors": policy});
+            }
+            route
+        })
+        .collect();
+    let cors = json!({
+        "name": "envoy.filters.http.cors",
+        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"},
+    });
+    let mut tree = bootstrap(vec![cors], json!(routes), 1);
+    let hcm = &mut tree["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"];
+    hcm["route_config"]["virtual_hosts"][0]["domains"] = service["spec"]["hosts"].clone();
+    tree
+}
+
+#[test]
+fn istio_virtual_services_differ_only_as_listed() {
+    let mut failures = Vec::new();
+    for file in files("istio") {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let imported =
+            import::import("istio", &text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let service = cors_wasm::encoding::yaml::parse(&text).unwrap().remove(0);
+        failures.extend(difference(
+            &file.display().to_string(),
+            istio_bootstrap(&service),
+            &imported,
+        ));
     }
     assert!(
         failures.is_empty(),

@@ -1,14 +1,12 @@
 //! `cors-wasm-check import`: another proxy's or framework's CORS configuration read into a
 //! cors-wasm configuration, with every change a browser would see listed. Envoy's native
-//! filter ([`envoy`]), Istio's `corsPolicy` ([`istio`], which Istio carries out with that
-//! same filter, so it is read into Envoy's meaning first) and Express's `cors` middleware
-//! ([`express`]). What cannot be expressed is an error naming where it is, never dropped or
+//! filter ([`envoy`]) and Istio's `corsPolicy` ([`istio`], which Istio carries out with that
+//! same filter, so it is read into Envoy's meaning first). What cannot be expressed is an error naming where it is, never dropped or
 //! widened. Native only: the module never carries it.
 
 pub mod envoy;
 mod envoy_cors;
-// pub mod express;
-// pub mod istio;
+pub mod istio;
 mod origins;
 mod yaml_out;
 
@@ -50,18 +48,10 @@ pub enum Kind {
     DeniedPreflight,
     /// `Access-Control-Allow-Origin: *` where the origin was echoed, or the other way.
     AnyOrigin,
-    /// Headers sent to requests whose origin is not allowed, or without `Origin`.
-    DisallowedOriginHeaders,
     /// `Access-Control-Expose-Headers` on preflight answers.
     ExposeOnPreflight,
-    /// The preflight answer's status or who answers it.
-    PreflightAnswer,
-    /// `OPTIONS` requests that are not preflights, once answered as preflights.
-    PlainOptions,
     /// `Access-Control-Max-Age` capped.
     MaxAge,
-    /// A source value that matched nothing a browser sends, or a route CORS never saw.
-    NeverMatched,
 }
 
 /// An error: what cannot be imported, with where it is.
@@ -80,7 +70,7 @@ impl Import {
 }
 
 /// The sources `import` reads, by the word that names them on the command line.
-pub const SOURCES: &[&str] = &["envoy", "istio", "express"];
+pub const SOURCES: &[&str] = &["envoy", "istio"];
 
 /// `cors-wasm-check import SOURCE FILE`: the configuration on standard output, each change
 /// on standard error (`FILE: where: what`); 0 when imported, 2 with one error line.
@@ -114,8 +104,7 @@ pub fn run(args: &[String]) -> u8 {
 pub fn import(source: &str, text: &str) -> Result<Import, ImportError> {
     let imported = match source {
         "envoy" => envoy::import(&read_tree(text)?),
-        // "istio"
-        // "express"
+        "istio" => istio::import(&read_documents(text)?),
         other => Err(format!(
             "unknown source {other:?}: expected one of {}",
             SOURCES.join(", ")

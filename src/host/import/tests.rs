@@ -353,3 +353,104 @@ fn bad_input_is_one_error_naming_where() {
         assert!(!error.contains('\n'), "{error}");
     }
 }
+
+const VIRTUAL_SERVICE: &str = r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api}
+spec:
+  hosts: [api.example.com]
+  http:
+  - name: write
+    match: [{uri: {prefix: /write}}]
+    corsPolicy:
+      allowOrigins: [{exact: "https://app.example.com"}, {regex: "https://.*\\.partner\\.example"}]
+      allowMethods: [PUT]
+      allowHeaders: [X-Token]
+      maxAge: 24h
+      unmatchedPreflights: IGNORE
+  - name: read
+    route: []
+"#;
+
+#[test]
+fn istio_cors_policies_by_route_name() {
+    let imported = import("istio", VIRTUAL_SERVICE).unwrap();
+    assert_eq!(
+        imported.yaml(),
+        r#"policies:
+  - name: "write"
+    match:
+      routes: ["write"]
+    allow_origins: ["https://app.example.com"]
+    allow_origin_regexes: ["https://.*\\.partner\\.example"]
+    allow_methods: ["PUT"]
+    allow_headers: ["x-token"]
+    max_age: 86400
+    preflight_status: 200
+"#
+    );
+    let listed = kinds(&imported);
+    assert!(
+        listed.contains(&("write".into(), Kind::DeniedPreflight)),
+        "{listed:?}"
+    );
+    assert_eq!(
+        imported.changes[0].at,
+        "VirtualService api, http route write"
+    );
+    let preflight = [
+        "Origin: https://a.partner.example",
+        "Access-Control-Request-Method: PUT",
+    ];
+    assert_eq!(
+        decide(
+            &imported,
+            "OPTIONS https://api.example.com/write",
+            &preflight,
+            Some("write")
+        ),
+        "write: preflight_allowed"
+    );
+    assert_eq!(
+        decide(
+            &imported,
+            "OPTIONS https://api.example.com/",
+            &preflight,
+            Some("read")
+        ),
+        "-: unmatched"
+    );
+}
+
+#[test]
+fn istio_unnamed_routes_by_hosts_and_prefix_and_bad_input() {
+    let source = VIRTUAL_SERVICE
+        .replace("  - name: write\n    match", "  - match")
+        .replace("  - name: read\n    route: []\n", "  - route: []\n");
+    let imported = import("istio", &source).unwrap();
+    let matches: Vec<String> = imported
+        .policies
+        .iter()
+        .map(|p| p["match"].to_string())
+        .collect();
+    assert_eq!(
+        matches,
+        [
+            r#"{"hosts":["api.example.com"],"path_prefixes":["/write"]}"#,
+            r#"{"hosts":["api.example.com"],"path_prefixes":["/"]}"#
+        ]
+    );
+    assert_eq!(imported.policies[1]["disabled"], true);
+    let cases = [
+        ("kind: VirtualService\nmetadata: {name: x}\nspec: {http: [{name: a}]}", "VirtualService x: spec.http: no route has a corsPolicy"),
+        ("kind: Gateway\n", "no VirtualService in the file"),
+        ("kind: VirtualService\nmetadata: {name: x}\nspec: {http: [{name: a, corsPolicy: {maxAge: 1d}}]}", "VirtualService x, http route a.corsPolicy.maxAge: \"1d\" is not a duration"),
+        ("kind: VirtualService\nmetadata: {name: x}\nspec: {http: [{name: a, corsPolicy: {allowOrigins: [{suffix: x}]}}]}", "VirtualService x, http route a.corsPolicy.allowOrigins[0]: suffix: expected exact"),
+        ("kind: VirtualService\nmetadata: {name: x}\nspec: {http: [{name: a, corsPolicy: {allowOrigin: [x], typo: 1}}]}", "VirtualService x, http route a.corsPolicy.typo: not a field"),
+    ];
+    for (source, expected) in cases {
+        let error = import("istio", source).unwrap_err();
+        assert!(error.starts_with(expected), "{source}\ngave: {error}");
+    }
+}
