@@ -75,6 +75,11 @@ fn istio_sources_import() {
 }
 
 #[test]
+fn express_options_import() {
+    imports_every_source("express", "express");
+}
+
+#[test]
 fn bad_input_is_one_line_and_exit_2() {
     let dir = std::env::temp_dir().join(format!("cors-wasm-import-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -82,6 +87,8 @@ fn bad_input_is_one_line_and_exit_2() {
         ("envoy", "no-cors.yaml", "static_resources: {listeners: [{filter_chains: [{filters: [{typed_config: {http_filters: [{name: envoy.filters.http.router}], route_config: {virtual_hosts: []}}}]}]}]}", "no envoy.filters.http.cors filter"),
         ("envoy", "broken.yaml", "a: [", "not valid YAML"),
         ("nginx", "x.yaml", "a: 1", "unknown source \"nginx\""),
+        ("express", "typo.json", r#"{"origins": "*"}"#, "origins: not a cors() option"),
+        ("express", "function.json", r#"{"origin": "function (o, cb) { cb(null, true) }"}"#, "origin: a function cannot be imported"),
         ("istio", "no-cors.yaml", "kind: VirtualService\nmetadata: {name: v}\nspec: {http: [{name: a}]}", "VirtualService v: spec.http: no route has a corsPolicy"),
     ];
     for (source, name, text, expected) in cases {

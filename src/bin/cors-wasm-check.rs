@@ -23,7 +23,7 @@ const USAGE: &str = "usage: cors-wasm-check FILE... (JSON or YAML policies, or a
        cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")
        cors-wasm-check FILE --har NETWORK.har [--route NAME]    (a browser's \"Save all as HAR\")
        add --json to any of these for one JSON object instead of text
-       cors-wasm-check import {envoy|istio} FILE    (another CORS configuration as cors-wasm's)";
+       cors-wasm-check import {envoy|istio|express} FILE    (another CORS configuration as cors-wasm's)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

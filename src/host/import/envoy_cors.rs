@@ -278,14 +278,14 @@ pub fn translate(
 }
 
 /// The changes being listed for one policy.
-struct Changes<'a> {
-    at: &'a str,
-    policy: &'a str,
-    list: Vec<Change>,
+pub(super) struct Changes<'a> {
+    pub at: &'a str,
+    pub policy: &'a str,
+    pub list: Vec<Change>,
 }
 
 impl Changes<'_> {
-    fn add(&mut self, kind: Kind, text: impl Into<String>) {
+    pub fn add(&mut self, kind: Kind, text: impl Into<String>) {
         self.list.push(Change {
             at: self.at.to_string(),
             policy: self.policy.to_string(),
@@ -322,7 +322,7 @@ fn origin_fields(
 }
 
 /// A comma-separated list of tokens (or `*`), normalized as cors-wasm reads it.
-fn token_list(
+pub(super) fn token_list(
     value: Option<&str>,
     field: &str,
     at: &str,
@@ -388,7 +388,7 @@ fn star_with_credentials(
 }
 
 /// Envoy's `*` echoes `authorization` too; cors-wasm's `*` covers it only when named.
-fn with_authorization_for_star(mut headers: Vec<String>) -> Vec<String> {
+pub(super) fn with_authorization_for_star(mut headers: Vec<String>) -> Vec<String> {
     if headers.iter().any(|h| h == "*") && !headers.iter().any(|h| h == "authorization") {
         headers.push("authorization".into());
     }
@@ -470,7 +470,7 @@ fn list_enforcement(
 }
 
 /// `max_age` in seconds, capped at cors-wasm's 86400 (the most any browser keeps).
-fn max_age(
+pub(super) fn max_age(
     value: Option<&str>,
     at: &str,
     changes: &mut Changes,

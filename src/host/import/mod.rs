@@ -1,11 +1,13 @@
 //! `cors-wasm-check import`: another proxy's or framework's CORS configuration read into a
 //! cors-wasm configuration, with every change a browser would see listed. Envoy's native
-//! filter ([`envoy`]) and Istio's `corsPolicy` ([`istio`], which Istio carries out with that
-//! same filter, so it is read into Envoy's meaning first). What cannot be expressed is an error naming where it is, never dropped or
+//! filter ([`envoy`]), Istio's `corsPolicy` ([`istio`], which Istio carries out with that
+//! same filter, so it is read into Envoy's meaning first) and the options of Express's `cors`
+//! middleware ([`express`]). What cannot be expressed is an error naming where it is, never dropped or
 //! widened. Native only: the module never carries it.
 
 pub mod envoy;
 mod envoy_cors;
+pub mod express;
 pub mod istio;
 mod origins;
 mod yaml_out;
@@ -50,6 +52,12 @@ pub enum Kind {
     AnyOrigin,
     /// `Access-Control-Expose-Headers` on preflight answers.
     ExposeOnPreflight,
+    /// Headers once sent to requests whose origin is not allowed, or without `Origin`.
+    DisallowedOriginHeaders,
+    /// Who answers allowed preflights, or with what status.
+    PreflightAnswer,
+    /// `OPTIONS` requests that are not preflights, once answered as preflights.
+    PlainOptions,
     /// `Access-Control-Max-Age` capped.
     MaxAge,
 }
@@ -70,7 +78,7 @@ impl Import {
 }
 
 /// The sources `import` reads, by the word that names them on the command line.
-pub const SOURCES: &[&str] = &["envoy", "istio"];
+pub const SOURCES: &[&str] = &["envoy", "istio", "express"];
 
 /// `cors-wasm-check import SOURCE FILE`: the configuration on standard output, each change
 /// on standard error (`FILE: where: what`); 0 when imported, 2 with one error line.
@@ -105,6 +113,7 @@ pub fn import(source: &str, text: &str) -> Result<Import, ImportError> {
     let imported = match source {
         "envoy" => envoy::import(&read_tree(text)?),
         "istio" => istio::import(&read_documents(text)?),
+        "express" => express::import(text),
         other => Err(format!(
             "unknown source {other:?}: expected one of {}",
             SOURCES.join(", ")

@@ -454,3 +454,139 @@ fn istio_unnamed_routes_by_hosts_and_prefix_and_bad_input() {
         assert!(error.starts_with(expected), "{source}\ngave: {error}");
     }
 }
+
+#[test]
+fn express_options_become_one_policy() {
+    let options = r#"{"origin": ["https://app.example.com", "/\\.Partner\\.example$/i"],
+        "methods": ["GET", "PUT"], "allowedHeaders": "Content-Type,X-Token",
+        "exposedHeaders": ["X-Request-Id"], "credentials": true, "maxAge": 600,
+        "optionsSuccessStatus": 200}"#;
+    let imported = import("express", options).unwrap();
+    assert_eq!(
+        imported.yaml(),
+        r#"policies:
+  - name: "express"
+    allow_origins: ["https://app.example.com"]
+    allow_origin_regexes: ["(?i).*(?:\\.Partner\\.example$).*"]
+    allow_methods: ["GET", "PUT"]
+    allow_headers: ["content-type", "x-token"]
+    expose_headers: ["x-request-id"]
+    allow_credentials: true
+    max_age: 600
+    preflight_status: 200
+"#
+    );
+    let preflight = |origin: &str| ["Origin", origin].join(": ");
+    let ask = "Access-Control-Request-Method: PUT";
+    assert_eq!(
+        decide(
+            &imported,
+            "OPTIONS https://a/x",
+            &[&preflight("https://shop.partner.example"), ask],
+            None
+        ),
+        "express: preflight_allowed"
+    );
+    assert_eq!(
+        decide(
+            &imported,
+            "OPTIONS https://a/x",
+            &[&preflight("https://partner.example.evil"), ask],
+            None
+        ),
+        "express: preflight_denied"
+    );
+    let listed = kinds(&imported);
+    for kind in [
+        Kind::PlainOptions,
+        Kind::DeniedPreflight,
+        Kind::PreflightMethod,
+        Kind::DisallowedOriginHeaders,
+        Kind::ExposeOnPreflight,
+        Kind::Vary,
+    ] {
+        assert!(
+            listed.contains(&("express".into(), kind)),
+            "{kind:?} not in {listed:?}"
+        );
+    }
+}
+
+#[test]
+fn express_defaults_star_and_echo() {
+    let imported = import("express", "{}").unwrap();
+    let policy = &imported.policies[0];
+    assert_eq!(policy["allow_origins"], serde_json::json!(["*"]));
+    assert_eq!(
+        policy["allow_methods"],
+        serde_json::json!(["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"])
+    );
+    assert_eq!(
+        policy["allow_headers"],
+        serde_json::json!(["*", "authorization"])
+    );
+    let echoing = import("express", r#"{"origin": true, "preflightContinue": true}"#).unwrap();
+    assert_eq!(echoing.policies[0]["forward_unmatched_preflights"], true);
+    assert!(kinds(&echoing).contains(&("express".into(), Kind::AnyOrigin)));
+    assert!(kinds(&echoing).contains(&("express".into(), Kind::PreflightAnswer)));
+    let fixed = import(
+        "express",
+        r#"{"origin": "https://App.example.com", "credentials": true}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        fixed.policies[0]["allow_origin_regexes"],
+        serde_json::json!([r"https://App\.example\.com"])
+    );
+    assert_eq!(fixed.policies[0]["allow_headers"], serde_json::Value::Null);
+    assert_eq!(
+        import("express", r#"{"origin": false}"#).unwrap().policies[0]["disabled"],
+        true
+    );
+}
+
+#[test]
+fn express_bad_options_are_one_error_naming_where() {
+    let cases = [
+        (
+            r#"{"origin": "*", "orign": "x"}"#,
+            "orign: not a cors() option",
+        ),
+        (
+            r#"{"origin": "function (origin, cb) { cb(null, true) }"}"#,
+            "origin: a function cannot be imported",
+        ),
+        (
+            r#"{"origin": ["(o) => true"]}"#,
+            "origin[0]: a function cannot be imported",
+        ),
+        (
+            r#"{"origin": "/a/g"}"#,
+            "origin: the regex flag g cannot be imported",
+        ),
+        (
+            r#"{"origin": "/(?<=a)b/"}"#,
+            "origin: not a regex cors-wasm can run",
+        ),
+        (
+            r#"{"origin": true, "credentials": true}"#,
+            "origin: true with credentials",
+        ),
+        (
+            r#"{"optionsSuccessStatus": 201}"#,
+            "optionsSuccessStatus: cors-wasm answers preflights 204 or 200 only",
+        ),
+        (
+            r#"{"maxAge": "soon"}"#,
+            "maxAge: max_age \"soon\" is not a number",
+        ),
+        (r#"{"methods": 5}"#, "methods: expected a string or a list"),
+        (r#"[1]"#, "expected a JSON object"),
+        (r#"{"origin": "*""#, "not a JSON object"),
+    ];
+    for (source, expected) in cases {
+        let error = import("express", source).unwrap_err();
+        assert!(error.starts_with(expected), "{source}\ngave: {error}");
+        assert!(!error.contains('\n'), "{error}");
+    }
+}
