@@ -118,9 +118,26 @@ pub fn import(source: &str, text: &str) -> Result<Import, ImportError> {
             "unknown source {other:?}: expected one of {}",
             SOURCES.join(", ")
         )),
-    }?;
+    }
+    .map_err(|e| one_line(&e))?;
     refused_by_cors_wasm(&imported)?;
+    let mut imported = imported;
+    for change in &mut imported.changes {
+        change.at = one_line(&change.at);
+        change.text = one_line(&change.text);
+    }
     Ok(imported)
+}
+
+/// `text` with each control character escaped (`\n`): keys and names come from the file,
+/// and every message is one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// The filter's own validation of what was imported: anything it refuses is a bug here or
@@ -128,10 +145,10 @@ pub fn import(source: &str, text: &str) -> Result<Import, ImportError> {
 fn refused_by_cors_wasm(imported: &Import) -> Result<(), ImportError> {
     match crate::policy::Config::from_tree(&imported.config()) {
         Ok(_) => Ok(()),
-        Err(errors) => Err(format!(
+        Err(errors) => Err(one_line(&format!(
             "cors-wasm would refuse the imported policy: {}",
             errors.lines().join("; ")
-        )),
+        ))),
     }
 }
 
