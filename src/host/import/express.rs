@@ -81,9 +81,10 @@ fn translate(options: &Map<String, Value>, changes: &mut Changes) -> Result<Valu
         }
         Allowed::Every { echoed } => every_origin(echoed, credentials, changes)?,
         Allowed::Fixed(origins) => {
+            changes.at = "origin";
             changes.add(
                 Kind::DisallowedOriginHeaders,
-                "origin: the fixed Access-Control-Allow-Origin was sent on every response, to \
+                "the fixed Access-Control-Allow-Origin was sent on every response, to \
                  every origin; now only to that origin",
             );
             (origins.exact, origins.regexes, credentials)
@@ -148,17 +149,19 @@ fn every_origin(
              which cors-wasm refuses; list the origins",
         ));
     }
+    changes.at = "origin";
     if echoed {
         changes.add(
             Kind::AnyOrigin,
-            "origin: true echoed the request's Origin; now Access-Control-Allow-Origin is *, on \
+            "true echoed the request's Origin; now Access-Control-Allow-Origin is *, on \
              every response",
         );
     }
     if credentials {
+        changes.at = "credentials";
         changes.add(
             Kind::AnyOrigin,
-            "credentials: Access-Control-Allow-Credentials: true is no longer sent; with * \
+            "Access-Control-Allow-Credentials: true is no longer sent; with * \
              browsers refused credentialed requests anyway",
         );
     }
@@ -281,6 +284,7 @@ fn allowed_headers(
     match written {
         Some(list) => token_list(Some(&list), key, key, true),
         None if credentials => {
+            changes.at = "allowedHeaders";
             changes.add(
                 Kind::PreflightHeaders,
                 "allowedHeaders is not given, so cors echoed whatever headers a preflight asked; \
@@ -344,11 +348,13 @@ fn list_changes(
         format!("were answered {status}")
     };
     if proceed {
+        changes.at = "preflightContinue";
         changes.add(
             Kind::PreflightAnswer,
             format!("preflightContinue: allowed preflights went on to your app; now the filter answers them {status}"),
         );
     }
+    changes.at = "methods";
     if !methods.iter().any(|m| m == "*") {
         changes.add(
             Kind::PreflightMethod,
@@ -358,16 +364,19 @@ fn list_changes(
             ),
         );
     }
+    changes.at = "allowedHeaders";
     if !headers.iter().any(|h| h == "*") {
         changes.add(
             Kind::PreflightHeaders,
             format!("preflights asking a header not in allowedHeaders {answered}; {now}"),
         );
     }
+    changes.at = "options";
     changes.add(
         Kind::PrivateNetwork,
         format!("preflights asking Access-Control-Request-Private-Network {answered} without allowing it; {now}"),
     );
+    changes.at = "origin";
     changes.add(
         Kind::DeniedPreflight,
         format!("preflights from disallowed origins {answered} (without Access-Control-Allow-Origin); {now}"),
@@ -382,12 +391,14 @@ fn list_changes(
              Access-Control-Request-Method; now only preflights are, the others reach your app"
         )
     };
+    changes.at = "options";
     changes.add(Kind::PlainOptions, plain);
     changes.add(
         Kind::DisallowedOriginHeaders,
         "Access-Control-Allow-Methods, -Allow-Headers, -Max-Age, -Allow-Credentials and \
          -Expose-Headers were sent whatever the origin; now only to allowed origins",
     );
+    changes.at = "exposedHeaders";
     if !expose.is_empty() {
         changes.add(
             Kind::ExposeOnPreflight,
@@ -395,6 +406,7 @@ fn list_changes(
              do (browsers read it there only)",
         );
     }
+    changes.at = "options";
     changes.add(
         Kind::Vary,
         "responses now carry Vary: Origin (preflight answers: Vary: Origin, \
