@@ -114,3 +114,51 @@ fn bad_input_is_one_line_and_exit_2() {
     assert_eq!(usage.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The README's examples, word for word: each command, run on the files of
+/// tests/import/readme/, prints the lines the README shows.
+#[test]
+fn the_readme_examples_are_what_the_command_prints() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import/readme");
+    let run = |source: &str, file: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_cors-wasm-check"))
+            .args(["import", source, file])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        (stdout, String::from_utf8(output.stderr).unwrap())
+    };
+    let (yaml, changes) = run("envoy", "envoy.yaml");
+    let whole = format!("```\n{yaml}{changes}```\n");
+    assert!(readme.contains(&whole), "README.md should show:\n{whole}");
+    let (yaml, _) = run("istio", "vs.yaml");
+    assert!(
+        yaml.contains(r#"allow_origin_regexes: ["https://app\\..*"]"#)
+            && yaml.contains("max_age: 3600"),
+        "{yaml}"
+    );
+    assert!(
+        readme.contains("`https://app\\..*`, `maxAge:\n1h` 3600"),
+        "the README's Istio example"
+    );
+    let (_, changes) = run("express", "cors.json");
+    let shown = [
+        "origin: preflights from disallowed",
+        "options: every OPTIONS request",
+        "options: Access-Control-Allow-Methods",
+    ];
+    for start in shown {
+        let line = changes
+            .lines()
+            .find(|l| l.starts_with(&format!("cors.json: {start}")))
+            .unwrap();
+        assert!(
+            readme.contains(&format!("{line}\n")),
+            "README.md should show: {line}"
+        );
+    }
+}

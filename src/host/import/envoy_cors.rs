@@ -458,14 +458,13 @@ fn list_enforcement(
     }
     changes.add(
         Kind::Vary,
-        "responses now carry Vary: Origin (preflight answers: Vary: Origin, \
-         Access-Control-Request-Method, Access-Control-Request-Headers); Envoy added none",
+        "responses now carry Vary: Origin (preflight answers also \
+         Access-Control-Request-Method, -Headers); Envoy sent no Vary",
     );
     changes.add(
         Kind::UpstreamHeaders,
-        "an upstream's Access-Control-* headers reached disallowed origins and requests \
-         without Origin (and its -Allow-Methods and the like reached every origin); now \
-         removed from every response",
+        "an upstream's Access-Control-* headers reached disallowed origins; now removed from \
+         every response",
     );
 }
 

@@ -409,8 +409,8 @@ fn list_changes(
     changes.at = "options";
     changes.add(
         Kind::Vary,
-        "responses now carry Vary: Origin (preflight answers: Vary: Origin, \
-         Access-Control-Request-Method, Access-Control-Request-Headers)",
+        "responses now carry Vary: Origin (preflight answers also \
+         Access-Control-Request-Method, -Headers)",
     );
     changes.add(
         Kind::UpstreamHeaders,
