@@ -410,33 +410,20 @@ fn list_enforcement(
         "now 403"
     };
     if !methods.iter().any(|m| m == "*") {
-        let mut allowed: Vec<&str> = vec!["GET", "HEAD", "POST"];
-        allowed.extend(
-            methods
-                .iter()
-                .map(String::as_str)
-                .filter(|m| !is_safelisted_method(m.as_bytes())),
-        );
         changes.add(
             Kind::PreflightMethod,
             format!(
-                "preflights asking a method other than {} were answered 200; {now}, as the \
-                 method is not in allow_methods",
-                allowed.join(", ")
+                "preflights asking {} were answered 200; {now}, as it is not in allow_methods",
+                refused_methods(methods)
             ),
         );
     }
     if !headers.iter().any(|h| h == "*") {
-        let listed = if headers.is_empty() {
-            "the CORS-safelisted ones".to_string()
-        } else {
-            headers.join(", ")
-        };
         changes.add(
             Kind::PreflightHeaders,
             format!(
-                "preflights asking a header other than {listed} were answered 200; {now}, as \
-                 the header is not in allow_headers"
+                "preflights asking {} were answered 200; {now}, as it is not in allow_headers",
+                refused_headers(headers)
             ),
         );
     }
@@ -466,6 +453,44 @@ fn list_enforcement(
         "an upstream's Access-Control-* headers reached disallowed origins; now removed from \
          every response",
     );
+}
+
+/// The methods a preflight may ask that `methods` does not allow, the common ones by name
+/// (`DELETE, PATCH or another method`), and what is allowed.
+pub(super) fn refused_methods(methods: &[String]) -> String {
+    let allows = |m: &str| methods.iter().any(|a| a.eq_ignore_ascii_case(m));
+    let named: Vec<&str> = ["PUT", "DELETE", "PATCH"]
+        .into_iter()
+        .filter(|m| !allows(m))
+        .collect();
+    let mut allowed: Vec<&str> = vec!["GET", "HEAD", "POST"];
+    allowed.extend(
+        methods
+            .iter()
+            .map(String::as_str)
+            .filter(|m| !is_safelisted_method(m.as_bytes())),
+    );
+    let allowed = allowed.join(", ");
+    match named.as_slice() {
+        [] => format!("any method but {allowed}"),
+        named => format!("{} or any method but {allowed}", named.join(", ")),
+    }
+}
+
+/// The headers a preflight may ask that `headers` does not allow, `authorization` by name
+/// when it is one of them.
+pub(super) fn refused_headers(headers: &[String]) -> String {
+    let listed = if headers.is_empty() {
+        "the CORS-safelisted ones".to_string()
+    } else {
+        headers.join(", ")
+    };
+    let authorization = if headers.iter().any(|h| h == "authorization") {
+        ""
+    } else {
+        "authorization or "
+    };
+    format!("{authorization}any header but {listed}")
 }
 
 /// `max_age` in seconds, capped at cors-wasm's 86400 (the most any browser keeps).

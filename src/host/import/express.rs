@@ -9,7 +9,8 @@
 //! whatever the origin. `Access-Control-Allow-Origin` is `*` (the default), a fixed string
 //! sent to everyone, or the request's origin when it is allowed (`true`, a regex, a list).
 
-use super::envoy_cors::{max_age, token_list, with_authorization_for_star, Changes};
+use super::envoy_cors::{max_age, refused_headers, refused_methods, token_list};
+use super::envoy_cors::{with_authorization_for_star, Changes};
 use super::origins::{Matcher, Origins};
 use super::{error_at, object, Import, ImportError, Kind};
 use serde_json::{json, Map, Value};
@@ -359,8 +360,8 @@ fn list_changes(
         changes.add(
             Kind::PreflightMethod,
             format!(
-                "preflights asking a method other than {} {answered}; {now}",
-                methods.join(", ")
+                "preflights asking {} {answered}; {now}",
+                refused_methods(methods)
             ),
         );
     }
@@ -368,7 +369,10 @@ fn list_changes(
     if !headers.iter().any(|h| h == "*") {
         changes.add(
             Kind::PreflightHeaders,
-            format!("preflights asking a header not in allowedHeaders {answered}; {now}"),
+            format!(
+                "preflights asking {} {answered}; {now}",
+                refused_headers(headers)
+            ),
         );
     }
     changes.at = "options";

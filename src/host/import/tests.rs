@@ -135,7 +135,7 @@ fn a_virtual_host_policy_becomes_one_policy_for_its_domains() {
     assert!(
         method_line
             .text
-            .contains("other than GET, HEAD, POST, PUT, DELETE"),
+            .contains("asking PATCH or any method but GET, HEAD, POST, PUT, DELETE were"),
         "{}",
         method_line.text
     );
