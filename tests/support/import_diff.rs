@@ -233,6 +233,7 @@ fn explaining_kinds(
             }
             // Preflight headers on an OPTIONS request that is no preflight.
             _ if b.is_empty() && plain_options => Kind::PlainOptions,
+            "access-control-max-age" if !a.is_empty() && !b.is_empty() => Kind::MaxAge,
             _ if b.is_empty() && !allowed => Kind::DisallowedOriginHeaders,
             _ => return Err(format!("{name}: {a:?} became {b:?}")),
         };

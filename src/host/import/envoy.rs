@@ -136,16 +136,23 @@ fn typed_policy(holder: &Value, at: &str) -> Result<Option<EnvoyCors>, ImportErr
     };
     for (key, any) in configs {
         let here = format!("{at}.typed_per_filter_config.{key}");
-        let inner = if type_is(any, FILTER_CONFIG_TYPE) {
-            &any["config"]
-        } else {
-            any
-        };
+        let wrapped = type_is(any, FILTER_CONFIG_TYPE);
+        if wrapped && any["disabled"] == true && is_cors_filter_name(key) {
+            // The filter does not run here at all.
+            return Ok(Some(EnvoyCors::default()));
+        }
+        let inner = if wrapped { &any["config"] } else { any };
         if CORS_POLICY_TYPES.iter().any(|t| type_is(inner, t)) {
             return envoy_cors::read(inner, &here).map(Some);
         }
     }
     Ok(None)
+}
+
+/// A `typed_per_filter_config` key naming the CORS filter (its usual name; a filter named
+/// otherwise is known by the policy's type only).
+fn is_cors_filter_name(key: &str) -> bool {
+    key == CORS_FILTER || key == "cors"
 }
 
 /// A deprecated `cors` field, when written.

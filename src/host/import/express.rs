@@ -108,6 +108,7 @@ fn translate(options: &Map<String, Value>, changes: &mut Changes) -> Result<Valu
             "\"*\" with credentials: browsers read it as a header named \"*\"; list the headers",
         ));
     }
+    changes.at = "maxAge";
     let max_age = max_age(
         max_age_text(options.get("maxAge"))?.as_deref(),
         "maxAge",

@@ -590,3 +590,36 @@ fn express_bad_options_are_one_error_naming_where() {
         assert!(!error.contains('\n'), "{error}");
     }
 }
+
+/// A route whose `FilterConfig` disables the CORS filter gets no CORS, whatever its virtual
+/// host says.
+#[test]
+fn a_route_disabling_the_filter_is_left_alone() {
+    let source = r#"
+virtual_hosts:
+- name: api
+  domains: ["*"]
+  typed_per_filter_config:
+    envoy.filters.http.cors:
+      "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy
+      allow_origin_string_match: [{exact: "https://app.example.com"}]
+  routes:
+  - name: internal
+    match: {prefix: /internal}
+    route: {cluster: upstream}
+    typed_per_filter_config:
+      envoy.filters.http.cors:
+        "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
+        disabled: true
+  - name: api
+    match: {prefix: /}
+    route: {cluster: upstream}
+"#;
+    let imported = envoy(source);
+    assert_eq!(imported.policies[0]["name"], "internal");
+    assert_eq!(imported.policies[0]["disabled"], true);
+    assert_eq!(
+        imported.policies[1]["allow_origins"],
+        serde_json::json!(["https://app.example.com"])
+    );
+}
