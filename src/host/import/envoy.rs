@@ -311,20 +311,14 @@ fn plan_vhost(
     routes: &[Route],
     plan: &mut Plan,
 ) -> Result<(), ImportError> {
+    let name = vhost["name"].as_str().unwrap_or("vhost");
     if routes.iter().all(|r| r.cors.is_none()) {
         // Kept in front of broader domains' policies only (see `Plan::finish`).
         for (rank, hosts) in host_groups(vhost).unwrap_or_default() {
-            plan.add(
-                &untouched(),
-                vh_at,
-                "untouched",
-                host_match(&hosts),
-                Some(rank),
-            )?;
+            plan.add(&untouched(), vh_at, name, host_match(&hosts), Some(rank))?;
         }
         return Ok(());
     }
-    let name = vhost["name"].as_str().unwrap_or("vhost");
     let groups = host_groups(vhost);
     let first = routes[0].cors.as_ref();
     let uniform = routes.iter().all(|r| same(r.cors.as_ref(), first));

@@ -623,3 +623,49 @@ virtual_hosts:
         serde_json::json!(["https://app.example.com"])
     );
 }
+
+/// Virtual hosts in the order Envoy picks them: exact domains, then wildcards (longest
+/// first), then `*`; one without CORS keeps a broader one's policy off its requests.
+#[test]
+fn virtual_hosts_in_envoys_order() {
+    let cors = r#"typed_per_filter_config: {envoy.filters.http.cors: {"@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy, allow_origin_string_match: [{exact: "https://app.example.com"}]}}"#;
+    let source = format!(
+        r#"
+virtual_hosts:
+- {{name: everyone, domains: ["*"], {cors}, routes: [{{match: {{prefix: /}}, route: {{cluster: a}}}}]}}
+- {{name: internal, domains: ["internal.example.com"], routes: [{{match: {{prefix: /}}, route: {{cluster: a}}}}]}}
+- {{name: short, domains: ["*.example.com"], {cors}, routes: [{{match: {{prefix: /}}, route: {{cluster: a}}}}]}}
+- {{name: long, domains: ["*.api.example.com"], {cors}, routes: [{{match: {{prefix: /}}, route: {{cluster: a}}}}]}}
+"#
+    );
+    let imported = envoy(&source);
+    let names: Vec<&str> = imported
+        .policies
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["internal", "long", "short", "everyone"]);
+    let from_app = "Origin: https://app.example.com";
+    assert_eq!(
+        decide(
+            &imported,
+            "GET https://internal.example.com/",
+            &[from_app],
+            None
+        ),
+        "internal: disabled"
+    );
+    assert_eq!(
+        decide(
+            &imported,
+            "GET https://x.api.example.com/",
+            &[from_app],
+            None
+        ),
+        "long: actual_allowed"
+    );
+    assert_eq!(
+        decide(&imported, "GET https://elsewhere.org/", &[from_app], None),
+        "everyone: actual_allowed"
+    );
+}
