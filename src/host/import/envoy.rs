@@ -36,8 +36,10 @@ pub fn import(tree: &Value) -> Result<Import, ImportError> {
         );
     }
     let mut plan = Plan::default();
+    // With several, each virtual host is named by its route configuration's place too.
+    let several = route_configs.len() > 1;
     for (at, config) in route_configs {
-        read_route_config(config, &at, &mut plan)?;
+        read_route_config(config, &at, several, &mut plan)?;
     }
     plan.finish()
 }
@@ -175,15 +177,16 @@ enum Rank {
 /// The policies found so far: those matched by route name first, then by domains.
 #[derive(Default)]
 struct Plan {
-    by_route: Vec<Value>,
-    by_host: Vec<(Rank, Value)>,
+    /// Each with where it comes from.
+    by_route: Vec<(String, Value)>,
+    by_host: Vec<(Rank, String, Value)>,
     changes: Vec<Change>,
 }
 
 impl Plan {
     fn taken(&self) -> Vec<Value> {
-        let mut all = self.by_route.clone();
-        all.extend(self.by_host.iter().map(|(_, p)| p.clone()));
+        let mut all: Vec<Value> = self.by_route.iter().map(|(_, p)| p.clone()).collect();
+        all.extend(self.by_host.iter().map(|(_, _, p)| p.clone()));
         all
     }
 
@@ -200,24 +203,25 @@ impl Plan {
         let (policy, changes) = translate(cors, at, &name, matcher)?;
         self.changes.extend(changes);
         match rank {
-            None => self.by_route.push(policy),
-            Some(rank) => self.by_host.push((rank, policy)),
+            None => self.by_route.push((at.to_string(), policy)),
+            Some(rank) => self.by_host.push((rank, at.to_string(), policy)),
         }
         Ok(())
     }
 
     fn finish(mut self) -> Result<Import, ImportError> {
-        self.by_host.sort_by_key(|(rank, _)| *rank);
+        self.by_host.sort_by_key(|(rank, _, _)| *rank);
         // A disabled policy matters only before an enforcing one of broader domains.
-        let enforcing = |(_, p): &(Rank, Value)| p["disabled"] != true;
+        let enforcing = |(_, _, p): &(Rank, String, Value)| p["disabled"] != true;
         let last_enforcing = self.by_host.iter().rposition(enforcing).unwrap_or(0);
         let mut i = 0;
         self.by_host.retain(|entry| {
             i += 1;
             enforcing(entry) || i <= last_enforcing
         });
-        let mut policies = self.by_route;
-        policies.extend(self.by_host.into_iter().map(|(_, p)| p));
+        let mut all = self.by_route;
+        all.extend(self.by_host.into_iter().map(|(_, at, p)| (at, p)));
+        let policies = without_repeats(all, &mut self.changes)?;
         if policies.iter().all(|p| p["disabled"] == true) {
             return Err("no route or virtual host has a CORS policy: nothing to import".into());
         }
@@ -228,6 +232,38 @@ impl Plan {
     }
 }
 
+/// The policies with a repeated `match` (the same routes or hosts in two route
+/// configurations, for two listeners) left out when they say the same, and an error when
+/// they do not: cors-wasm cannot tell listeners apart.
+fn without_repeats(
+    all: Vec<(String, Value)>,
+    changes: &mut Vec<Change>,
+) -> Result<Vec<Value>, ImportError> {
+    let mut kept: Vec<(String, Value)> = Vec::new();
+    for (at, policy) in all {
+        let Some((first_at, first)) = kept.iter().find(|(_, p)| p["match"] == policy["match"])
+        else {
+            kept.push((at, policy));
+            continue;
+        };
+        let unnamed = |p: &Value| {
+            let mut p = p.clone();
+            p["name"] = Value::Null;
+            p
+        };
+        if unnamed(first) != unnamed(&policy) {
+            return Err(error_at(
+                &at,
+                format!(
+                    "its policy differs from that of {first_at}, and both apply to the same                      requests: cors-wasm cannot tell listeners apart; import them one at a time"
+                ),
+            ));
+        }
+        changes.retain(|c| c.policy != policy["name"]);
+    }
+    Ok(kept.into_iter().map(|(_, p)| p).collect())
+}
+
 /// One route of a virtual host: where, its name, and the policy Envoy applies to it (`None`:
 /// no CORS at all, as for a route answering itself).
 struct Route<'a> {
@@ -236,11 +272,17 @@ struct Route<'a> {
     cors: Option<EnvoyCors>,
 }
 
-fn read_route_config(config: &Value, at: &str, plan: &mut Plan) -> Result<(), ImportError> {
+fn read_route_config(
+    config: &Value,
+    at: &str,
+    several: bool,
+    plan: &mut Plan,
+) -> Result<(), ImportError> {
     let config_policy = typed_policy(config, at)?;
     let hosts = config["virtual_hosts"].as_array().into_iter().flatten();
     for (j, vhost) in hosts.enumerate() {
         let vh_at = match vhost["name"].as_str() {
+            Some(name) if several => format!("{at}: virtual host {name}"),
             Some(name) => format!("virtual host {name}"),
             None => format!("{at}.virtual_hosts[{j}]"),
         };

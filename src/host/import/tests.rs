@@ -669,3 +669,34 @@ virtual_hosts:
         "everyone: actual_allowed"
     );
 }
+
+/// Two route configurations (two listeners) with the same routes: one policy when they say
+/// the same, an error when they do not.
+#[test]
+fn two_listeners_alike_or_an_error() {
+    let listener = |methods: &str| {
+        format!(
+            r#"{{filter_chains: [{{filters: [{{typed_config: {{http_filters: [{{name: envoy.filters.http.cors}}],
+  route_config: {{virtual_hosts: [{{name: api, domains: ["*"], cors: {{allow_origin_string_match: [{{exact: "https://a.example"}}], allow_methods: "{methods}"}},
+  routes: [{{match: {{prefix: /}}, route: {{cluster: a}}}}]}}]}}}}}}]}}]}}"#
+        )
+    };
+    let source = |a: &str, b: &str| {
+        format!(
+            "static_resources: {{listeners: [{}, {}]}}",
+            listener(a),
+            listener(b)
+        )
+    };
+    let alike = envoy(&source("PUT", "PUT"));
+    assert_eq!(alike.policies.len(), 1);
+    assert!(alike.changes.iter().all(|c| c.policy == "api"));
+    let error = import("envoy", &source("PUT", "DELETE")).unwrap_err();
+    assert!(
+        error.starts_with(
+            "static_resources.listeners[1].filter_chains[0].filters[0].typed_config.route_config: \
+             virtual host api: its policy differs from that of static_resources.listeners[0]"
+        ),
+        "{error}"
+    );
+}
