@@ -316,10 +316,23 @@ every_test() {
 # releases users run, the schema validator, Debian 11's root file system.
 install_tools_for_tests() {
   install_test_tools
+  install_express
   install_envoy
   install_envoy_releases
   install_schema_validator
   debian_rootfs
+}
+
+# The real Express and cors (exact versions in tests/express/package-lock.json) that
+# tests/import_express.rs compares `import express` against; Node from Debian when missing.
+install_express() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "installing nodejs and npm (Debian packages) for tests/import_express.rs"
+    apt_install nodejs npm
+  fi
+  [ -d tests/express/node_modules/cors ] && [ -d tests/express/node_modules/express ] && return
+  echo "installing express and cors (npm ci) into tests/express/node_modules"
+  (cd tests/express && npm ci --no-audit --no-fund --silent)
 }
 
 # cargo-nextest runs the tests (.config/nextest.toml): every test binary side by side.

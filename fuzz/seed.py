@@ -2,7 +2,8 @@
 """Seeds fuzz/corpus/<target>/ from the conformance table (tests/conformance/*.json): its
 configurations as JSON text, as a Struct's bytes and their Gateway API `cors` fields; its
 requests as the decision target's fields, as `--request` lines and as curl commands; and
-the HAR files of tests/har/ and the Envoy configs of envoy/ for the checker's readers.
+the HAR files of tests/har/ and the Envoy configs of envoy/ for the checker's readers, and
+the sources of tests/import/ for its importers.
 Files are named by their content's sha1, as libFuzzer names what it keeps."""
 
 import hashlib
@@ -153,6 +154,10 @@ def seeds():
         yield "check_har", har.read_bytes()
     for config in sorted((ROOT / "envoy").glob("*.yaml")):
         yield "check_envoy_config", config.read_bytes()
+    # `import`: the first byte picks the source, as cors_wasm::host::import::SOURCES orders them.
+    for pick, source in enumerate(["envoy", "istio", "express"]):
+        for file in sorted((ROOT / "tests" / "import" / source).glob("*")):
+            yield "import", bytes([pick]) + file.read_bytes()
 
 
 def main():

@@ -130,7 +130,8 @@ fn unreadable_files_and_usage_exit_2() {
          cors-wasm-check FILE --request 'METHOD URL' [-H 'Name: value']... [--route NAME]\n       \
          cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")\n       \
          cors-wasm-check FILE --har NETWORK.har [--route NAME]    (a browser's \"Save all as HAR\")\n       \
-         add --json to any of these for one JSON object instead of text\n"
+         add --json to any of these for one JSON object instead of text\n       \
+         cors-wasm-check import {envoy|istio|express} FILE    (another CORS configuration as cors-wasm's)\n"
     );
     let (code, out, err) = check(&[("broken.yaml", "policies: ["), ("empty.yaml", "")]);
     assert_eq!(code, 2, "{out}{err}");

@@ -25,7 +25,7 @@ pub type Allows<'a> = Option<&'a dyn Fn(&[u8]) -> bool>;
 
 /// Every target, by the name of its folder under fuzz/corpus/ and fuzz/artifacts/ (each also
 /// has a file in fuzz_targets/ and a `[[bin]]` in fuzz/Cargo.toml).
-pub const TARGETS: [(&str, Target); 8] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("config_json", config_json),
     ("config_struct", config_struct),
     ("config_cors_dialect", config_cors_dialect),
@@ -34,6 +34,7 @@ pub const TARGETS: [(&str, Target); 8] = [
     ("check_curl", check_curl),
     ("check_har", check_har),
     ("check_envoy_config", check_envoy_config),
+    ("import", import),
 ];
 
 // ------------------------------------------------------------------------------------------
@@ -458,6 +459,31 @@ pub fn check_envoy_config(data: &[u8]) {
                 let _ = explain::envoy::route_for(manager, &request);
             }
         }
+    }
+}
+
+/// `cors-wasm-check import SOURCE FILE`: the first byte picks the source (Envoy, Istio,
+/// Express), the rest is the file. An import is a configuration the filter accepts, written
+/// as YAML that reads back as itself, its changes one line each; an error is one line.
+pub fn import(data: &[u8]) {
+    let Some((&pick, file)) = data.split_first() else {
+        return;
+    };
+    let sources = cors_wasm::host::import::SOURCES;
+    let source = sources[usize::from(pick) % sources.len()];
+    match cors_wasm::host::import::import(source, &String::from_utf8_lossy(file)) {
+        Ok(imported) => {
+            let config = imported.config();
+            let yaml = imported.yaml();
+            let read = cors_wasm::encoding::yaml::parse(&yaml).expect("the YAML written reads");
+            assert_eq!(read, std::slice::from_ref(&config), "{yaml}");
+            assert!(Config::from_tree(&config).is_ok(), "{yaml}");
+            for change in &imported.changes {
+                assert!(!change.at.is_empty() && !change.text.is_empty());
+                assert!(!change.at.contains('\n') && !change.text.contains('\n'));
+            }
+        }
+        Err(error) => assert!(!error.is_empty() && !error.contains('\n'), "{error:?}"),
     }
 }
 

@@ -22,10 +22,14 @@ const USAGE: &str = "usage: cors-wasm-check FILE... (JSON or YAML policies, or a
        cors-wasm-check FILE --request 'METHOD URL' [-H 'Name: value']... [--route NAME]
        cors-wasm-check FILE --curl 'curl ...' [--route NAME]   (a browser's \"Copy as cURL\")
        cors-wasm-check FILE --har NETWORK.har [--route NAME]    (a browser's \"Save all as HAR\")
-       add --json to any of these for one JSON object instead of text";
+       add --json to any of these for one JSON object instead of text
+       cors-wasm-check import {envoy|istio|express} FILE    (another CORS configuration as cors-wasm's)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "import") {
+        return ExitCode::from(cors_wasm::host::import::run(&args[1..]));
+    }
     if args.is_empty() || args.iter().any(|p| p == "-h" || p == "--help") {
         eprintln!("{USAGE}");
         return ExitCode::from(2);

@@ -6,6 +6,8 @@
 pub mod envoy_module;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod explain;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod import;
 #[cfg(any(target_arch = "wasm32", test))]
 pub mod proxy_wasm;
 pub mod steps;

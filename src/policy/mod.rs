@@ -26,7 +26,7 @@ mod token;
 pub use config::{Config, REPEATED_KEY};
 pub use entry::Policy;
 pub use error::{ConfigError, ConfigErrors, ConfigWarning};
-pub use matcher::{Condition, RequestFacts};
+pub use matcher::{Condition, HostPattern, RequestFacts};
 pub use origin::{Oversized, Verdict};
 pub use rules::{Rendered, Rules};
 pub use token::{comma_separated, first_of_each, parse_header_list};

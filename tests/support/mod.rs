@@ -54,6 +54,7 @@ pub mod envoy;
 pub mod fresh;
 pub mod hostile;
 pub mod http;
+pub mod import_diff;
 pub mod lds;
 pub mod releases;
 pub mod shipped;
