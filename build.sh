@@ -125,10 +125,15 @@ compiled() {
   echo "$(dirname "$1")/deps/$(basename "$1")"
 }
 
-# Writes wasm-opt -Oz of the compiler's output to $1.
+# Writes wasm-opt -Oz of the compiler's output to $1. Without inlining functions into their one
+# caller whatever their size: Envoy's V8 compiles every function with TurboFan as it loads the
+# module, and the memory that takes grows with the largest function, which -Oz alone made
+# `on_configure` (31 KB, everything the configuration reads): 8 MiB more RSS per Envoy, and not
+# one instruction fewer per request (BENCHMARKS.md, memory).
 optimize() {
   command -v wasm-opt >/dev/null || { echo "installing binaryen (Debian package) for wasm-opt"; apt_install binaryen; }
-  wasm-opt -Oz --converge "${WASM_FEATURES[@]}" "$(compiled "$1")" -o "$1.tmp"
+  wasm-opt -Oz --converge --one-caller-inline-max-function-size 0 "${WASM_FEATURES[@]}" "$(compiled "$1")" \
+    -o "$1.tmp"
   mv "$1.tmp" "$1"
 }
 

@@ -691,6 +691,24 @@ def count_instructions(procs, args, upstream, workdir, requests=2000):
         (WHOLE_ANSWER, full, args.dynamic_module_floor),
         ("dynamic module", dynamic, args.dynamic_module),
     ]
+    counts, answers = callgrind_counts(procs, args, variants, workdir, requests)
+    check_full_answer(answers)
+    return counts
+
+
+def count_wasm_instructions(procs, args, upstream, workdir, requests=2000):
+    """The same count for the wasm floor and cors-wasm, side by side in one run: V8's machine
+    code is counted like Envoy's own."""
+    variants = [
+        ("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None),
+        ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream), None),
+    ]
+    return callgrind_counts(procs, args, variants, workdir, requests)[0]
+
+
+def callgrind_counts(procs, args, variants, workdir, requests):
+    """Instructions per request of each variant (name, config, library), actual and preflight,
+    and the answers each gave."""
     counts = {}
     answers = {}
     for name, config, library in variants:
@@ -722,8 +740,7 @@ def count_instructions(procs, args, upstream, workdir, requests=2000):
         conn.close()
         envoy.process.kill()
         envoy.process.wait()
-    check_full_answer(answers)
-    return counts
+    return counts, answers
 
 
 def wait_for_new_file(pattern, before, timeout=60):
@@ -777,11 +794,12 @@ def read_response_head(conn):
 
 def module_sizes(module, compiled, workdir):
     """The module's size, the compiler's output's, and the module's after another
-    `wasm-opt -Oz` (which should gain nothing: ./build.sh already runs it)."""
+    `wasm-opt -Oz` as build.sh runs it (which should gain nothing: ./build.sh already runs it)."""
     again = os.path.join(workdir, "again.wasm")
     flags = ["--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
              "--enable-mutable-globals", "--enable-multivalue", "--enable-reference-types"]
-    subprocess.run(["wasm-opt", "-Oz", *flags, module, "-o", again], check=True)
+    subprocess.run(["wasm-opt", "-Oz", "--one-caller-inline-max-function-size", "0", *flags, module, "-o", again],
+                   check=True)
     return {"built": os.path.getsize(module), "compiled": os.path.getsize(compiled),
             "again": os.path.getsize(again)}
 
