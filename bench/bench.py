@@ -347,7 +347,7 @@ def main():
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if args.memory_only:
-        lines = memory_lines(memory, args.memory_rounds)
+        lines = memory_lines(memory, args)
         print("\n".join(lines))
         write_memory_section(lines, args.out)
     else:
@@ -626,7 +626,7 @@ def memory_sample(envoy):
             "held": (int(allocator["heap_size"]) - int(allocator["allocated"])) / mib, "code": code_kb / 1024}
 
 
-def memory_lines(samples, rounds):
+def memory_lines(samples, args):
     if not samples:
         return []
     def median(name, workers, key):
@@ -636,13 +636,16 @@ def memory_lines(samples, rounds):
         "## Memory in a mesh (RSS per Envoy)",
         "",
         f"Each variant's Envoy at {low} and {high} workers, on both CPUs, after {MEMORY_REQUESTS} requests "
-        f"(actual and preflight) over new connections; medians of {rounds} Envoys each, started one at a "
-        f"time (`./build.sh bench memory` runs this table alone). Per extra VM: the slope from {low} to "
+        f"(actual and preflight) over new connections; medians of {args.memory_rounds} Envoys each, started one "
+        f"at a time (`./build.sh bench memory` runs this table alone). Per extra VM: the slope from {low} to "
         f"{high} workers (one VM per worker). Over its floor: against the least a filter of its kind "
         "does (the wasm floor for cors-wasm, the dynamic module floor for the dynamic module, the no-op "
         "for the wasm floor, no filter for the others: the no-op's is what V8 costs). Envoy's allocator, "
         "tcmalloc, at 1 worker: what the program holds (in use) and what "
         "it keeps freed without giving it back (held); JIT code: V8's machine code for the module.",
+        "",
+        f"This run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, cors-wasm's module "
+        f"{os.path.getsize(args.module):,} bytes, Envoy {versions(args.envoy)['envoy']}.",
         "",
         f"| variant | RSS MiB, {low} worker | RSS MiB, {high} workers | per extra VM | over its floor, {low} | "
         f"over its floor, {high} | in use | held | JIT code |",
@@ -946,7 +949,7 @@ def report(results, args):
         f"the no-op filter, SDK alone, made the same way: {results['noop_size']:,} bytes",
         "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
         "",
-    ] + memory_lines(results["memory"], args.memory_rounds) + instruction_lines(results["instructions"]) + \
+    ] + memory_lines(results["memory"], args) + instruction_lines(results["instructions"]) + \
         wasm_instruction_lines(results["wasm_instructions"]) + fuel_lines(args.fuel) + \
         long_list_lines(results["long_lists"]) + \
         long_origin_lines(results["long_origins"]) + \
