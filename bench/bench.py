@@ -945,7 +945,8 @@ def report(results, args):
         "## Size and memory",
         "",
         f"- module: {sizes['built']:,} bytes, as `./build.sh` makes it: the compiler's "
-        f"{sizes['compiled']:,} bytes through `wasm-opt -Oz` (another pass: {sizes['again']:,}); "
+        f"{sizes['compiled']:,} bytes through `wasm-opt -Oz` without inlining into one caller "
+        f"(another pass: {sizes['again']:,}); "
         f"the no-op filter, SDK alone, made the same way: {results['noop_size']:,} bytes",
         "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
         "",
