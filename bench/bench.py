@@ -177,7 +177,8 @@ def envoy_config(filters, upstream_port, routes=None, vhost_extra=None, max_head
 
 
 class Envoy:
-    def __init__(self, procs, envoy_bin, name, config, workdir, instance=0, modules=None, wrapper=None):
+    def __init__(self, procs, envoy_bin, name, config, workdir, instance=0, modules=None, wrapper=None, workers=1,
+                 cpus=ENVOY_CPU):
         self.name = name
         self.dir = os.path.join(workdir, re.sub(r"[^a-z0-9]+", "-", name.lower()) + f"-{instance}")
         os.makedirs(self.dir)
@@ -188,7 +189,8 @@ class Envoy:
         admin_file = os.path.join(self.dir, "admin")
         started = time.time()
         self.process = procs.start(
-            ["taskset", "-c", ENVOY_CPU] + (wrapper or []) + [envoy_bin, "-c", path, "--concurrency", "1",
+            ["taskset", "-c", cpus] + (wrapper or []) +
+            [envoy_bin, "-c", path, "--concurrency", str(workers),
              "--disable-hot-restart", "-l", "info", "--admin-address-path", admin_file],
             open(self.log, "w"), env={**os.environ, "ENVOY_DYNAMIC_MODULES_SEARCH_PATH": modules or ""})
         self.admin, self.port = self._wait_ready(admin_file)
@@ -305,6 +307,9 @@ def main():
                              "the others (A/B work); repeatable")
     parser.add_argument("--fuel", help="a table from examples/fuel.rs to include in the report")
     parser.add_argument("--quick", action="store_true", help="skip the policy-size variants")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory table (RSS at 1 and 4 workers), written into --out's memory section")
+    parser.add_argument("--memory-rounds", type=int, default=3, help="Envoys per variant and worker count")
     args = parser.parse_args()
 
     # Stopped (Ctrl-C, kill), it still stops every process it started: Processes' exit runs.
@@ -312,10 +317,18 @@ def main():
     workdir = tempfile.mkdtemp(prefix="cors-wasm-bench-")
     try:
         with Processes() as procs:
-            results = measure(procs, args, workdir)
+            if args.memory_only:
+                memory = measure_memory(procs, args, start_nginx(procs, workdir), workdir)
+            else:
+                results = measure(procs, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report(results, args)
+    if args.memory_only:
+        lines = memory_lines(memory, args)
+        print("\n".join(lines))
+        write_memory_section(lines, args.out)
+    else:
+        report(results, args)
 
 
 def measure(procs, args, workdir):
@@ -367,12 +380,16 @@ def measure(procs, args, workdir):
     long_lists = [] if args.quick else time_long_lists(procs, args, upstream, workdir)
     long_origins = time_long_origins(procs, args, upstream, workdir)
     instructions = count_instructions(procs, args, upstream, workdir)
+    wasm_instructions = count_wasm_instructions(procs, args, upstream, workdir)
+    memory = measure_memory(procs, args, upstream, workdir)
     cors_wasm = next(e for e in envoys if e.name == "cors-wasm")
     soak = run_soak(cors_wasm, workdir, args.soak, args.connections) if args.soak else []
     return {
         "long_lists": long_lists,
         "long_origins": long_origins,
         "instructions": instructions,
+        "wasm_instructions": wasm_instructions,
+        "memory": memory,
         "soak": soak,
         "runs": runs,
         "scale_runs": scale_runs,
@@ -510,6 +527,129 @@ def time_long_origins(procs, args, upstream, workdir, requests=1000):
     return results
 
 
+# Memory as a mesh operator reads it: every pod runs its own Envoy, which loads the module once
+# and runs one VM per worker. RSS at 1 and at 4 workers gives the fixed cost and the cost per
+# extra VM; each variant is compared with its floor (the least any filter of its kind does).
+MEMORY_WORKERS = (1, 4)
+MEMORY_REQUESTS = 300
+MEMORY_FLOORS = {"no CORS": None, "native CORS": "no CORS", "no-op wasm": "no CORS", "wasm floor": "no-op wasm",
+                 "cors-wasm": "wasm floor", "dynamic module floor": "no CORS",
+                 "dynamic module": "dynamic module floor"}
+
+
+def memory_variants(args, upstream):
+    native_vhost = {"typed_per_filter_config": {"envoy.filters.http.cors": NATIVE_POLICY}}
+    native_filter = {"name": "envoy.filters.http.cors", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
+    dynamic = envoy_config([dynamic_module_filter({"policies": [POLICY]})], upstream)
+    return [
+        ("no CORS", envoy_config([], upstream), None),
+        ("native CORS", envoy_config([native_filter], upstream, vhost_extra=native_vhost), None),
+        ("no-op wasm", envoy_config([wasm_filter(args.noop, None)], upstream), None),
+        ("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None),
+        ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream), None),
+        ("dynamic module floor", dynamic, args.dynamic_module_floor),
+        ("dynamic module", dynamic, args.dynamic_module),
+    ]
+
+
+def measure_memory(procs, args, upstream, workdir):
+    """Each variant's Envoy at 1 and 4 workers, one at a time on both CPUs, a few hundred
+    requests after start (actual and preflight, over new connections so that every worker
+    serves some), then its memory; `args.memory_rounds` Envoys of each, interleaved."""
+    samples = {}
+    for round_number in range(args.memory_rounds):
+        print(f"memory round {round_number + 1}/{args.memory_rounds}", file=sys.stderr)
+        for workers in MEMORY_WORKERS:
+            for name, config, library in memory_variants(args, upstream):
+                envoy = Envoy(procs, args.envoy, name, config, workdir, f"{workers}w{round_number}",
+                              library and os.path.dirname(os.path.abspath(library)), workers=workers,
+                              cpus=f"{ENVOY_CPU},{LOAD_CPU}")
+                check_answers(envoy)
+                send_mixed(envoy, MEMORY_REQUESTS)
+                time.sleep(1)
+                samples.setdefault((name, workers), []).append(memory_sample(envoy))
+                envoy.process.kill()
+                envoy.process.wait()
+    return samples
+
+
+def send_mixed(envoy, requests, per_connection=10):
+    for sent in range(0, requests, per_connection):
+        conn = http.client.HTTPConnection("127.0.0.1", envoy.port, timeout=30)
+        for i in range(per_connection):
+            method, headers = SCENARIOS["preflight" if (sent + i) % 2 else "actual"]
+            conn.request(method, "/", headers=headers)
+            conn.getresponse().read()
+        conn.close()
+
+
+def memory_sample(envoy):
+    """RSS, and where it is: Envoy's allocator (tcmalloc; /memory says what the program holds
+    and what the allocator keeps besides, freed but not given back) and V8's machine code
+    (the anonymous executable mappings)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{envoy.admin}/memory", timeout=5) as r:
+        allocator = json.load(r)
+    code_kb = 0
+    mapping = None
+    for line in open(f"/proc/{envoy.process.pid}/smaps"):
+        fields = line.split()
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+$", fields[0]):
+            mapping = fields
+        elif fields[0] == "Rss:" and len(mapping) == 5 and "x" in mapping[1]:
+            code_kb += int(fields[1])
+    mib = 1 << 20
+    return {"rss": envoy.rss_mib(), "in_use": int(allocator["allocated"]) / mib,
+            "held": (int(allocator["heap_size"]) - int(allocator["allocated"])) / mib, "code": code_kb / 1024}
+
+
+def memory_lines(samples, args):
+    if not samples:
+        return []
+    def median(name, workers, key):
+        return statistics.median(s[key] for s in samples[(name, workers)])
+    low, high = MEMORY_WORKERS
+    lines = [
+        "## Memory in a mesh (RSS per Envoy)",
+        "",
+        f"Each variant's Envoy at {low} and {high} workers, on both CPUs, after {MEMORY_REQUESTS} requests "
+        f"(actual and preflight) over new connections; medians of {args.memory_rounds} Envoys each, started one "
+        f"at a time (`./build.sh bench memory` runs this table alone). Per extra VM: the slope from {low} to "
+        f"{high} workers (one VM per worker). Over its floor: against the least a filter of its kind "
+        "does (the wasm floor for cors-wasm, the dynamic module floor for the dynamic module, the no-op "
+        "for the wasm floor, no filter for the others: the no-op's is what V8 costs). Envoy's allocator, "
+        "tcmalloc, at 1 worker: what the program holds (in use) and what "
+        "it keeps freed without giving it back (held); JIT code: V8's machine code for the module.",
+        "",
+        f"This run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, cors-wasm's module "
+        f"{os.path.getsize(args.module):,} bytes, Envoy {versions(args.envoy)['envoy']}.",
+        "",
+        f"| variant | RSS MiB, {low} worker | RSS MiB, {high} workers | per extra VM | over its floor, {low} | "
+        f"over its floor, {high} | in use | held | JIT code |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, floor in MEMORY_FLOORS.items():
+        one, many = median(name, low, "rss"), median(name, high, "rss")
+        over = (f"{one - median(floor, low, 'rss'):+.1f} | {many - median(floor, high, 'rss'):+.1f}"
+                if floor else "n/a | n/a")
+        lines.append(f"| {name} | {one:.1f} | {many:.1f} | {(many - one) / (high - low):.2f} | {over} | "
+                     f"{median(name, low, 'in_use'):.1f} | {median(name, low, 'held'):.1f} | "
+                     f"{median(name, low, 'code'):.1f} |")
+    return lines + [""]
+
+
+def write_memory_section(lines, path):
+    """`./build.sh bench memory`: the memory section of BENCHMARKS.md replaced, the rest kept."""
+    text = open(path).read() if os.path.exists(path) else ""
+    section = "\n".join(lines)
+    match = re.search(r"^## Memory in a mesh.*?(?=^## |\Z)", text, re.M | re.S)
+    if not match:  # where a full run puts it
+        match = re.search(r"^(?=## Instructions Envoy runs)|\Z", text, re.M)
+    text = text[:match.start()] + section + "\n" + text[match.end():]
+    with open(path, "w") as f:
+        f.write(text)
+
+
 CALLBACK = "envoy_dynamic_module_callback_"
 HOOK = "envoy_dynamic_module_on_"
 
@@ -533,6 +673,24 @@ def count_instructions(procs, args, upstream, workdir, requests=2000):
         (WHOLE_ANSWER, full, args.dynamic_module_floor),
         ("dynamic module", dynamic, args.dynamic_module),
     ]
+    counts, answers = callgrind_counts(procs, args, variants, workdir, requests)
+    check_full_answer(answers)
+    return counts
+
+
+def count_wasm_instructions(procs, args, upstream, workdir, requests=2000):
+    """The same count for the wasm floor and cors-wasm, side by side in one run: V8's machine
+    code is counted like Envoy's own."""
+    variants = [
+        ("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None),
+        ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream), None),
+    ]
+    return callgrind_counts(procs, args, variants, workdir, requests)[0]
+
+
+def callgrind_counts(procs, args, variants, workdir, requests):
+    """Instructions per request of each variant (name, config, library), actual and preflight,
+    and the answers each gave."""
     counts = {}
     answers = {}
     for name, config, library in variants:
@@ -564,8 +722,7 @@ def count_instructions(procs, args, upstream, workdir, requests=2000):
         conn.close()
         envoy.process.kill()
         envoy.process.wait()
-    check_full_answer(answers)
-    return counts
+    return counts, answers
 
 
 def wait_for_new_file(pattern, before, timeout=60):
@@ -619,11 +776,12 @@ def read_response_head(conn):
 
 def module_sizes(module, compiled, workdir):
     """The module's size, the compiler's output's, and the module's after another
-    `wasm-opt -Oz` (which should gain nothing: ./build.sh already runs it)."""
+    `wasm-opt -Oz` as build.sh runs it (which should gain nothing: ./build.sh already runs it)."""
     again = os.path.join(workdir, "again.wasm")
     flags = ["--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
              "--enable-mutable-globals", "--enable-multivalue", "--enable-reference-types"]
-    subprocess.run(["wasm-opt", "-Oz", *flags, module, "-o", again], check=True)
+    subprocess.run(["wasm-opt", "-Oz", "--one-caller-inline-max-function-size", "0", *flags, module, "-o", again],
+                   check=True)
     return {"built": os.path.getsize(module), "compiled": os.path.getsize(compiled),
             "again": os.path.getsize(again)}
 
@@ -723,6 +881,11 @@ def report(results, args):
             kind = "(instructions)" if variant == "dynamic module" else "(bound, instructions)"
             lines.append(f"| {kind} {scenario}: {variant} / native | "
                          f"{counts[(variant, scenario)]['total'] / native:.3f} | n/a |")
+    wasm_counts = results["wasm_instructions"]
+    for scenario in ("actual", "preflight"):
+        value = wasm_counts[("cors-wasm", scenario)]["total"] / wasm_counts[("wasm floor", scenario)]["total"]
+        lines.append(f"| (instructions) {scenario}: cors-wasm / wasm floor ≤ 1.03 | {value:.3f} | "
+                     f"{'yes' if value <= 1.03 else 'no'} |")
     for build, recorded in RECORDING.items():
         for scenario in ("actual", "preflight"):
             value = summary[(recorded, scenario)] / summary[(build, scenario)]
@@ -759,11 +922,14 @@ def report(results, args):
         "## Size and memory",
         "",
         f"- module: {sizes['built']:,} bytes, as `./build.sh` makes it: the compiler's "
-        f"{sizes['compiled']:,} bytes through `wasm-opt -Oz` (another pass: {sizes['again']:,}); "
+        f"{sizes['compiled']:,} bytes through `wasm-opt -Oz` without inlining into one caller "
+        f"(another pass: {sizes['again']:,}); "
         f"the no-op filter, SDK alone, made the same way: {results['noop_size']:,} bytes",
         "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
         "",
-    ] + instruction_lines(results["instructions"]) + fuel_lines(args.fuel) + long_list_lines(results["long_lists"]) + \
+    ] + memory_lines(results["memory"], args) + instruction_lines(results["instructions"]) + \
+        wasm_instruction_lines(results["wasm_instructions"]) + fuel_lines(args.fuel) + \
+        long_list_lines(results["long_lists"]) + \
         long_origin_lines(results["long_origins"]) + \
         soak_lines(results["soak"]) + [
         "## Machine and versions",
@@ -806,6 +972,23 @@ def instruction_lines(counts):
             own = f"{split['hooks'] - split['callbacks']:,.0f}" if modular else "n/a"
             lines.append(f"| {scenario} | {name} | {split['total']:,.0f} | {split['total'] / native:.3f} | "
                          f"{behind} | {own} |")
+    return lines + [""]
+
+
+def wasm_instruction_lines(counts):
+    if not counts:
+        return []
+    lines = [
+        "### The wasm module against the wasm floor, counted the same way",
+        "",
+        "Envoy's own work and V8's machine code for the module alike, in one run.",
+        "",
+        "| scenario | wasm floor | cors-wasm | × floor | more per request |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for scenario in ("actual", "preflight"):
+        floor, module = counts[("wasm floor", scenario)]["total"], counts[("cors-wasm", scenario)]["total"]
+        lines.append(f"| {scenario} | {floor:,.0f} | {module:,.0f} | {module / floor:.3f} | {module - floor:,.0f} |")
     return lines + [""]
 
 
