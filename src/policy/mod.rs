@@ -24,7 +24,7 @@ mod table;
 mod token;
 
 pub use config::{Config, REPEATED_KEY};
-pub use entry::Policy;
+pub use entry::{Policy, FIELDS, MATCH_FIELDS};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning};
 pub use matcher::{Condition, HostPattern, RequestFacts};
 pub use origin::{Oversized, Verdict};

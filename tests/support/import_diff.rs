@@ -242,9 +242,43 @@ fn explaining_kinds(
     Ok(kinds)
 }
 
+/// The differences between the source's server and cors-wasm's that the import did not list,
+/// each named by `name`. Fails when no response differed, or when the same comparison with
+/// nothing listed passes: either way it would prove nothing.
+pub fn unlisted_differences(
+    name: &str,
+    (source, ours): (u16, u16),
+    imported: &Import,
+    cases: &[Case],
+    route_of: &dyn Fn(&Case) -> Option<String>,
+) -> Vec<String> {
+    let (unlisted, differing) = compare(source, ours, imported, cases, route_of);
+    eprintln!(
+        "{name}: {} requests, {differing} answered differently",
+        cases.len()
+    );
+    assert!(
+        differing > 0,
+        "{name}: no response differed, so the comparison proves nothing"
+    );
+    let unlisting = Import {
+        policies: imported.policies.clone(),
+        changes: Vec::new(),
+    };
+    let (all_unlisted, _) = compare(source, ours, &unlisting, cases, route_of);
+    assert!(
+        !all_unlisted.is_empty(),
+        "{name}: differences pass without being listed"
+    );
+    unlisted
+        .into_iter()
+        .map(|u| format!("{name}: {u}"))
+        .collect()
+}
+
 /// Runs the catalogue against the source's server (`native`, a port) and cors-wasm's
 /// (`ours`), and returns each unlisted difference, and how many responses differed in all.
-pub fn compare(
+fn compare(
     native: u16,
     ours: u16,
     imported: &Import,

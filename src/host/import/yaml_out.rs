@@ -1,6 +1,7 @@
 //! A configuration tree written as block YAML. Every string is double-quoted as JSON quotes
 //! it, which YAML reads back as the same string, so no value can turn into another type.
 
+use crate::policy;
 use serde_json::Value;
 
 pub fn write(tree: &Value) -> String {
@@ -42,31 +43,12 @@ fn block(out: &mut String, value: &Value, indent: usize) {
     }
 }
 
-/// The order docs/policy.md writes a policy's fields in (serde_json's map sorts keys);
-/// other keys after them, sorted.
-const ORDER: &[&str] = &[
-    "name",
-    "match",
-    "routes",
-    "hosts",
-    "path_prefixes",
-    "disabled",
-    "allow_origins",
-    "allow_origin_regexes",
-    "allow_methods",
-    "allow_headers",
-    "expose_headers",
-    "allow_credentials",
-    "allow_private_network",
-    "max_age",
-    "preflight_status",
-    "forward_unmatched_preflights",
-    "report_only",
-];
-
+/// A policy's fields in the order the policy language lists them (docs/policy.md's), its
+/// `match` likewise; other keys after them, sorted (serde_json's map sorts keys).
 fn in_policy_order(fields: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = fields.iter().collect();
-    let rank = |key: &str| ORDER.iter().position(|k| *k == key).unwrap_or(ORDER.len());
+    let order = || policy::FIELDS.iter().chain(policy::MATCH_FIELDS);
+    let rank = |key: &str| order().position(|k| *k == key).unwrap_or(usize::MAX);
     entries.sort_by_key(|(key, _)| rank(key));
     entries
 }
