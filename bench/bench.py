@@ -799,11 +799,11 @@ def read_response_head(conn):
 
 def module_sizes(module, compiled, workdir):
     """The module's size, the compiler's output's, and the module's after another
-    `wasm-opt -Oz` as build.sh runs it (which should gain nothing: ./build.sh already runs it)."""
+    `wasm-opt -O3` as build.sh runs it (which should gain little: ./build.sh already runs it)."""
     again = os.path.join(workdir, "again.wasm")
     flags = ["--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
              "--enable-mutable-globals", "--enable-multivalue", "--enable-reference-types"]
-    subprocess.run(["wasm-opt", "-Oz", "--one-caller-inline-max-function-size", "0", *flags, module, "-o", again],
+    subprocess.run(["wasm-opt", "-O3", "--one-caller-inline-max-function-size", "0", *flags, module, "-o", again],
                    check=True)
     return {"built": os.path.getsize(module), "compiled": os.path.getsize(compiled),
             "again": os.path.getsize(again)}
@@ -945,7 +945,7 @@ def report(results, args):
         "## Size and memory",
         "",
         f"- module: {sizes['built']:,} bytes, as `./build.sh` makes it: the compiler's "
-        f"{sizes['compiled']:,} bytes through `wasm-opt -Oz` without inlining into one caller "
+        f"{sizes['compiled']:,} bytes through `wasm-opt -O3` without inlining into one caller "
         f"(another pass: {sizes['again']:,}); "
         f"the no-op filter, SDK alone, made the same way: {results['noop_size']:,} bytes",
         "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
