@@ -304,7 +304,7 @@ def main():
     parser.add_argument("--soak", type=int, default=180, help="seconds of sustained mixed load on cors-wasm (0: none)")
     parser.add_argument("--candidate", action="append", default=[], metavar="NAME=PATH",
                         help="another build of cors-wasm (a .wasm, or a .so named libcors_wasm.so), measured beside "
-                             "the others (A/B work); repeatable")
+                             "the others (A/B work; with --memory-only, beside the wasm floor and cors-wasm only); repeatable")
     parser.add_argument("--fuel", help="a table from examples/fuel.rs to include in the report")
     parser.add_argument("--quick", action="store_true", help="skip the policy-size variants")
     parser.add_argument("--memory-only", action="store_true",
@@ -323,7 +323,9 @@ def main():
                 results = measure(procs, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if args.memory_only:
+    if args.memory_only and args.candidate:
+        print("\n".join(candidate_memory_lines(memory)))
+    elif args.memory_only:
         lines = memory_lines(memory, args)
         print("\n".join(lines))
         write_memory_section(lines, args.out)
@@ -538,6 +540,8 @@ MEMORY_FLOORS = {"no CORS": None, "native CORS": "no CORS", "no-op wasm": "no CO
 
 
 def memory_variants(args, upstream):
+    if args.candidate:
+        return candidate_memory_variants(args, upstream)
     native_vhost = {"typed_per_filter_config": {"envoy.filters.http.cors": NATIVE_POLICY}}
     native_filter = {"name": "envoy.filters.http.cors", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
@@ -551,6 +555,27 @@ def memory_variants(args, upstream):
         ("dynamic module floor", dynamic, args.dynamic_module_floor),
         ("dynamic module", dynamic, args.dynamic_module),
     ]
+
+
+def candidate_memory_variants(args, upstream):
+    """`--memory-only --candidate NAME=PATH`: the wasm floor, cors-wasm and each candidate
+    module, for A/B work on what a change costs per Envoy (about a minute for three)."""
+    modules = [("cors-wasm", args.module)] + [c.split("=", 1) for c in args.candidate]
+    return [("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None)] + [
+        (name, envoy_config([wasm_filter(path, {"policies": [POLICY]})], upstream), None)
+        for name, path in modules]
+
+
+def candidate_memory_lines(samples):
+    """Medians per variant and worker count, printed only: BENCHMARKS.md stays as it is."""
+    lines = ["| variant | workers | RSS MiB | over the floor | in use | held | JIT code |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for (name, workers), runs in sorted(samples.items(), key=lambda item: item[0][::-1]):
+        rss, in_use, held, code = (statistics.median(run[key] for run in runs)
+                                   for key in ("rss", "in_use", "held", "code"))
+        floor = statistics.median(run["rss"] for run in samples[("wasm floor", workers)])
+        lines.append(f"| {name} | {workers} | {rss:.1f} | {rss - floor:+.1f} | {in_use:.1f} | {held:.1f} | {code:.1f} |")
+    return lines
 
 
 def measure_memory(procs, args, upstream, workdir):
@@ -776,11 +801,11 @@ def read_response_head(conn):
 
 def module_sizes(module, compiled, workdir):
     """The module's size, the compiler's output's, and the module's after another
-    `wasm-opt -Oz` as build.sh runs it (which should gain nothing: ./build.sh already runs it)."""
+    `wasm-opt -O3` as build.sh runs it (which should gain little: ./build.sh already runs it)."""
     again = os.path.join(workdir, "again.wasm")
     flags = ["--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
              "--enable-mutable-globals", "--enable-multivalue", "--enable-reference-types"]
-    subprocess.run(["wasm-opt", "-Oz", "--one-caller-inline-max-function-size", "0", *flags, module, "-o", again],
+    subprocess.run(["wasm-opt", "-O3", "--one-caller-inline-max-function-size", "0", *flags, module, "-o", again],
                    check=True)
     return {"built": os.path.getsize(module), "compiled": os.path.getsize(compiled),
             "again": os.path.getsize(again)}
@@ -922,7 +947,7 @@ def report(results, args):
         "## Size and memory",
         "",
         f"- module: {sizes['built']:,} bytes, as `./build.sh` makes it: the compiler's "
-        f"{sizes['compiled']:,} bytes through `wasm-opt -Oz` without inlining into one caller "
+        f"{sizes['compiled']:,} bytes through `wasm-opt -O3` without inlining into one caller "
         f"(another pass: {sizes['again']:,}); "
         f"the no-op filter, SDK alone, made the same way: {results['noop_size']:,} bytes",
         "- Envoy RSS after the run: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items()),
