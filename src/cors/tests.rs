@@ -610,6 +610,29 @@ fn a_cors_policy_keeps_every_native_option_that_applies_to_it() {
     assert_eq!(local(&cors(json!({})), &asks_private).status, 403);
 }
 
+/// The Gateway API's answer to an allowed preflight: its methods and headers as written,
+/// `exposeHeaders` on the preflight too, and `maxAge` 5 when none is written.
+#[test]
+fn a_cors_policy_answers_a_preflight_with_its_lists_as_written() {
+    let gateway = config(json!({"name": "gw", "cors": {
+        "allowOrigins": [APP], "allowMethods": ["GET", "PUT"],
+        "allowHeaders": ["X-Token", "content-type"], "exposeHeaders": ["X-Request-Id"]}}));
+    assert_eq!(
+        local(&gateway, &preflight(APP, "PUT", Some("x-token"))),
+        LocalResponse {
+            status: 204,
+            headers: owned(&[
+                ("access-control-allow-origin", APP),
+                ("access-control-allow-methods", "GET, PUT"),
+                ("access-control-allow-headers", "X-Token, content-type"),
+                ("access-control-expose-headers", "X-Request-Id"),
+                ("access-control-max-age", "5"),
+                ("vary", VARY),
+            ]),
+        }
+    );
+}
+
 #[test]
 fn origins_longer_than_any_real_one_are_denied_as_such() {
     let config = config(json!({"name": "api", "allow_origin_regexes": [".*"]}));

@@ -212,6 +212,33 @@ mod tests {
         );
     }
 
+    /// The trail prost writes before its reason names each message's field as declared, and
+    /// protobuf field names hold `_`: those are stripped like any other. (This module's own
+    /// messages have none, so the test declares two that do.)
+    #[test]
+    fn the_trail_stripped_from_a_reason_may_name_fields_with_underscores() {
+        #[derive(Clone, PartialEq, Message)]
+        struct Policy {
+            #[prost(string, repeated, tag = "1")]
+            allow_origins: Vec<String>,
+        }
+        #[derive(Clone, PartialEq, Message)]
+        struct Config {
+            #[prost(message, repeated, tag = "1")]
+            cors_policies: Vec<Policy>,
+        }
+        let error = Config::decode([0x0a, 0x03, 0x0a, 0x01, 0xff].as_slice()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "failed to decode Protobuf message: Policy.allow_origins: Config.cors_policies: \
+             invalid string value: data is not UTF-8 encoded"
+        );
+        assert_eq!(
+            reason(error),
+            "invalid string value: data is not UTF-8 encoded"
+        );
+    }
+
     /// prost's limit is 100 messages deep: the Struct, the field's Value, then a ListValue
     /// and a Value per list. 49 lists are 100 messages; 50 are one list too many.
     #[test]

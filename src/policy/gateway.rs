@@ -720,6 +720,22 @@ mod tests {
         assert_eq!(error_lines(policy), expected);
     }
 
+    /// The schema's port is one to five digits: no sign and no sixth digit, even where Rust
+    /// would read the number (`+443`, `000443`).
+    #[test]
+    fn a_port_is_one_to_five_digits_and_nothing_else() {
+        let port = "the port must be a number from 1 to 65535";
+        assert_eq!(
+            error_lines(json!({"cors": {"allowOrigins": [
+                "https://a.com:+443", "https://a.com:000443", "https://a.com:08080",
+            ]}})),
+            [
+                format!(r#"policies[0].cors.allowOrigins[0]: "https://a.com:+443": {port}"#),
+                format!(r#"policies[0].cors.allowOrigins[1]: "https://a.com:000443": {port}"#),
+            ]
+        );
+    }
+
     #[test]
     fn list_limits_are_the_schemas() {
         let origins: Vec<String> = (0..65).map(|i| format!("https://a{i}.com")).collect();

@@ -247,6 +247,16 @@ mod tests {
         assert!(!m.fits(&RequestFacts::default()));
     }
 
+    /// What `match.hosts` compares: the authority without its port, an IPv6 literal with
+    /// its brackets (which no host name pattern fits).
+    #[test]
+    fn the_host_is_the_authority_without_its_port() {
+        assert_eq!(host_of(b"a.com:8080"), b"a.com");
+        assert_eq!(host_of(b"a.com"), b"a.com");
+        assert_eq!(host_of(b"[::1]:80"), b"[::1]");
+        assert_eq!(host_of(b"[2001:db8::1]"), b"[2001:db8::1]");
+    }
+
     #[test]
     fn path_prefixes_look_before_the_query() {
         let m = RequestMatch {

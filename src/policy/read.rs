@@ -243,10 +243,17 @@ mod tests {
         assert_eq!(closest("allow_header", &known), Some("allow_headers"));
         assert_eq!(closest("allowHeaders", &known), Some("allow_headers"));
         assert_eq!(closest("max-age", &known), Some("max_age"));
+        // Two edits for a name of 6 letters or more, one below.
+        assert_eq!(closest("allow_haeders", &known), Some("allow_headers"));
+        assert_eq!(closest("mxa_age", &known), Some("max_age"));
+        assert_eq!(closest("mnae", &known), None);
         assert_eq!(closest("nme", &known), Some("name"));
         assert_eq!(closest("headers", &known), None);
         assert_eq!(closest("nm", &known), None);
         assert_eq!(closest("abd", &["abc", "abe"]), None);
+        // The nearest wins, wherever it is in the list.
+        assert_eq!(closest("abcdef", &["abcxyf", "abcdeg"]), Some("abcdeg"));
+        assert_eq!(closest("abcdef", &["abcdeg", "abcxyf"]), Some("abcdeg"));
     }
 
     #[test]
@@ -262,6 +269,8 @@ mod tests {
             (123456.789, "123456.789"),
             (1e19, "10000000000000000000"),
             (1e20, "1e+20"),
+            // 2^64, the first whole double no u64 holds.
+            (18_446_744_073_709_551_616.0, "1.8446744073709552e+19"),
             (1.5e300, "1.5e+300"),
             (1e-7, "1e-7"),
         ];

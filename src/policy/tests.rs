@@ -133,6 +133,19 @@ fn every_error_is_reported_not_only_the_first() {
     );
 }
 
+/// All of them as one text (`{errors}`): one a line, in order, no newline before the first
+/// or after the last.
+#[test]
+fn the_errors_as_one_text_are_one_a_line() {
+    let config = json!({"policies": [{"allow_origins": ["https://app.example.com/", "*"]}]});
+    let errors = Config::from_tree(&config).unwrap_err();
+    assert_eq!(
+        errors.to_string(),
+        "policies[0].allow_origins[0]: \"https://app.example.com/\": an origin has no trailing slash\n\
+         policies[0].allow_origins[1]: \"*\": \"*\" must be alone in the list"
+    );
+}
+
 #[test]
 fn star_never_goes_with_credentials() {
     let policy = json!({"allow_origins": ["*"], "allow_methods": ["*"], "allow_headers": ["*"],
@@ -314,6 +327,24 @@ fn numbers_may_be_doubles_as_a_struct_carries_them() {
     assert_eq!(
         one_policy_errors(json!({"allow_origins": ["*"], "max_age": 1.5})),
         ["policies[0].max_age: 1.5: must be a whole number from 0 to 86400"]
+    );
+}
+
+/// A double is a whole number only below 2^53, where every whole number is one double:
+/// 9007199254740993 written in a Struct arrives as 2^53, which is refused, not rounded.
+#[test]
+fn a_double_from_2_to_the_53_on_is_not_a_whole_number() {
+    assert_eq!(
+        one_policy_errors(
+            json!({"allow_origins": ["*"], "preflight_status": 9_007_199_254_740_992.0})
+        ),
+        ["policies[0].preflight_status: 9007199254740992: must be a whole number"]
+    );
+    assert_eq!(
+        one_policy_errors(
+            json!({"allow_origins": ["*"], "preflight_status": 9_007_199_254_740_991.0})
+        ),
+        ["policies[0].preflight_status: 9007199254740991: must be 204 or 200"]
     );
 }
 
