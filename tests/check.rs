@@ -46,6 +46,19 @@ fn a_valid_yaml_policy_prints_one_line_per_policy() {
     assert_eq!(err, "");
 }
 
+/// An empty `match` matches every request, and says so.
+#[test]
+fn an_empty_match_is_summarised_as_every_request() {
+    let yaml = "policies:\n  - name: all\n    match: {}\n    allow_origins: [\"*\"]\n";
+    let (code, out, err) = check(&[("m.yaml", yaml)]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(
+        out,
+        "m.yaml: all: every request: origins [*]; methods GET, HEAD, POST; request headers none; \
+         exposed headers none\n"
+    );
+}
+
 #[test]
 fn warnings_are_printed_before_the_policies_and_do_not_fail_the_run() {
     let json = r#"{"policies": [
@@ -133,6 +146,14 @@ fn unreadable_files_and_usage_exit_2() {
          add --json to any of these for one JSON object instead of text\n       \
          cors-wasm-check import {envoy|istio|express} FILE    (another CORS configuration as cors-wasm's)\n"
     );
+    for help in [&["-h"][..], &["--help"], &["policy.yaml", "--help"]] {
+        let asked = Command::new(env!("CARGO_BIN_EXE_cors-wasm-check"))
+            .args(help)
+            .output()
+            .unwrap();
+        assert_eq!(asked.status.code(), Some(2), "{help:?}");
+        assert_eq!(asked.stderr, usage.stderr, "{help:?}");
+    }
     let (code, out, err) = check(&[("broken.yaml", "policies: ["), ("empty.yaml", "")]);
     assert_eq!(code, 2, "{out}{err}");
     assert_eq!(out, "");
@@ -866,6 +887,22 @@ fn explaining_with_an_envoy_bootstrap_takes_the_route_envoy_picks() {
     );
 }
 
+/// `--json` on an Envoy configuration: the file's result, and each filter's under `filters`.
+#[test]
+fn json_of_an_envoy_bootstrap_is_filter_by_filter() {
+    let json = json_of(&["--json", "envoy/envoy.yaml"]);
+    let file = &json["files"][0];
+    assert_eq!(file["path"], "envoy/envoy.yaml");
+    assert_eq!(file["result"], "valid", "{json}");
+    assert_eq!(file["filters"][0]["at"], ENVOY_FILTER, "{json}");
+    assert_eq!(file["filters"][0]["result"], "valid", "{json}");
+    assert_eq!(
+        file["filters"][0]["policies"][0]["name"], "health",
+        "{json}"
+    );
+    documented(&json);
+}
+
 /// An Envoy configuration written for one test: a listener whose connection manager has
 /// these routes and these HTTP filters.
 fn bootstrap(routes: &str, filters: &[&str]) -> String {
@@ -987,6 +1024,22 @@ fn an_envoy_config_without_one_cors_wasm_filter_is_an_error_that_says_where() {
     let (code, out, err) = check(&[("two.json", &two)]);
     assert_eq!((code, out.as_str()), (2, ""));
     assert_eq!(err, format!("two.json: two cors-wasm filters in one filter chain, at {chain}[0] and at {chain}[1]\n"));
+    // One in each of two listeners is two filters, each checked.
+    let mut apart: serde_json::Value =
+        serde_json::from_str(&bootstrap(routes, &[WASM_FILTER])).unwrap();
+    let listener = apart["static_resources"]["listeners"][0].clone();
+    apart["static_resources"]["listeners"]
+        .as_array_mut()
+        .unwrap()
+        .push(listener);
+    let (code, out, err) = check(&[("apart.json", &apart.to_string())]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(
+        out.matches("apart.json: static_resources.listeners[")
+            .count(),
+        2,
+        "{out}"
+    );
     let (code, out, err) = explain_in(&dir, &two, "GET https://a.example/");
     assert_eq!((code, out.as_str()), (2, ""));
     assert_eq!(err, format!("envoy.json: 2 cors-wasm filters, at {chain}[0] and at {chain}[1]: explain takes a configuration with one\n"));

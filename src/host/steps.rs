@@ -77,7 +77,7 @@ pub fn record(config: &Config, evaluation: &Evaluation) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{configure, decide, log_configured, Level, Log};
+    use super::{configure, decide, log_configured, record, Level, Log};
     use crate::cors::HeaderPairs;
     use std::cell::RefCell;
     use std::time::Duration;
@@ -118,6 +118,29 @@ mod tests {
                 (Level::Info, "cors-wasm: configured 1 policies in 12.3 ms".to_string()),
             ]
         );
+        log_configured(&log, &warned, Duration::from_micros(2_012_345));
+        assert_eq!(
+            log.written.take(),
+            [(
+                Level::Info,
+                "cors-wasm: configured 1 policies in 2012.3 ms".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_decision_is_recorded_only_when_the_configuration_asks() {
+        let policies = r#""policies": [{"name": "api", "allow_origins": ["https://a.example"]}]"#;
+        let request = HeaderPairs::new(&[(":method", "GET"), ("origin", "https://evil.example")]);
+        let recorded = |config: &str| {
+            let config = configure(config.as_bytes(), &Lines::default()).unwrap();
+            record(&config, &decide(&config, &request, &Lines::default()))
+        };
+        assert_eq!(
+            recorded(&format!(r#"{{{policies}, "record_decisions": true}}"#)).as_deref(),
+            Some(r#"actual_denied policy=api origin "https://evil.example" is not allowed"#)
+        );
+        assert_eq!(recorded(&format!("{{{policies}}}")), None);
     }
 
     #[test]
