@@ -185,3 +185,34 @@ pub fn har_text(explained: &Value) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn har(entry: usize, line: &str, headers: &[&str]) -> HarRequest {
+        let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        let request = Request::from_line(line, &headers).unwrap();
+        HarRequest { entry, request }
+    }
+
+    /// Each preflight goes with the first later request it was for: same URL, same origin,
+    /// the method it asked, and not one an earlier preflight took.
+    #[test]
+    fn a_preflight_pairs_with_the_first_later_request_it_was_for() {
+        let origin = "Origin: https://app.example.com";
+        let asking = |method: &str| format!("Access-Control-Request-Method: {method}");
+        let put = asking("PUT");
+        let options = asking("OPTIONS");
+        let requests = [
+            har(0, "OPTIONS https://api.example.com/x", &[origin, &put]),
+            har(1, "PUT https://api.example.com/other", &[origin]),
+            har(2, "OPTIONS https://api.example.com/x", &[origin, &put]),
+            har(3, "PUT https://api.example.com/x", &[origin]),
+            har(4, "PUT https://api.example.com/x", &[origin]),
+            har(5, "OPTIONS https://api.example.com/y", &[origin, &options]),
+            har(6, "OPTIONS https://api.example.com/y", &[origin]),
+        ];
+        assert_eq!(preflight_pairs(&requests), [(0, 3), (2, 4), (5, 6)]);
+    }
+}
