@@ -162,11 +162,12 @@ impl Request {
     }
 }
 
+/// The request as the decisions read it: the pseudo-headers they ask for (`:method`,
+/// `:authority`, `:path`) and its headers.
 impl RequestView for Request {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
         let pseudo = match name {
             header::METHOD => Some(&self.method),
-            ":scheme" => Some(&self.scheme),
             header::AUTHORITY => Some(&self.authority),
             header::PATH => Some(&self.path),
             _ => None,
