@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy};
-use support::import_diff::{catalogue, unlisted_differences, Case};
+use support::import_diff::{assert_only_listed_differences, catalogue, unlisted_differences, Case};
 use support::upstream::Upstream;
 
 fn files(dir: &str) -> Vec<PathBuf> {
@@ -209,22 +209,7 @@ fn envoy_difference(file: &Path) -> Vec<String> {
 
 #[test]
 fn envoy_native_configs_differ_only_as_listed() {
-    // One thread a file: each has its own Envoys and upstream, and waits on the network.
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let runs: Vec<_> = files("envoy")
-            .into_iter()
-            .map(|file| scope.spawn(move || envoy_difference(&file)))
-            .collect();
-        runs.into_iter()
-            .flat_map(|run| run.join().expect("a difference run panicked"))
-            .collect()
-    });
-    assert!(
-        failures.is_empty(),
-        "{} unlisted differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_only_listed_differences(files("envoy"), envoy_difference);
 }
 
 /// The Envoy routes Istio makes of a VirtualService: one virtual host of its `hosts`, one

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::envoy::{bootstrap, cors_filter, Build, Encoding, Envoy, TempDir};
-use support::import_diff::{catalogue, unlisted_differences};
+use support::import_diff::{assert_only_listed_differences, catalogue, unlisted_differences};
 use support::upstream::Upstream;
 
 /// The Express app with `cors(options)`, stopped on drop.
@@ -110,20 +110,5 @@ fn express_difference(file: &Path) -> Vec<String> {
 
 #[test]
 fn express_cors_options_differ_only_as_listed() {
-    // One thread a file: each has its own app, Envoy and upstream, and waits on the network.
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let runs: Vec<_> = option_files()
-            .into_iter()
-            .map(|file| scope.spawn(move || express_difference(&file)))
-            .collect();
-        runs.into_iter()
-            .flat_map(|run| run.join().expect("a difference run panicked"))
-            .collect()
-    });
-    assert!(
-        failures.is_empty(),
-        "{} unlisted differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_only_listed_differences(option_files(), express_difference);
 }

@@ -8,6 +8,7 @@ use cors_wasm::host::import::{Import, Kind};
 use cors_wasm::policy::Config;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use super::http::{self, Response};
 
@@ -240,6 +241,26 @@ fn explaining_kinds(
         kinds.push(kind);
     }
     Ok(kinds)
+}
+
+/// Runs `difference` on each file, one thread a file (each starts its own servers and waits
+/// on the network), and fails with every unlisted difference found.
+pub fn assert_only_listed_differences(files: Vec<PathBuf>, difference: fn(&Path) -> Vec<String>) {
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = files
+            .iter()
+            .map(|file| scope.spawn(move || difference(file)))
+            .collect();
+        runs.into_iter()
+            .flat_map(|run| run.join().expect("a difference run panicked"))
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} unlisted differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The differences between the source's server and cors-wasm's that the import did not list,
