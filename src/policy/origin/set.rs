@@ -167,14 +167,6 @@ impl OriginSet {
         Ok(())
     }
 
-    pub fn is_empty(&self) -> bool {
-        !self.any
-            && !self.null
-            && self.exact.is_empty()
-            && self.rules.is_empty()
-            && self.regexes.is_empty()
-    }
-
     /// What the policy says about a request's `Origin` value. One longer than any real
     /// origin is refused first, so that no lookup, pattern or regex ever reads it; anything
     /// else not well-formed is not allowed.

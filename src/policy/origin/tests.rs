@@ -437,15 +437,3 @@ fn request_origins_parse_strictly() {
     assert!(RequestOrigin::parse(b"https://user@a.com").is_none());
     assert!(RequestOrigin::parse(b"HTTPS://a.com").is_none());
 }
-
-/// (No caller in the filter today: `OriginSet` is public, and this is what `is_empty` says.)
-#[test]
-fn an_origin_set_is_empty_until_it_holds_an_origin_of_any_kind() {
-    assert!(OriginSet::default().is_empty());
-    for pattern in ["*", "null", "https://a.example", "https://*.example.com"] {
-        assert!(!set(&[pattern]).is_empty(), "{pattern}");
-    }
-    let mut regexes = OriginSet::default();
-    regexes.add_regex("https://a\\.example").unwrap();
-    assert!(!regexes.is_empty());
-}
