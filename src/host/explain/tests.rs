@@ -146,6 +146,20 @@ fn a_copied_curl_command_is_read_as_the_request_it_sends() {
     assert_eq!(Request::from_curl(windows).unwrap().headers.len(), 1);
 }
 
+/// curl's own options for headers are the headers they send.
+#[test]
+fn curl_options_for_headers_become_those_headers() {
+    let command = "curl https://a.example/ -A agent/1 --referer https://r.example/ -b a=b";
+    assert_eq!(
+        Request::from_curl(command).unwrap().headers,
+        [
+            ("user-agent".to_string(), b"agent/1".to_vec()),
+            ("referer".to_string(), b"https://r.example/".to_vec()),
+            ("cookie".to_string(), b"a=b".to_vec()),
+        ]
+    );
+}
+
 #[test]
 fn a_curl_command_we_cannot_read_is_an_error() {
     let error = |command: &str| Request::from_curl(command).unwrap_err();
