@@ -146,12 +146,14 @@ fn a_copied_curl_command_is_read_as_the_request_it_sends() {
     assert_eq!(Request::from_curl(windows).unwrap().headers.len(), 1);
 }
 
-/// curl's own options for headers are the headers they send.
+/// curl's own options for headers are the headers they send, and `--url` the URL.
 #[test]
-fn curl_options_for_headers_become_those_headers() {
-    let command = "curl https://a.example/ -A agent/1 --referer https://r.example/ -b a=b";
+fn curl_options_for_headers_and_the_url_are_read_as_curl_reads_them() {
+    let command = "curl -A agent/1 --referer https://r.example/ -b a=b --url https://a.example/x";
+    let request = Request::from_curl(command).unwrap();
+    assert_eq!(request.path, "/x");
     assert_eq!(
-        Request::from_curl(command).unwrap().headers,
+        request.headers,
         [
             ("user-agent".to_string(), b"agent/1".to_vec()),
             ("referer".to_string(), b"https://r.example/".to_vec()),
