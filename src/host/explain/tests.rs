@@ -146,12 +146,15 @@ fn a_copied_curl_command_is_read_as_the_request_it_sends() {
     assert_eq!(Request::from_curl(windows).unwrap().headers.len(), 1);
 }
 
-/// curl's own options for headers are the headers they send, and `--url` the URL.
+/// curl's own options for headers are the headers they send, `--url` the URL, and `-G`
+/// makes a request with data a GET.
 #[test]
 fn curl_options_for_headers_and_the_url_are_read_as_curl_reads_them() {
     let command = "curl -A agent/1 --referer https://r.example/ -b a=b --url https://a.example/x";
     let request = Request::from_curl(command).unwrap();
     assert_eq!(request.path, "/x");
+    let get = "curl -G https://a.example/ --data-raw q=1";
+    assert_eq!(Request::from_curl(get).unwrap().method, "GET");
     assert_eq!(
         request.headers,
         [
