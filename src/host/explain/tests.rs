@@ -146,8 +146,8 @@ fn a_copied_curl_command_is_read_as_the_request_it_sends() {
     assert_eq!(Request::from_curl(windows).unwrap().headers.len(), 1);
 }
 
-/// curl's own options for headers are the headers they send, `--url` the URL, and `-G`
-/// makes a request with data a GET.
+/// curl's own options for headers are the headers they send, `--url` the URL, `-G`
+/// makes a request with data a GET, `-g` keeps the URL's backslashes.
 #[test]
 fn curl_options_for_headers_and_the_url_are_read_as_curl_reads_them() {
     let command = "curl -A agent/1 --referer https://r.example/ -b a=b --url https://a.example/x";
@@ -155,6 +155,11 @@ fn curl_options_for_headers_and_the_url_are_read_as_curl_reads_them() {
     assert_eq!(request.path, "/x");
     let get = "curl -G https://a.example/ --data-raw q=1";
     assert_eq!(Request::from_curl(get).unwrap().method, "GET");
+    // Chromium and Safari escape curl's globbing characters, which curl unescapes unless -g.
+    let escaped = r"curl 'https://a.example/a\{b'";
+    assert_eq!(Request::from_curl(escaped).unwrap().path, "/a{b");
+    let globoff = r"curl -g 'https://a.example/a\{b'";
+    assert_eq!(Request::from_curl(globoff).unwrap().path, r"/a\{b");
     assert_eq!(
         request.headers,
         [
@@ -185,6 +190,11 @@ fn a_curl_command_we_cannot_read_is_an_error() {
     assert_eq!(
         error("curl https://a.example/ https://b.example/"),
         r#"--curl: a second URL "https://b.example/""#
+    );
+    // A lone "-" is no option: a word that is not one is the URL.
+    assert_eq!(
+        error("curl https://a.example/ -"),
+        r#"--curl: a second URL "-""#
     );
     assert_eq!(
         error("curl https://a.example/ --data-raw $'it\\'s"),
