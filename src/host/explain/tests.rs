@@ -332,3 +332,26 @@ proptest::proptest! {
         let _ = super::ansi_c::unquote(text.as_bytes());
     }
 }
+
+/// Envoy's choice of virtual host: exact domains, then `*.suffix`, then `prefix.*` (each
+/// wildcard standing for at least one character), then `*`.
+#[test]
+fn the_virtual_host_is_chosen_as_envoy_chooses_it() {
+    let manager = json!({"route_config": {"virtual_hosts": [
+        {"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}}]},
+        {"name": "suffix", "domains": ["*.example.com"], "routes": [{"match": {"prefix": "/"}}]},
+        {"name": "prefix", "domains": ["api.*"], "routes": [{"match": {"prefix": "/"}}]},
+    ]}});
+    let host = |authority: &str| {
+        let request = Request::from_line(&format!("GET https://{authority}/"), &[]).unwrap();
+        match super::envoy::route_for(&manager, &request) {
+            super::envoy::RouteChoice::Route(picked) => picked.virtual_host,
+            _ => "none".to_string(),
+        }
+    };
+    assert_eq!(host("a.example.com"), "suffix");
+    assert_eq!(host(".example.com"), "all");
+    assert_eq!(host("api.other.org"), "prefix");
+    assert_eq!(host("api."), "all");
+    assert_eq!(host("www.other.org"), "all");
+}
