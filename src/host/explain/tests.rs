@@ -355,3 +355,53 @@ fn the_virtual_host_is_chosen_as_envoy_chooses_it() {
     assert_eq!(host("api."), "all");
     assert_eq!(host("www.other.org"), "all");
 }
+
+/// Which filters of an Envoy config are cors-wasm's, and what an unreadable configuration
+/// of one says.
+#[test]
+fn the_cors_wasm_filters_of_an_envoy_config_are_found_by_their_code() {
+    let wasm = |file: &str, root_id: &str, configuration: serde_json::Value| {
+        json!({"@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+               "config": {"root_id": root_id, "configuration": configuration,
+                          "vm_config": {"code": {"local": {"filename": file}}}}})
+    };
+    let module = |name: &str| {
+        json!({"@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+               "dynamic_module_config": {"name": name},
+               "filter_config": {"@type": "type.googleapis.com/google.protobuf.Struct", "value": {}}})
+    };
+    let found = |filter: serde_json::Value| super::envoy::filters(&json!({"f": filter}));
+    let string = json!({"@type": "type.googleapis.com/google.protobuf.StringValue", "value": "{}"});
+    assert_eq!(
+        found(wasm("/etc/cors-wasm.wasm", "x", string.clone())).len(),
+        1
+    );
+    assert_eq!(
+        found(wasm("/etc/cors_wasm.wasm", "x", string.clone())).len(),
+        1
+    );
+    assert_eq!(
+        found(wasm("/etc/other.wasm", "cors-wasm", string.clone())).len(),
+        1
+    );
+    assert_eq!(found(wasm("/etc/other.wasm", "x", string)).len(), 0);
+    assert_eq!(found(module("cors_wasm")).len(), 1);
+    assert_eq!(found(module("other")).len(), 0);
+    let error = |configuration| {
+        found(wasm("cors_wasm.wasm", "x", configuration))
+            .remove(0)
+            .config
+    };
+    assert_eq!(
+        error(serde_json::Value::Null),
+        Err("config.configuration: missing: the filter has no policies".to_string())
+    );
+    assert_eq!(
+        error(json!({"@type": "type.googleapis.com/google.protobuf.BytesValue"})),
+        Err(
+            "config.configuration: @type \"type.googleapis.com/google.protobuf.BytesValue\": \
+             expected google.protobuf.Struct or StringValue"
+                .to_string()
+        )
+    );
+}
