@@ -352,6 +352,7 @@ fn the_virtual_host_is_chosen_as_envoy_chooses_it() {
     assert_eq!(host("a.example.com"), "suffix");
     assert_eq!(host(".example.com"), "all");
     assert_eq!(host("api.other.org"), "prefix");
+    assert_eq!(host("api.x"), "prefix");
     assert_eq!(host("api."), "all");
     assert_eq!(host("www.other.org"), "all");
 }
@@ -404,4 +405,30 @@ fn the_cors_wasm_filters_of_an_envoy_config_are_found_by_their_code() {
                 .to_string()
         )
     );
+}
+
+/// The route Envoy picks in a virtual host: the first whose match fits; one with a condition
+/// the checker cannot evaluate is skipped when its path does not fit, and is a question when
+/// it does.
+#[test]
+fn the_route_is_the_first_whose_match_fits() {
+    let manager = json!({"route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"],
+    "routes": [
+        {"name": "api", "match": {"path_separated_prefix": "/api"}},
+        {"name": "header", "match": {"prefix": "/h", "headers": [{"name": "x"}]}},
+        {"name": "rest", "match": {"prefix": "/"}},
+    ]}]}});
+    let route = |path: &str| {
+        let request = Request::from_line(&format!("GET https://a.example{path}"), &[]).unwrap();
+        match super::envoy::route_for(&manager, &request) {
+            super::envoy::RouteChoice::Route(picked) => picked.name.unwrap_or_default(),
+            super::envoy::RouteChoice::NoRoute(_) => "no route".to_string(),
+            super::envoy::RouteChoice::Unknown(_) => "unknown".to_string(),
+        }
+    };
+    assert_eq!(route("/api"), "api");
+    assert_eq!(route("/api/x"), "api");
+    assert_eq!(route("/apix"), "rest");
+    assert_eq!(route("/x"), "rest");
+    assert_eq!(route("/h"), "unknown");
 }
