@@ -1050,3 +1050,37 @@ fn an_envoy_config_without_one_cors_wasm_filter_is_an_error_that_says_where() {
         "{err}"
     );
 }
+
+/// `cors-wasm-check ... | head -1`: a reader that went away ends the output, not the checker
+/// (`print!` would panic on the closed pipe, exit 101); the exit code still says what it found.
+#[test]
+fn a_closed_stdout_ends_the_output_not_the_checker() {
+    let dir = TempDir::new();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "policies:\n  - allow_origins: [\"*\"]\n    allow_header: [x-a]\n",
+    )
+    .unwrap();
+    let broken = broken.to_str().unwrap();
+    let cases: [(&[&str], i32); 5] = [
+        (&["envoy/policies.yaml"], 0),
+        (&[broken], 1),
+        (&["envoy/policies.yaml", "--json"], 0),
+        (&README_REQUEST, 0),
+        (&["import", "envoy", "tests/import/readme/envoy.yaml"], 0),
+    ];
+    for (args, code) in cases {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = Command::new(env!("CARGO_BIN_EXE_cors-wasm-check"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

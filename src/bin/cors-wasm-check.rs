@@ -14,9 +14,15 @@
 use cors_wasm::encoding::{json, yaml, DecodeError, Value};
 use cors_wasm::host::explain::envoy::{self, Filter, Picked, RouteChoice};
 use cors_wasm::host::explain::{self, HarRequest, Request};
+use cors_wasm::host::import::{self, SOURCES};
 use cors_wasm::policy::{comma_separated, gateway, Config, Policy};
 use cors_wasm::policy::{REPEATED_KEY, SAFELISTED_METHODS};
 use std::process::ExitCode;
+
+/// `println!` through [`emit`].
+macro_rules! say {
+    ($($arg:tt)*) => { emit(&format!("{}\n", format_args!($($arg)*))) };
+}
 
 const USAGE: &str = "usage: cors-wasm-check FILE... (JSON or YAML policies, or an Istio WasmPlugin)
        cors-wasm-check FILE --request 'METHOD URL' [-H 'Name: value']... [--route NAME]
@@ -28,7 +34,7 @@ const USAGE: &str = "usage: cors-wasm-check FILE... (JSON or YAML policies, or a
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "import") {
-        return ExitCode::from(cors_wasm::host::import::run(&args[1..]));
+        return ExitCode::from(import(&args[1..]));
     }
     if args.is_empty() || args.iter().any(|p| p == "-h" || p == "--help") {
         eprintln!("{USAGE}");
@@ -156,7 +162,7 @@ fn explain_input(path: &str, input: Input, route: Option<String>, json: bool) ->
         Ok(config) => config,
         Err(errors) => {
             for error in errors.iter() {
-                println!("{path}: error: {error}");
+                say!("{path}: error: {error}");
             }
             return 1;
         }
@@ -196,10 +202,10 @@ fn write_json(config: &Config, input: &Subject, warnings: Vec<String>, envoy: En
 
 fn write_text(config: &Config, input: &Subject, warnings: Vec<String>, envoy: EnvoyFound) {
     for warning in warnings {
-        println!("{warning}");
+        say!("{warning}");
     }
     if let Some((at, Some(routing))) = envoy {
-        println!("envoy: the cors-wasm filter at {at}; {routing}");
+        say!("envoy: the cors-wasm filter at {at}; {routing}");
     }
     let text = match input {
         Subject::One(request) => explain::explain(config, request),
@@ -233,7 +239,7 @@ fn one_config(path: &str, source: Source) -> Result<(Value, Option<Filter>), u8>
     match &filter.config {
         Ok(tree) => Ok((tree.clone(), Some(filter))),
         Err(error) => {
-            println!("{path}: {}: error: {error}", filter.at);
+            say!("{path}: {}: error: {error}", filter.at);
             Err(1)
         }
     }
@@ -289,10 +295,39 @@ fn picked_route(picked: Picked, request: &mut Request) -> String {
     format!("Envoy picks virtual host {virtual_host:?}, routes[{index}], {named}{local}")
 }
 
-/// Writes `text` to stdout; a reader that went away (`| head`) is no reason to panic.
+/// Writes `text` to stdout. A reader that went away (`| head -1`) is no reason to panic, as
+/// `print!` would: the rest is not read, and the exit code still says what was found.
 fn emit(text: &str) {
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// `cors-wasm-check import SOURCE FILE`: the configuration on standard output, each change
+/// on standard error (`FILE: where: what`); 0 when imported, 2 with one error line.
+fn import(args: &[String]) -> u8 {
+    let [source, path] = args else {
+        eprintln!(
+            "usage: cors-wasm-check import {{{}}} FILE",
+            SOURCES.join("|")
+        );
+        return 2;
+    };
+    let imported = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| import::import(source, &text));
+    match imported {
+        Ok(imported) => {
+            emit(&imported.yaml());
+            for change in &imported.changes {
+                eprintln!("{path}: {}: {}", change.at, change.text);
+            }
+            0
+        }
+        Err(error) => {
+            eprintln!("{path}: {error}");
+            2
+        }
+    }
 }
 
 /// The plugin configuration in the file at `path`; or the exit code, its reasons printed:
@@ -305,7 +340,7 @@ fn read_source(path: &str) -> Result<Source, u8> {
         Ok(Ok(tree)) => Ok(tree),
         Ok(Err(repeated)) => {
             for key in repeated {
-                println!("{path}: error: {key}: {REPEATED_KEY}");
+                say!("{path}: error: {key}: {REPEATED_KEY}");
             }
             Err(1)
         }
@@ -342,7 +377,7 @@ fn check_filters(path: &str, filters: &[Filter]) -> u8 {
         let code = match &filter.config {
             Ok(tree) => check_tree(&name, tree),
             Err(error) => {
-                println!("{name}: error: {error}");
+                say!("{name}: error: {error}");
                 1
             }
         };
@@ -370,20 +405,20 @@ fn check_tree(name: &str, tree: &Value) -> u8 {
     match Config::from_tree(tree) {
         Ok(config) => {
             for warning in &config.warnings {
-                println!("{name}: warning: {warning}");
+                say!("{name}: warning: {warning}");
             }
             for (policy, value) in config
                 .policies
                 .iter()
                 .zip(tree["policies"].as_array().into_iter().flatten())
             {
-                println!("{name}: {}: {}", policy.name, describe(policy, value));
+                say!("{name}: {}: {}", policy.name, describe(policy, value));
             }
             0
         }
         Err(errors) => {
             for error in errors.iter() {
-                println!("{name}: error: {error}");
+                say!("{name}: error: {error}");
             }
             1
         }

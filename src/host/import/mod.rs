@@ -80,34 +80,6 @@ impl Import {
 /// The sources `import` reads, by the word that names them on the command line.
 pub const SOURCES: &[&str] = &["envoy", "istio", "express"];
 
-/// `cors-wasm-check import SOURCE FILE`: the configuration on standard output, each change
-/// on standard error (`FILE: where: what`); 0 when imported, 2 with one error line.
-pub fn run(args: &[String]) -> u8 {
-    let [source, path] = args else {
-        eprintln!(
-            "usage: cors-wasm-check import {{{}}} FILE",
-            SOURCES.join("|")
-        );
-        return 2;
-    };
-    let imported = std::fs::read_to_string(path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| import(source, &text));
-    match imported {
-        Ok(imported) => {
-            print!("{}", imported.yaml());
-            for change in &imported.changes {
-                eprintln!("{path}: {}: {}", change.at, change.text);
-            }
-            0
-        }
-        Err(error) => {
-            eprintln!("{path}: {error}");
-            2
-        }
-    }
-}
-
 /// Reads `text` (the file's content) as `source`; an error names the path in the source.
 pub fn import(source: &str, text: &str) -> Result<Import, ImportError> {
     let imported = match source {
