@@ -209,34 +209,42 @@ fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Arc<Policy>> {
         return Vec::new();
     }
     let mut policies: Vec<Arc<Policy>> = Vec::with_capacity(items.len());
-    // Each name, the index of its policy, and whether it was written or is the default.
-    let mut names: Table<String, (usize, bool)> = Table::default();
+    // Each name and the index of its policy. A table of the type `native` keeps origins in:
+    // each type of table is another copy of the table's code in the module.
+    let mut names: Table<String, usize> = Table::default();
+    // Whether policies[i] writes its name, or has the default one.
+    let written = |i: usize| {
+        let name = items.get(i).and_then(|item| item.get("name"));
+        name.is_some_and(Value::is_string)
+    };
     for (i, item) in items.iter().enumerate() {
         let item_path = format!("policies[{i}]");
         let Some(policy) = Policy::read(item, &item_path, i, errors) else {
             continue;
         };
-        let written = item.get("name").is_some_and(Value::is_string);
         let name_path = |index: usize| format!("policies[{index}].name");
         // The error goes where the user wrote the name: a default one has no path.
-        match names.get(&policy.name) {
-            Some(&(first, true)) if written => errors.push(ConfigError::value(
+        match names
+            .get(&policy.name)
+            .map(|&first| (first, written(first)))
+        {
+            Some((first, true)) if written(i) => errors.push(ConfigError::value(
                 name_path(i),
                 &policy.name,
                 format!("already the name of policies[{first}]"),
             )),
-            Some(&(first, false)) => errors.push(ConfigError::value(
+            Some((first, false)) => errors.push(ConfigError::value(
                 name_path(i),
                 &policy.name,
                 format!("already the default name of policies[{first}], which has no name"),
             )),
-            Some(&(first, _)) => errors.push(ConfigError::value(
+            Some((first, _)) => errors.push(ConfigError::value(
                 name_path(first),
                 &policy.name,
                 format!("the default name of policies[{i}], which has no name"),
             )),
             None => {
-                names.insert(policy.name.clone(), (i, written));
+                names.insert(policy.name.clone(), i);
             }
         }
         policies.push(Arc::new(policy));
