@@ -88,6 +88,7 @@ impl Config {
 
 /// A warning for each policy that can never apply: an earlier one takes every request its
 /// `match` fits (it has no `match`, or a broader one).
+#[inline(never)]
 fn unreachable(policies: &[Arc<Policy>]) -> Vec<ConfigWarning> {
     let coverage: Vec<Coverage> = policies.iter().map(|p| Coverage::of(&p.matcher)).collect();
     let mut warnings = Vec::new();
@@ -118,6 +119,7 @@ fn unreachable(policies: &[Arc<Policy>]) -> Vec<ConfigWarning> {
     warnings
 }
 
+#[inline(never)]
 fn index_routes(policies: &[Arc<Policy>]) -> (Table<Vec<u8>, Vec<usize>>, Vec<usize>) {
     let mut by_route: Table<Vec<u8>, Vec<usize>> = Table::default();
     let mut unrouted = Vec::new();
@@ -158,6 +160,7 @@ impl<'a, A: Iterator<Item = &'a usize>, B: Iterator<Item = &'a usize>> Iterator
     }
 }
 
+#[inline(never)]
 fn decode(bytes: &[u8]) -> Result<Value, ConfigErrors> {
     if bytes.len() > MAX_SIZE {
         let message = format!("{} bytes; the limit is {MAX_SIZE} (4 MiB)", bytes.len());
@@ -186,6 +189,7 @@ fn root_error(message: String) -> ConfigErrors {
     ConfigError::new("configuration", message).into()
 }
 
+#[inline(never)]
 fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Arc<Policy>> {
     let Some((value, path)) = root.get("policies") else {
         errors.push(ConfigError::new(
