@@ -165,13 +165,16 @@ compiled() {
 
 # Writes wasm-opt -O3 of the compiler's output to $1. Envoy's V8 compiles every function with
 # TurboFan as it loads the module, and the memory that takes stays with Envoy's allocator:
-# - without inlining functions into their one caller whatever their size, since -Oz alone made
-#   `on_configure` one function of 31 KB: 8 MiB more RSS per Envoy, no instruction fewer;
+# - inlining a function into its one caller only when it is at most 100 bytes, since -Oz
+#   alone made `on_configure` one function of 31 KB: 8 MiB more RSS per Envoy, no instruction
+#   fewer. The small ones inlined, the module has a quarter fewer functions, and each costs
+#   V8 memory of its own: 1.1 to 1.8 MiB less per Envoy than none inlined, where 400 bytes
+#   (functions of 4 KB again) cost 1.5 to 1.8 MiB more (bench/analysis.md, "Memory per Envoy");
 # - -O3 rather than -Oz: its output is 3 % larger (311 against 302 KB), yet V8 keeps 2.3 MiB
 #   less for it at 1 worker, and a request runs as many instructions (BENCHMARKS.md, memory).
 optimize() {
   command -v wasm-opt >/dev/null || { echo "installing binaryen (Debian package) for wasm-opt"; apt_install binaryen; }
-  wasm-opt -O3 --one-caller-inline-max-function-size 0 "${WASM_FEATURES[@]}" "$(compiled "$1")" \
+  wasm-opt -O3 --one-caller-inline-max-function-size 100 "${WASM_FEATURES[@]}" "$(compiled "$1")" \
     -o "$1.tmp"
   mv "$1.tmp" "$1"
 }
