@@ -49,7 +49,9 @@ build() {
   local zigbuild_pid
   install_zigbuild &
   zigbuild_pid=$!
-  cargo build --release --target wasm32-wasip1 --lib --config "$(path_remap wasm32-wasip1)"
+  local apart
+  mapfile -t apart < <(kept_apart_flags)
+  cargo build --release --target wasm32-wasip1 --lib --config "$(path_remap wasm32-wasip1 "${apart[@]}")"
   optimize "$MODULE"
   echo "built $MODULE ($(stat -c %s "$MODULE") bytes; $(stat -c %s "$(compiled "$MODULE")") from the compiler)"
   wait "$zigbuild_pid" || exit 1
@@ -62,10 +64,46 @@ build() {
 # target $1 that do it, for `cargo build --target $1 --config ...` on that command line only:
 # clippy and the tests build other units (checks, the host), so they never make cargo rebuild
 # this one. (Without --target, target rustflags would reach build scripts and proc macros too.)
+# Further rustflags, if any, follow the target ($2...).
 path_remap() {
-  local cargo_home=${CARGO_HOME:-$HOME/.cargo}
+  local triple=$1 cargo_home=${CARGO_HOME:-$HOME/.cargo} flag more=""
+  shift
   [[ "$cargo_home" == /* ]] || cargo_home="$PWD/$cargo_home"
-  echo "target.$1.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$PWD=/cors-wasm']"
+  for flag in "$@"; do more+=", '$flag'"; done
+  echo "target.$triple.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$PWD=/cors-wasm'$more]"
+}
+
+# regex-lite's parser and compiler functions that LLVM inlines into their one caller, which
+# made Parser::parse_inner 7.2 KB of wasm and Compiler::c 4.3 KB. Envoy's V8 compiles every
+# function of the module with TurboFan as it loads, and the memory that takes, which Envoy
+# keeps, grows faster than the function: each kept a function of its own, the module costs
+# 1.1 MiB less per Envoy at 1 worker (bench/analysis.md, "Memory per Envoy"). These are their
+# symbols in regex-lite 0.1.9 built by Rust 1.95.0 with Cargo.toml's release profile (each of
+# the three changes the hashes): after a change, tests/module_shape.rs fails until they are
+# listed anew, from `strings -a target/wasm32-wasip1/release/deps/libregex_lite-*.rlib`.
+KEPT_APART=(
+  _ZN10regex_lite3hir5parse6Parser11parse_group17he5047320cf39e349E
+  _ZN10regex_lite3hir5parse6Parser11parse_class17h1885a0ab59a33e76E
+  _ZN10regex_lite3hir5parse6Parser17parse_class_range17h7f3f8cc835186b1aE
+  _ZN10regex_lite3hir5parse6Parser9parse_hex17hf79214921b121699E
+  _ZN10regex_lite3hir5parse6Parser18parse_capture_name17ha08e10c4af6e86bdE
+  _ZN10regex_lite3hir5parse6Parser24parse_counted_repetition17hfc3bd23f83562802E
+  _ZN10regex_lite3hir5parse6Parser15parse_primitive17h37499203bb358cedE
+  _ZN10regex_lite3hir5parse6Parser23maybe_parse_posix_class17h5bc5d323073b76fcE
+  _ZN10regex_lite3hir5parse6Parser33maybe_parse_special_word_boundary17h911dab52606d3449E
+  _ZN10regex_lite3nfa8Compiler10c_at_least17h2c3cf732964d284dE
+  _ZN10regex_lite3nfa8Compiler13c_alternation17h412fb299b38c5d0dE
+  _ZN10regex_lite3nfa8Compiler9c_capture17h5ce1db15791713b9E
+  _ZN10regex_lite3nfa8Compiler9c_bounded17h2410fda267e994ccE
+  _ZN10regex_lite3nfa8Compiler9c_exactly17h041668717939ba90E
+)
+
+# The rustflags that tell LLVM never to inline the functions in KEPT_APART, one a line.
+kept_apart_flags() {
+  local name
+  for name in "${KEPT_APART[@]}"; do
+    echo "-Cllvm-args=-force-attribute=$name:noinline"
+  done
 }
 
 # The Envoy dynamic module is the same crate built natively, with Cargo.toml's dynamic-module
@@ -127,13 +165,16 @@ compiled() {
 
 # Writes wasm-opt -O3 of the compiler's output to $1. Envoy's V8 compiles every function with
 # TurboFan as it loads the module, and the memory that takes stays with Envoy's allocator:
-# - without inlining functions into their one caller whatever their size, since -Oz alone made
-#   `on_configure` one function of 31 KB: 8 MiB more RSS per Envoy, no instruction fewer;
+# - inlining a function into its one caller only when it is at most 100 bytes, since -Oz
+#   alone made `on_configure` one function of 31 KB: 8 MiB more RSS per Envoy, no instruction
+#   fewer. The small ones inlined, the module has a quarter fewer functions, and each costs
+#   V8 memory of its own: 1.1 to 1.8 MiB less per Envoy than none inlined, where 400 bytes
+#   (functions of 4 KB again) cost 1.5 to 1.8 MiB more (bench/analysis.md, "Memory per Envoy");
 # - -O3 rather than -Oz: its output is 3 % larger (311 against 302 KB), yet V8 keeps 2.3 MiB
 #   less for it at 1 worker, and a request runs as many instructions (BENCHMARKS.md, memory).
 optimize() {
   command -v wasm-opt >/dev/null || { echo "installing binaryen (Debian package) for wasm-opt"; apt_install binaryen; }
-  wasm-opt -O3 --one-caller-inline-max-function-size 0 "${WASM_FEATURES[@]}" "$(compiled "$1")" \
+  wasm-opt -O3 --one-caller-inline-max-function-size 100 "${WASM_FEATURES[@]}" "$(compiled "$1")" \
     -o "$1.tmp"
   mv "$1.tmp" "$1"
 }

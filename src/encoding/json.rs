@@ -130,9 +130,11 @@ fn too_deep(bytes: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// `text` as a JSON string literal, for messages that quote a configured value.
+/// `text` as a JSON string literal, for messages that quote a configured value. Serialized
+/// as a string, not as a `Value`, whose serializer brings every kind of value (and the
+/// formatting of floats) into the module. Writing a string cannot fail.
 pub fn quote(text: &str) -> String {
-    Value::from(text).to_string()
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -76,8 +76,13 @@ fn reason(error: prost::DecodeError) -> String {
     let mut reason = text
         .strip_prefix("failed to decode Protobuf message: ")
         .unwrap_or(&text);
-    while let Some((field, rest)) = reason.split_once(": ") {
+    // Split at a ':' and a space rather than at ": ", whose search would bring core's
+    // two-way string searcher into the module: a field name has no ':' either way.
+    while let Some((field, rest)) = reason.split_once(':') {
         let is_field = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'_';
+        let Some(rest) = rest.strip_prefix(' ') else {
+            break;
+        };
         if !field.contains('.') || !field.bytes().all(is_field) {
             break;
         }

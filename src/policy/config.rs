@@ -88,6 +88,7 @@ impl Config {
 
 /// A warning for each policy that can never apply: an earlier one takes every request its
 /// `match` fits (it has no `match`, or a broader one).
+#[inline(never)]
 fn unreachable(policies: &[Arc<Policy>]) -> Vec<ConfigWarning> {
     let coverage: Vec<Coverage> = policies.iter().map(|p| Coverage::of(&p.matcher)).collect();
     let mut warnings = Vec::new();
@@ -118,6 +119,7 @@ fn unreachable(policies: &[Arc<Policy>]) -> Vec<ConfigWarning> {
     warnings
 }
 
+#[inline(never)]
 fn index_routes(policies: &[Arc<Policy>]) -> (Table<Vec<u8>, Vec<usize>>, Vec<usize>) {
     let mut by_route: Table<Vec<u8>, Vec<usize>> = Table::default();
     let mut unrouted = Vec::new();
@@ -158,6 +160,7 @@ impl<'a, A: Iterator<Item = &'a usize>, B: Iterator<Item = &'a usize>> Iterator
     }
 }
 
+#[inline(never)]
 fn decode(bytes: &[u8]) -> Result<Value, ConfigErrors> {
     if bytes.len() > MAX_SIZE {
         let message = format!("{} bytes; the limit is {MAX_SIZE} (4 MiB)", bytes.len());
@@ -186,6 +189,7 @@ fn root_error(message: String) -> ConfigErrors {
     ConfigError::new("configuration", message).into()
 }
 
+#[inline(never)]
 fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Arc<Policy>> {
     let Some((value, path)) = root.get("policies") else {
         errors.push(ConfigError::new(
@@ -209,34 +213,42 @@ fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Arc<Policy>> {
         return Vec::new();
     }
     let mut policies: Vec<Arc<Policy>> = Vec::with_capacity(items.len());
-    // Each name, the index of its policy, and whether it was written or is the default.
-    let mut names: Table<String, (usize, bool)> = Table::default();
+    // Each name and the index of its policy. A table of the type `native` keeps origins in:
+    // each type of table is another copy of the table's code in the module.
+    let mut names: Table<String, usize> = Table::default();
+    // Whether policies[i] writes its name, or has the default one.
+    let written = |i: usize| {
+        let name = items.get(i).and_then(|item| item.get("name"));
+        name.is_some_and(Value::is_string)
+    };
     for (i, item) in items.iter().enumerate() {
         let item_path = format!("policies[{i}]");
         let Some(policy) = Policy::read(item, &item_path, i, errors) else {
             continue;
         };
-        let written = item.get("name").is_some_and(Value::is_string);
         let name_path = |index: usize| format!("policies[{index}].name");
         // The error goes where the user wrote the name: a default one has no path.
-        match names.get(&policy.name) {
-            Some(&(first, true)) if written => errors.push(ConfigError::value(
+        match names
+            .get(&policy.name)
+            .map(|&first| (first, written(first)))
+        {
+            Some((first, true)) if written(i) => errors.push(ConfigError::value(
                 name_path(i),
                 &policy.name,
                 format!("already the name of policies[{first}]"),
             )),
-            Some(&(first, false)) => errors.push(ConfigError::value(
+            Some((first, false)) => errors.push(ConfigError::value(
                 name_path(i),
                 &policy.name,
                 format!("already the default name of policies[{first}], which has no name"),
             )),
-            Some(&(first, _)) => errors.push(ConfigError::value(
+            Some((first, _)) => errors.push(ConfigError::value(
                 name_path(first),
                 &policy.name,
                 format!("the default name of policies[{i}], which has no name"),
             )),
             None => {
-                names.insert(policy.name.clone(), (i, written));
+                names.insert(policy.name.clone(), i);
             }
         }
         policies.push(Arc::new(policy));

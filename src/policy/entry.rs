@@ -86,6 +86,7 @@ impl Policy {
     }
 }
 
+#[inline(never)]
 fn read_name(obj: &Object, index: usize, errors: &mut ConfigErrors) -> String {
     let Some((name, path)) = obj.str("name", errors) else {
         return format!("policy-{index}");
@@ -104,6 +105,7 @@ fn read_name(obj: &Object, index: usize, errors: &mut ConfigErrors) -> String {
     name.to_string()
 }
 
+#[inline(never)]
 fn read_match(obj: &Object, errors: &mut ConfigErrors) -> RequestMatch {
     let Some((value, path)) = obj.get("match") else {
         return RequestMatch::default();
@@ -148,6 +150,7 @@ fn read_list<T>(
     Some(out)
 }
 
+#[inline(never)]
 fn read_preflight_status(obj: &Object, errors: &mut ConfigErrors) -> u32 {
     match obj.whole("preflight_status", 0..=u64::MAX, errors) {
         None => 204,

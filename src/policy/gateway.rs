@@ -104,6 +104,7 @@ pub fn read(policy: &Object, errors: &mut ConfigErrors) -> Rules {
     }
 }
 
+#[inline(never)]
 fn refuse_native_fields(policy: &Object, errors: &mut ConfigErrors) {
     for (native, in_cors) in REPLACED {
         let Some((_, path)) = policy.get(native) else {
@@ -152,6 +153,7 @@ fn read_set<'a>(
     set
 }
 
+#[inline(never)]
 fn read_origins(
     cors: &Object,
     credentials: bool,
@@ -192,6 +194,7 @@ enum GatewayOrigin {
 }
 
 impl GatewayOrigin {
+    #[inline(never)]
     fn parse(text: &str) -> Result<GatewayOrigin, String> {
         if text == "*" {
             return Ok(GatewayOrigin::Any);
@@ -307,6 +310,7 @@ fn is_host_name(host: &str) -> bool {
 }
 
 /// `allowMethods`: the set that preflights are checked against, and the methods as written.
+#[inline(never)]
 fn read_methods<'a>(cors: &Object<'a>, errors: &mut ConfigErrors) -> (MethodSet, Vec<&'a str>) {
     let mut set = MethodSet::default();
     let mut list = Vec::new();
@@ -327,6 +331,7 @@ fn read_methods<'a>(cors: &Object<'a>, errors: &mut ConfigErrors) -> (MethodSet,
 }
 
 /// `allowHeaders`: the set that preflights are checked against, and the names as written.
+#[inline(never)]
 fn read_allow_headers<'a>(
     cors: &Object<'a>,
     errors: &mut ConfigErrors,
@@ -337,6 +342,7 @@ fn read_allow_headers<'a>(
     (set, names.into_iter().map(|(name, _)| name).collect())
 }
 
+#[inline(never)]
 fn read_expose_headers<'a>(
     cors: &Object<'a>,
     credentials: bool,

@@ -136,6 +136,21 @@ impl<'a> Sorted<'a> {
     }
 }
 
+/// The lengths of `prefixes`, each once, ascending: marked in a list as long as the longest
+/// rather than sorted, so that the module's one sort stays the one of byte strings.
+fn distinct_lengths(prefixes: &[Vec<u8>]) -> Vec<usize> {
+    let longest = prefixes.iter().map(Vec::len).max().unwrap_or(0);
+    let mut present = vec![false; longest + 1];
+    for prefix in prefixes {
+        if let Some(present) = present.get_mut(prefix.len()) {
+            *present = true;
+        }
+    }
+    (0..=longest)
+        .filter(|&n| present.get(n) == Some(&true))
+        .collect()
+}
+
 impl<'a> Coverage<'a> {
     pub fn of(m: &'a RequestMatch) -> Coverage<'a> {
         let hosts = m.hosts.as_ref().map(|hosts| {
@@ -149,9 +164,7 @@ impl<'a> Coverage<'a> {
             (names(false), names(true))
         });
         let path_prefixes = m.path_prefixes.as_ref().map(|prefixes| {
-            let mut lengths: Vec<usize> = prefixes.iter().map(Vec::len).collect();
-            lengths.sort_unstable();
-            lengths.dedup();
+            let lengths = distinct_lengths(prefixes);
             (Sorted::of(prefixes.iter().map(Vec::as_slice)), lengths)
         });
         Coverage {

@@ -8,6 +8,7 @@ use super::table::Table;
 use super::token::{is_token, normalize_method, HeaderSet, MethodSet};
 
 /// The native fields of a policy; `disabled` policies need no origins.
+#[inline(never)]
 pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
     let allow_credentials = obj.bool("allow_credentials", errors).unwrap_or(false);
     let origins = read_origins(obj, allow_credentials, disabled, errors);
@@ -38,6 +39,7 @@ pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
 }
 
 /// `allow_origins` and `allow_origin_regexes`, into one set.
+#[inline(never)]
 fn read_origins(
     obj: &Object,
     credentials: bool,
@@ -62,6 +64,7 @@ fn read_origins(
 
 /// Each entry of `allow_origins` parsed into `set`; one that does not parse, a misplaced
 /// `*` and a repeated origin are errors.
+#[inline(never)]
 fn add_origins(
     set: &mut OriginSet,
     list: &[(&str, String)],
@@ -131,6 +134,7 @@ fn check_star(
 }
 
 /// Each entry of `allow_origin_regexes` compiled into `set`, or reported.
+#[inline(never)]
 fn add_regexes(set: &mut OriginSet, regexes: &[(&str, String)], errors: &mut ConfigErrors) {
     for (text, path) in regexes {
         let result = match *text {
@@ -156,6 +160,7 @@ fn require_origins(obj: &Object, written: bool, errors: &mut ConfigErrors) {
     }
 }
 
+#[inline(never)]
 fn read_methods(
     obj: &Object,
     credentials: bool,
@@ -170,6 +175,7 @@ fn read_methods(
     (set, names)
 }
 
+#[inline(never)]
 fn read_headers(
     obj: &Object,
     key: &str,

@@ -121,24 +121,23 @@ impl HeaderSet {
 
 /// `names` without repeats, each kept at its first place. By sorting rather than by a hash
 /// set: the names come from the request, and the tables' hash is fixed, so a request could
-/// choose names that collide.
+/// choose names that collide. Sorted as byte strings, as `Coverage` (`matcher`) sorts its
+/// lists: each type sorted is another copy of the sort's code in the module.
 pub fn first_of_each(names: &[String]) -> Vec<&str> {
-    let mut sorted: Vec<(&str, usize)> = names
+    let mut distinct: Vec<&[u8]> = names.iter().map(|name| name.as_bytes()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut taken = vec![false; distinct.len()];
+    let mut first_time = |name: &&String| {
+        let at = distinct.binary_search(&name.as_bytes()).ok();
+        at.and_then(|at| taken.get_mut(at))
+            .is_some_and(|taken| !std::mem::replace(taken, true))
+    };
+    names
         .iter()
-        .enumerate()
-        .map(|(i, name)| (name.as_str(), i))
-        .collect();
-    // By name, then by place: the first of each run of equal names is its first place.
-    sorted.sort_unstable();
-    sorted.dedup_by(|later, first| later.0 == first.0);
-    let mut first = vec![false; names.len()];
-    for (_, place) in sorted {
-        if let Some(flag) = first.get_mut(place) {
-            *flag = true;
-        }
-    }
-    let firsts = names.iter().zip(first).filter(|(_, first)| *first);
-    firsts.map(|(name, _)| name.as_str()).collect()
+        .filter(|name| first_time(name))
+        .map(String::as_str)
+        .collect()
 }
 
 /// The names in an `Access-Control-Request-Headers` value, lower-cased. Elements are

@@ -100,6 +100,7 @@ impl OriginPattern {
     }
 }
 
+#[inline(never)]
 fn authority_only(rest: &str) -> Result<&str, String> {
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at_checked(end).unwrap_or((rest, ""));
@@ -115,6 +116,7 @@ fn authority_only(rest: &str) -> Result<&str, String> {
     }
 }
 
+#[inline(never)]
 fn split_port(authority: &str) -> Result<(&str, Port), String> {
     // The last colon starts a port, unless it is inside an IPv6 literal.
     let split = authority
@@ -160,6 +162,7 @@ impl HostError {
     }
 }
 
+#[inline(never)]
 fn parse_host(host: &str) -> Result<(String, bool), HostError> {
     if host.is_empty() {
         return Err("the host is empty".into());
@@ -240,6 +243,7 @@ pub(crate) fn browser_form(host: &str, subdomains: bool) -> Result<(), HostError
 /// An IPv4 address as the URL standard reads one (<https://url.spec.whatwg.org/#concept-ipv4-parser>:
 /// one to four numbers, each decimal, octal after a `0` or hex after `0x`, the last filling
 /// the bytes left), in the dotted-decimal form it writes; `None` when it is not one.
+#[inline(never)]
 fn ipv4_form(host: &str) -> Option<String> {
     let parts: Vec<&str> = host.split('.').collect();
     if parts.len() > 4 {
@@ -258,7 +262,9 @@ fn ipv4_form(host: &str) -> Option<String> {
         .iter()
         .zip([1u64 << 24, 1 << 16, 1 << 8])
         .fold(*last, |sum, (n, weight)| sum + n * weight);
-    Some(std::net::Ipv4Addr::from(u32::try_from(address).ok()?).to_string())
+    // Four numbers rather than Ipv4Addr's Display, which brings a formatter of its own.
+    let [a, b, c, d] = u32::try_from(address).ok()?.to_be_bytes();
+    Some(format!("{a}.{b}.{c}.{d}"))
 }
 
 /// One number of an IPv4 address: <https://url.spec.whatwg.org/#ipv4-number-parser>.
@@ -283,6 +289,7 @@ fn ipv4_number(part: &str) -> Option<u64> {
 /// (<https://url.spec.whatwg.org/#concept-ipv6-serializer>: lower-case hexadecimal without
 /// leading zeros, the first longest run of two or more zero pieces as `::`, never a dotted
 /// IPv4 tail); `None` when it is not an IPv6 address.
+#[inline(never)]
 fn ipv6_form(literal: &str) -> Option<String> {
     let inner = literal.strip_prefix('[')?.strip_suffix(']')?;
     let pieces = inner.parse::<std::net::Ipv6Addr>().ok()?.segments();

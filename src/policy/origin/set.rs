@@ -2,7 +2,7 @@
 //! `Origin`, which is compared as the browser serializes it.
 
 use super::pattern::{HostRule, OriginPattern, Port};
-use super::syntax::{default_port, is_dns_name, is_scheme, parse_port, MAX_SCHEME_LEN};
+use super::syntax::{default_port, is_dns_name, is_scheme, parse_port, scheme_end, MAX_SCHEME_LEN};
 use crate::policy::error::ConfigError;
 use crate::policy::table::{Set, Table};
 use regex_lite::{Regex, RegexBuilder};
@@ -42,7 +42,7 @@ pub struct RequestOrigin<'a> {
 
 impl<'a> RequestOrigin<'a> {
     pub fn parse(origin: &'a [u8]) -> Option<RequestOrigin<'a>> {
-        let sep = origin.windows(3).position(|w| w == b"://")?;
+        let sep = scheme_end(origin)?;
         let (scheme, rest) = origin.split_at_checked(sep)?;
         let authority = rest.get(3..)?;
         if !is_scheme(scheme) {
@@ -88,7 +88,7 @@ impl Oversized {
         if origin.len() > MAX_ORIGIN_LEN {
             return Some(Oversized::Origin(origin.len()));
         }
-        let scheme = origin.windows(3).position(|w| w == b"://")?;
+        let scheme = scheme_end(origin)?;
         (scheme > MAX_SCHEME_LEN).then_some(Oversized::Scheme(scheme))
     }
 }
