@@ -151,6 +151,18 @@ mod tests {
         assert_eq!(unquoted(r"$'\u00e9\xc3\xa9\U0001F600'"), "'éé😀'");
         assert_eq!(unquoted(r"$'a\nb\tc\\d\q\x'"), "'a\nb\tc\\d\\q\\x'");
         assert_eq!(unquoted(r"$'\cA'"), "'\x01'");
+        assert_eq!(
+            unquoted(r#"$'\a\b\e\E\f\r\v\?\"'"#),
+            "'\x07\x08\x1b\x1b\x0c\r\x0b?\"'"
+        );
+    }
+
+    /// As in bash: a backslash escapes the next byte in double quotes, and is itself in
+    /// single quotes (`'b\'` is the word `b\`).
+    #[test]
+    fn a_backslash_escapes_in_double_quotes_only() {
+        let command = r#"'b\' $'c' "a\" $'x'""#;
+        assert_eq!(unquoted(command), r#"'b\' 'c' "a\" $'x'""#);
     }
 
     #[test]
@@ -165,7 +177,7 @@ mod tests {
 
     #[test]
     fn an_unclosed_quote_is_an_error() {
-        for command in [r"$'abc", r"$'abc\'", "'abc", "\"abc"] {
+        for command in [r"$'abc", r"$'abc\'", r"$'\c", "'abc", "\"abc"] {
             assert_eq!(
                 unquote(command.as_bytes()).unwrap_err(),
                 "--curl: the command has an unclosed quote or a trailing backslash",
