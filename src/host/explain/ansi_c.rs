@@ -105,10 +105,7 @@ fn escape(command: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
         b'x' => (16, 2, i + 1),
         b'u' => (16, 4, i + 1),
         b'U' => (16, 8, i + 1),
-        b'c' if i + 1 < command.len() => {
-            out.push(command[i + 1] & 0x1f);
-            return i + 2;
-        }
+        b'c' => return control(command, i + 1, out),
         _ => {
             out.extend([b'\\', letter]);
             return i + 1;
@@ -136,6 +133,33 @@ fn escape(command: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
     start + digits
 }
 
+/// Decodes `\c` and the byte after it, at `i`, into `out`: that byte's control character, as
+/// bash makes it (`\c?` is DEL; in `\c\x` the backslash's, then `x` as written, but `\c\\` is
+/// the backslash's alone); `\c` at the closing quote stays as written. Returns the index after.
+fn control(command: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+    match (command.get(i), command.get(i + 1)) {
+        (None | Some(b'\''), _) => {
+            out.extend(*b"\\c");
+            i
+        }
+        (Some(b'?'), _) => {
+            out.push(0x7f);
+            i + 1
+        }
+        (Some(b'\\'), Some(&escaped)) => {
+            out.push(0x1c);
+            if escaped != b'\\' {
+                out.push(escaped);
+            }
+            i + 2
+        }
+        (Some(&byte), _) => {
+            out.push(byte & 0x1f);
+            i + 1
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::unquote;
@@ -151,6 +175,32 @@ mod tests {
         assert_eq!(unquoted(r"$'\u00e9\xc3\xa9\U0001F600'"), "'éé😀'");
         assert_eq!(unquoted(r"$'a\nb\tc\\d\q\x'"), "'a\nb\tc\\d\\q\\x'");
         assert_eq!(unquoted(r"$'\cA'"), "'\x01'");
+        assert_eq!(
+            unquoted(r#"$'\a\b\e\E\f\r\v\?\"'"#),
+            "'\x07\x08\x1b\x1b\x0c\r\x0b?\"'"
+        );
+    }
+
+    /// What bash makes of `\c` (bash 5.2: `printf %s $'\c?' | od -c`).
+    #[test]
+    fn a_control_escape_is_read_as_bash_reads_it() {
+        assert_eq!(
+            unquoted(r"$'\cA\ca\c1\c?\c\x7'"),
+            "'\x01\x01\x11\x7f\x1cx7'"
+        );
+        assert_eq!(
+            unquoted(r"$'\c\\' $'\c\n' $'\c\'x'"),
+            "'\x1c' '\x1cn' '\x1c'\\''x'"
+        );
+        assert_eq!(unquoted(r"$'\c' $'x\c'"), r"'\c' 'x\c'");
+    }
+
+    /// As in bash: a backslash escapes the next byte in double quotes, and is itself in
+    /// single quotes (`'b\'` is the word `b\`).
+    #[test]
+    fn a_backslash_escapes_in_double_quotes_only() {
+        let command = r#"'b\' $'c' "a\" $'x'""#;
+        assert_eq!(unquoted(command), r#"'b\' 'c' "a\" $'x'""#);
     }
 
     #[test]
@@ -165,7 +215,7 @@ mod tests {
 
     #[test]
     fn an_unclosed_quote_is_an_error() {
-        for command in [r"$'abc", r"$'abc\'", "'abc", "\"abc"] {
+        for command in [r"$'abc", r"$'abc\'", r"$'\c", "'abc", "\"abc"] {
             assert_eq!(
                 unquote(command.as_bytes()).unwrap_err(),
                 "--curl: the command has an unclosed quote or a trailing backslash",
