@@ -700,3 +700,46 @@ fn two_listeners_alike_or_an_error() {
         "{error}"
     );
 }
+
+// envoy_cors.rs and express.rs: killing cargo-mutants' missed mutants
+
+/// A `CorsPolicy` read and translated on its own: the policy and its changes' kinds.
+fn envoy_policy(policy: serde_json::Value) -> (serde_json::Value, Vec<Kind>) {
+    let cors = super::envoy_cors::read(&policy, "p").unwrap();
+    let (policy, changes) = super::envoy_cors::translate(&cors, "here", "p", None).unwrap();
+    (policy, changes.iter().map(|c| c.kind).collect())
+}
+
+/// Envoy's YAML reader takes camelCase keys too, and an empty string as a field not written.
+#[test]
+fn a_cors_policy_reads_camel_case_and_empty_strings_as_not_written() {
+    let policy = serde_json::json!({
+        "allowOriginStringMatch": [{"exact": "https://a.example"}],
+        "allowMethods": "",
+        "allowPrivateNetworkAccess": true,
+    });
+    let cors = super::envoy_cors::read(&policy, "p").unwrap();
+    assert_eq!(cors.private_network, Some(true));
+    assert_eq!(cors.methods, None);
+    let route = super::envoy_cors::read(&serde_json::json!({"allow_headers": ""}), "r").unwrap();
+    let host = super::envoy_cors::read(&serde_json::json!({"allow_headers": "x-a"}), "h").unwrap();
+    let merged = super::envoy_cors::merge(&[route, host]).unwrap();
+    assert_eq!(merged.headers.as_deref(), Some("x-a"));
+}
+
+/// With no origin allowed, the one change is Envoy's own answer to preflights when it does
+/// not forward them, and only when the filter is enabled (not in shadow mode).
+#[test]
+fn no_origin_allowed_changes_only_unforwarded_preflights() {
+    let disabled = serde_json::json!({"name": "p", "disabled": true});
+    let forwarded = envoy_policy(serde_json::json!({"allow_methods": "PUT"}));
+    assert_eq!(forwarded, (disabled.clone(), vec![]));
+    let answered = envoy_policy(serde_json::json!({"forward_not_matching_preflights": false}));
+    assert_eq!(answered, (disabled.clone(), vec![Kind::DeniedPreflight]));
+    let shadow = serde_json::json!({
+        "forward_not_matching_preflights": false,
+        "filter_enabled": {"default_value": {"numerator": 0}},
+        "shadow_enabled": {"default_value": {"numerator": 100}},
+    });
+    assert_eq!(envoy_policy(shadow), (disabled, vec![]));
+}
