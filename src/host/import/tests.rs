@@ -743,3 +743,29 @@ fn no_origin_allowed_changes_only_unforwarded_preflights() {
     });
     assert_eq!(envoy_policy(shadow), (disabled, vec![]));
 }
+
+/// `*` in `allow_methods` or `allow_headers` with credentials is dropped, each listed as a
+/// change of its own kind, before the changes every enforced list brings.
+#[test]
+fn a_star_list_with_credentials_is_a_change_of_its_own_kind() {
+    let (policy, kinds) = envoy_policy(serde_json::json!({
+        "allow_origin_string_match": [{"exact": "https://a.example"}],
+        "allow_methods": "*",
+        "allow_headers": "x-a, *",
+        "allow_credentials": true,
+    }));
+    assert_eq!(policy["allow_methods"], serde_json::Value::Null);
+    assert_eq!(policy["allow_headers"], serde_json::json!(["x-a"]));
+    assert_eq!(
+        kinds,
+        [
+            Kind::PreflightMethod,
+            Kind::PreflightHeaders,
+            Kind::PreflightMethod,
+            Kind::PreflightHeaders,
+            Kind::PrivateNetwork,
+            Kind::Vary,
+            Kind::UpstreamHeaders,
+        ]
+    );
+}
