@@ -769,3 +769,20 @@ fn a_star_list_with_credentials_is_a_change_of_its_own_kind() {
         ]
     );
 }
+
+/// `max_age` is capped at 86400, which itself is kept as it is, unlisted.
+#[test]
+fn a_max_age_of_a_day_is_kept_and_a_longer_one_capped() {
+    let max_age = |text: &str| {
+        let mut changes = super::envoy_cors::Changes {
+            at: "here",
+            policy: "p",
+            list: Vec::new(),
+        };
+        let seconds = super::envoy_cors::max_age(Some(text), "here", &mut changes).unwrap();
+        let kinds: Vec<Kind> = changes.list.iter().map(|c| c.kind).collect();
+        (seconds, kinds)
+    };
+    assert_eq!(max_age(" 86400 "), (Some(86_400), vec![]));
+    assert_eq!(max_age("86401"), (Some(86_400), vec![Kind::MaxAge]));
+}
