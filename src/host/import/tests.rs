@@ -786,3 +786,42 @@ fn a_max_age_of_a_day_is_kept_and_a_longer_one_capped() {
     assert_eq!(max_age(" 86400 "), (Some(86_400), vec![]));
     assert_eq!(max_age("86401"), (Some(86_400), vec![Kind::MaxAge]));
 }
+
+/// Express options imported: the policy and where each change is (`at`) and its kind.
+fn express(options: &str) -> (serde_json::Value, Vec<(String, Kind)>) {
+    let imported = import("express", options).unwrap_or_else(|e| panic!("{e}"));
+    let changes = imported.changes.iter().map(|c| (c.at.clone(), c.kind));
+    (imported.policies[0].clone(), changes.collect())
+}
+
+/// The string forms of `origin`: empty (nothing allowed), `*`, a `/regex/`, and a fixed
+/// origin sent to everyone (the one listed as a change at `origin`).
+#[test]
+fn express_origin_strings_by_kind() {
+    let nothing = serde_json::json!({"name": "express", "disabled": true});
+    assert_eq!(express(r#"{"origin": ""}"#), (nothing, vec![]));
+    let at_origin = |options: &str| {
+        let (policy, changes) = express(options);
+        let kinds: Vec<Kind> = changes
+            .into_iter()
+            .filter(|(at, _)| at == "origin")
+            .map(|(_, kind)| kind)
+            .collect();
+        (policy["allow_origins"].clone(), kinds)
+    };
+    assert_eq!(
+        at_origin(r#"{"origin": "*"}"#),
+        (serde_json::json!(["*"]), vec![Kind::DeniedPreflight])
+    );
+    assert_eq!(
+        at_origin(r#"{"origin": "/a\\.example$/"}"#),
+        (serde_json::Value::Null, vec![Kind::DeniedPreflight])
+    );
+    assert_eq!(
+        at_origin(r#"{"origin": "https://a.example"}"#),
+        (
+            serde_json::json!(["https://a.example"]),
+            vec![Kind::DisallowedOriginHeaders, Kind::DeniedPreflight]
+        )
+    );
+}
