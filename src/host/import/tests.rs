@@ -825,3 +825,28 @@ fn express_origin_strings_by_kind() {
         )
     );
 }
+
+/// `headers` is `allowedHeaders`' other name, read when `allowedHeaders` is not given, empty
+/// or `null`; neither given, every header is allowed.
+#[test]
+fn express_headers_stand_in_for_allowed_headers_not_given() {
+    let headers = |options: &str| express(options).0["allow_headers"].clone();
+    let x_a = serde_json::json!(["x-a"]);
+    assert_eq!(headers(r#"{"headers": "X-A"}"#), x_a);
+    assert_eq!(
+        headers(r#"{"allowedHeaders": "", "headers": ["X-A"]}"#),
+        x_a
+    );
+    assert_eq!(
+        headers(r#"{"allowedHeaders": null, "headers": "X-A"}"#),
+        x_a
+    );
+    assert_eq!(
+        headers(r#"{"allowedHeaders": "X-B", "headers": "X-A"}"#),
+        serde_json::json!(["x-b"])
+    );
+    assert_eq!(
+        headers(r#"{"allowedHeaders": ""}"#),
+        serde_json::json!(["*", "authorization"])
+    );
+}
