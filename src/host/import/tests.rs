@@ -850,3 +850,26 @@ fn express_headers_stand_in_for_allowed_headers_not_given() {
         serde_json::json!(["*", "authorization"])
     );
 }
+
+/// An empty `maxAge` is not given; every header allowed (the default) is no change of
+/// headers, a list of them is.
+#[test]
+fn express_changes_of_the_defaults_and_of_a_header_list() {
+    let defaults = [
+        ("methods", Kind::PreflightMethod),
+        ("options", Kind::PrivateNetwork),
+        ("origin", Kind::DeniedPreflight),
+        ("options", Kind::PlainOptions),
+        ("options", Kind::DisallowedOriginHeaders),
+        ("options", Kind::Vary),
+        ("options", Kind::UpstreamHeaders),
+    ]
+    .map(|(at, kind)| (at.to_string(), kind));
+    let (policy, changes) = express(r#"{"maxAge": ""}"#);
+    assert_eq!(policy["max_age"], serde_json::Value::Null);
+    assert_eq!(changes, defaults);
+    let (_, changes) = express(r#"{"allowedHeaders": "X-A"}"#);
+    let mut listed = defaults.to_vec();
+    listed.insert(1, ("allowedHeaders".into(), Kind::PreflightHeaders));
+    assert_eq!(changes, listed);
+}
