@@ -274,8 +274,8 @@ fn seconds(value: &Value, at: &str) -> Result<u64, ImportError> {
 
 #[cfg(test)]
 mod tests {
-    use super::seconds;
-    use serde_json::json;
+    use super::{envoy_policy, seconds};
+    use serde_json::{json, Value};
 
     #[test]
     fn durations_in_whole_seconds() {
@@ -291,5 +291,111 @@ mod tests {
         for bad in ["", "10", "1d", "s", "1.2.3s"] {
             assert!(seconds(&json!(bad), "x").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn durations_in_every_unit_up_to_10_to_the_12_seconds() {
+        for (text, expected) in [
+            ("1500000us", 1),
+            ("2500000µs", 2),
+            ("3500000000ns", 3),
+            ("1000000000000s", 1_000_000_000_000),
+        ] {
+            assert_eq!(seconds(&json!(text), "x").unwrap(), expected, "{text}");
+        }
+        assert_eq!(
+            seconds(&json!("1000000000001s"), "x").unwrap_err(),
+            "x: \"1000000000001s\" is not a duration such as \"24h\" or \"90s\""
+        );
+    }
+
+    const CORS_POLICY: &str =
+        "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy";
+
+    #[test]
+    fn unmatched_preflights_and_allow_origin_become_envoys_fields() {
+        let envoy = |cors: Value| envoy_policy(&cors, "x").unwrap();
+        assert_eq!(
+            envoy(json!({"unmatchedPreflights": "FORWARD"})),
+            json!({"@type": CORS_POLICY, "forward_not_matching_preflights": true})
+        );
+        assert_eq!(
+            envoy(json!({"unmatchedPreflights": "IGNORE"})),
+            json!({"@type": CORS_POLICY, "forward_not_matching_preflights": false})
+        );
+        assert_eq!(
+            envoy(json!({"unmatchedPreflights": "UNMATCHED_PREFLIGHTS_UNSPECIFIED"})),
+            json!({"@type": CORS_POLICY})
+        );
+        assert_eq!(
+            envoy(json!({"allowOrigin": ["https://a.example"]})),
+            json!({"@type": CORS_POLICY, "allow_origin_string_match": [{"exact": "https://a.example"}]})
+        );
+    }
+
+    #[test]
+    fn a_string_match_has_exactly_one_kind() {
+        for matches in [
+            json!([{}]),
+            json!([{"exact": "https://a.example", "prefix": "https://"}]),
+        ] {
+            assert_eq!(
+                envoy_policy(&json!({ "allowOrigins": matches }), "x").unwrap_err(),
+                "x.allowOrigins[0]: expected one of exact, prefix or regex"
+            );
+        }
+    }
+
+    fn istio(source: &str) -> Result<Vec<Value>, String> {
+        crate::host::import::import("istio", source).map(|i| i.policies)
+    }
+
+    #[test]
+    fn an_error_names_the_document_only_in_a_file_of_several() {
+        let broken = "kind: VirtualService\nmetadata: {name: x}\nspec: {http: [{name: a}]}";
+        assert_eq!(
+            istio(broken).unwrap_err(),
+            "VirtualService x: spec.http: no route has a corsPolicy"
+        );
+        assert_eq!(
+            istio(&format!("kind: Gateway\n---\n{broken}")).unwrap_err(),
+            "VirtualService x (document 1): spec.http: no route has a corsPolicy"
+        );
+    }
+
+    /// The `match` of the policy of one unnamed route matching `uri` in a VirtualService of `hosts`.
+    fn unnamed_route_match(hosts: &str, uri: &str) -> Result<Value, String> {
+        let source = format!(
+            "kind: VirtualService\nmetadata: {{name: x}}\nspec: {{hosts: {hosts}, http: [{{match: [{uri}], \
+             corsPolicy: {{allowOrigins: [{{exact: \"https://a.example\"}}]}}}}]}}"
+        );
+        istio(&source).map(|policies| policies[0]["match"].clone())
+    }
+
+    #[test]
+    fn unnamed_routes_are_matched_by_hosts_cors_wasm_can_read_and_one_uri_prefix() {
+        let prefix = "{uri: {prefix: /a}}";
+        assert_eq!(
+            unnamed_route_match("['*', a.example.com]", prefix).unwrap(),
+            json!({"path_prefixes": ["/a"]})
+        );
+        assert_eq!(
+            unnamed_route_match("[A.example.com, '*.b.example.com']", prefix).unwrap(),
+            json!({"hosts": ["a.example.com", "*.b.example.com"], "path_prefixes": ["/a"]})
+        );
+        assert_eq!(
+            unnamed_route_match("[a.example.com:8080]", prefix).unwrap_err(),
+            "VirtualService x: spec.hosts: \"a.example.com:8080\" cannot be matched by cors-wasm; \
+             name the routes with a corsPolicy so policies can match them by name"
+        );
+        assert_eq!(
+            unnamed_route_match(
+                "[a.example.com]",
+                "{uri: {prefix: /a}, headers: {x: {exact: y}}}"
+            )
+            .unwrap_err(),
+            "VirtualService x, spec.http[0]: an unnamed route matched by other than one URI \
+             prefix: give it a name, so its policy can match it"
+        );
     }
 }

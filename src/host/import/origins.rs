@@ -140,4 +140,20 @@ mod tests {
             .unwrap_err()
             .starts_with("not a regex cors-wasm can run"));
     }
+
+    #[test]
+    fn origins_are_empty_until_a_matcher_adds_an_origin_or_a_regex() {
+        assert!(Origins::default().is_empty());
+        let exact = origins(&[(Matcher::Exact("https://a.com".into()), false)]);
+        assert!(exact.regexes.is_empty() && !exact.is_empty());
+        let regex = origins(&[(Matcher::Prefix("https://".into()), false)]);
+        assert!(regex.exact.is_empty() && !regex.is_empty());
+    }
+
+    #[test]
+    fn the_exact_origin_null_is_listed_as_itself_not_as_a_regex() {
+        let o = origins(&[(Matcher::Exact("null".into()), false)]);
+        assert_eq!(o.exact, ["null"]);
+        assert!(o.regexes.is_empty(), "{:?}", o.regexes);
+    }
 }

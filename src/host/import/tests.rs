@@ -354,6 +354,148 @@ fn bad_input_is_one_error_naming_where() {
     }
 }
 
+// Envoy's routes and virtual hosts in the cases the tests above leave out (each kills
+// mutants of src/host/import/envoy.rs; docs/mutants.md).
+
+const CORS_POLICY_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy";
+const FILTER_CONFIG_TYPE: &str = "type.googleapis.com/envoy.config.route.v3.FilterConfig";
+
+/// Each policy's name and the fields that tell them apart here.
+fn policies_by_name(imported: &Import) -> Vec<(String, serde_json::Value)> {
+    imported
+        .policies
+        .iter()
+        .map(|p| {
+            let summary = if p["disabled"] == true {
+                serde_json::json!({"match": p["match"], "disabled": true})
+            } else {
+                serde_json::json!({"match": p["match"], "allow_origins": p["allow_origins"]})
+            };
+            (p["name"].as_str().unwrap().to_string(), summary)
+        })
+        .collect()
+}
+
+/// A `FilterConfig` disables the filter only under the CORS filter's own name; one that
+/// wraps a policy (`config`) without `disabled` applies that policy.
+#[test]
+fn a_filter_config_disables_the_filter_it_names_and_carries_a_policy() {
+    let route = |name: &str, key: &str, config: &str| {
+        format!(
+            "  - {{name: {name}, match: {{prefix: /{name}}}, route: {{cluster: a}}, \
+             typed_per_filter_config: {{{key}: {{'@type': {FILTER_CONFIG_TYPE}, {config}}}}}}}\n"
+        )
+    };
+    let wrapped = format!(
+        "config: {{'@type': {CORS_POLICY_TYPE}, allow_origin_string_match: [{{exact: 'https://wrapped.example'}}]}}"
+    );
+    let source = format!(
+        "virtual_hosts:\n- name: api\n  domains: ['*']\n  typed_per_filter_config:\n    \
+         envoy.filters.http.cors: {{'@type': {CORS_POLICY_TYPE}, allow_origin_string_match: [{{exact: 'https://app.example'}}]}}\n  \
+         routes:\n{}{}{}{}",
+        route("wrapped", "envoy.filters.http.cors", &wrapped),
+        route("full", "envoy.filters.http.cors", "disabled: true"),
+        route("short", "cors", "disabled: true"),
+        route("other", "envoy.filters.http.lua", "disabled: true"),
+    );
+    let by_route = |name: &str| serde_json::json!({"routes": [name]});
+    assert_eq!(
+        policies_by_name(&envoy(&source)),
+        [
+            (
+                "wrapped".to_string(),
+                serde_json::json!({"match": by_route("wrapped"), "allow_origins": ["https://wrapped.example"]})
+            ),
+            (
+                "full".to_string(),
+                serde_json::json!({"match": by_route("full"), "disabled": true})
+            ),
+            (
+                "short".to_string(),
+                serde_json::json!({"match": by_route("short"), "disabled": true})
+            ),
+            (
+                "other".to_string(),
+                serde_json::json!({"match": by_route("other"), "allow_origins": ["https://app.example"]})
+            ),
+        ]
+    );
+}
+
+/// Named routes with policies of their own are matched by name, and by their virtual host's
+/// domains too when those are one group (exact names, or one wildcard): with several, the
+/// policies of the other groups' virtual hosts come later, so the name alone decides.
+#[test]
+fn named_routes_are_matched_by_their_domains_when_they_are_one_group() {
+    let vhost = |name: &str, domains: &str| {
+        format!(
+            "- name: {name}\n  domains: {domains}\n  typed_per_filter_config: {{envoy.filters.http.cors: \
+             {{'@type': {CORS_POLICY_TYPE}, allow_origin_string_match: [{{exact: 'https://app.example'}}]}}}}\n  \
+             routes:\n  - {{name: {name}-off, match: {{prefix: /off}}, route: {{cluster: a}}, \
+             typed_per_filter_config: {{envoy.filters.http.cors: {{'@type': {FILTER_CONFIG_TYPE}, disabled: true}}}}}}\n  \
+             - {{name: {name}-on, match: {{prefix: /}}, route: {{cluster: a}}}}\n"
+        )
+    };
+    let source = format!(
+        "virtual_hosts:\n{}{}",
+        vhost("one", "[one.example.com, One.example.org]"),
+        vhost("two", "[two.example.com, '*.example.net']"),
+    );
+    let matches: Vec<String> = envoy(&source)
+        .policies
+        .iter()
+        .map(|p| p["match"].to_string())
+        .collect();
+    assert_eq!(
+        matches,
+        [
+            r#"{"hosts":["one.example.com","one.example.org"],"routes":["one-off"]}"#,
+            r#"{"hosts":["one.example.com","one.example.org"],"routes":["one-on"]}"#,
+            r#"{"routes":["two-off"]}"#,
+            r#"{"routes":["two-on"]}"#,
+        ]
+    );
+}
+
+/// An unnamed route is matched by its `prefix` when nothing else of its `match` narrows it:
+/// `case_sensitive: true` (Envoy's default) may be written; `false`, or headers, may not.
+#[test]
+fn an_unnamed_route_is_matched_by_a_case_sensitive_prefix_only() {
+    let source = |first_match: &str| {
+        format!(
+            "virtual_hosts:\n- name: api\n  domains: [api.example.com]\n  typed_per_filter_config: \
+             {{envoy.filters.http.cors: {{'@type': {CORS_POLICY_TYPE}, allow_origin_string_match: [{{exact: 'https://app.example'}}]}}}}\n  \
+             routes:\n  - {{match: {first_match}, route: {{cluster: a}}, typed_per_filter_config: \
+             {{envoy.filters.http.cors: {{'@type': {FILTER_CONFIG_TYPE}, disabled: true}}}}}}\n  \
+             - {{match: {{prefix: /}}, route: {{cluster: a}}}}\n"
+        )
+    };
+    let matches: Vec<String> = envoy(&source("{prefix: /a, case_sensitive: true}"))
+        .policies
+        .iter()
+        .map(|p| p["match"].to_string())
+        .collect();
+    assert_eq!(
+        matches,
+        [
+            r#"{"hosts":["api.example.com"],"path_prefixes":["/a"]}"#,
+            r#"{"hosts":["api.example.com"],"path_prefixes":["/"]}"#,
+        ]
+    );
+    for narrower in [
+        "{prefix: /a, case_sensitive: false}",
+        "{prefix: /a, headers: [{name: x-a, present_match: true}]}",
+    ] {
+        assert_eq!(
+            import("envoy", &source(narrower)).unwrap_err(),
+            "virtual host api, routes[0]: an unnamed route matched by other than a \
+             case-sensitive prefix: give it a name, so its policy can match it",
+            "{narrower}"
+        );
+    }
+}
+
 const VIRTUAL_SERVICE: &str = r#"
 apiVersion: networking.istio.io/v1
 kind: VirtualService

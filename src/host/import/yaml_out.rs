@@ -102,4 +102,15 @@ mod tests {
         assert!(text.starts_with("policies:\n  - name: \"api\"\n"), "{text}");
         assert_eq!(yaml::parse(&text).unwrap(), vec![tree], "{text}");
     }
+
+    #[test]
+    fn nested_blocks_are_indented_two_spaces_a_level() {
+        let tree = json!([{"a": [{"b": 1, "c": 2}]}, [{"d": 3, "e": 4}], {}]);
+        let text = write(&tree);
+        assert_eq!(
+            text,
+            "- a:\n    - b: 1\n      c: 2\n-\n  - d: 3\n    e: 4\n- {}\n"
+        );
+        assert_eq!(yaml::parse(&text).unwrap(), vec![tree], "{text}");
+    }
 }
