@@ -8,6 +8,12 @@ fn envoy(yaml: &str) -> Import {
     import("envoy", yaml).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Each imported policy's `match`, as JSON text.
+fn matches(imported: &Import) -> Vec<String> {
+    let matches = imported.policies.iter().map(|p| p["match"].to_string());
+    matches.collect()
+}
+
 /// The decision the imported configuration gives `method url` with `headers`.
 fn decide(imported: &Import, line: &str, headers: &[&str], route: Option<&str>) -> String {
     let yaml = imported.yaml();
@@ -259,11 +265,8 @@ virtual_hosts:
     route: {cluster: upstream}
 "#;
     let imported = envoy(source);
-    let config = imported.config();
-    let policies = config["policies"].as_array().unwrap();
-    let matches: Vec<String> = policies.iter().map(|p| p["match"].to_string()).collect();
     assert_eq!(
-        matches,
+        matches(&imported),
         [
             r#"{"hosts":["old.example.com"],"path_prefixes":["/private"]}"#,
             r#"{"hosts":["old.example.com"],"path_prefixes":["/"]}"#,
@@ -271,6 +274,7 @@ virtual_hosts:
             r#"{"hosts":["*.old.example.com"],"path_prefixes":["/"]}"#,
         ]
     );
+    let policies = &imported.policies;
     assert_eq!(policies[0]["disabled"], true);
     assert_eq!(
         policies[1]["allow_origin_regexes"],
@@ -442,13 +446,8 @@ fn named_routes_are_matched_by_their_domains_when_they_are_one_group() {
         vhost("one", "[one.example.com, One.example.org]"),
         vhost("two", "[two.example.com, '*.example.net']"),
     );
-    let matches: Vec<String> = envoy(&source)
-        .policies
-        .iter()
-        .map(|p| p["match"].to_string())
-        .collect();
     assert_eq!(
-        matches,
+        matches(&envoy(&source)),
         [
             r#"{"hosts":["one.example.com","one.example.org"],"routes":["one-off"]}"#,
             r#"{"hosts":["one.example.com","one.example.org"],"routes":["one-on"]}"#,
@@ -471,13 +470,8 @@ fn an_unnamed_route_is_matched_by_a_case_sensitive_prefix_only() {
              - {{match: {{prefix: /}}, route: {{cluster: a}}}}\n"
         )
     };
-    let matches: Vec<String> = envoy(&source("{prefix: /a, case_sensitive: true}"))
-        .policies
-        .iter()
-        .map(|p| p["match"].to_string())
-        .collect();
     assert_eq!(
-        matches,
+        matches(&envoy(&source("{prefix: /a, case_sensitive: true}"))),
         [
             r#"{"hosts":["api.example.com"],"path_prefixes":["/a"]}"#,
             r#"{"hosts":["api.example.com"],"path_prefixes":["/"]}"#,
@@ -571,13 +565,8 @@ fn istio_unnamed_routes_by_hosts_and_prefix_and_bad_input() {
         .replace("  - name: write\n    match", "  - match")
         .replace("  - name: read\n    route: []\n", "  - route: []\n");
     let imported = import("istio", &source).unwrap();
-    let matches: Vec<String> = imported
-        .policies
-        .iter()
-        .map(|p| p["match"].to_string())
-        .collect();
     assert_eq!(
-        matches,
+        matches(&imported),
         [
             r#"{"hosts":["api.example.com"],"path_prefixes":["/write"]}"#,
             r#"{"hosts":["api.example.com"],"path_prefixes":["/"]}"#
