@@ -46,6 +46,23 @@ fn a_valid_yaml_policy_prints_one_line_per_policy() {
     assert_eq!(err, "");
 }
 
+/// The summary is the validated policy's: names as the filter sends them, hosts as it
+/// matches them, a list of safelisted methods as the nothing more it allows, and `*` as any.
+#[test]
+fn the_summary_describes_the_policy_the_filter_runs() {
+    let yaml = "policies:\n  - name: a\n    match: { hosts: [API.Example.com, \"*.Example.org\"] }\n    allow_origins: [https://app.example.com, \"https://*.example.com\"]\n    allow_origin_regexes: [\"https://[a-z]+\\\\.example\\\\.net\"]\n    allow_methods: [GET, post]\n    allow_headers: [X-Trace, Content-Type]\n    expose_headers: [X-Request-Id]\n  - name: b\n    cors: { allowOrigins: [\"*\"], allowMethods: [\"*\"], allowHeaders: [X-Trace], maxAge: 60 }\n";
+    let (code, out, err) = check(&[("v.yaml", yaml)]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(
+        out,
+        "v.yaml: a: when hosts [api.example.com, *.example.org]: origins [https://app.example.com, \
+         https://*.example.com]; origins matching [https://[a-z]+\\.example\\.net]; methods GET, HEAD, POST; \
+         request headers [x-trace, content-type]; exposed headers [x-request-id]\n\
+         v.yaml: b: every request: origins [*]; methods GET, HEAD, POST and [*]; request headers [X-Trace]; \
+         exposed headers none; max-age 60\n"
+    );
+}
+
 /// An empty `match` matches every request, and says so.
 #[test]
 fn an_empty_match_is_summarised_as_every_request() {

@@ -15,9 +15,10 @@ use cors_wasm::encoding::{json, yaml, DecodeError, Value};
 use cors_wasm::host::explain::envoy::{self, Filter, Picked, RouteChoice};
 use cors_wasm::host::explain::{self, HarRequest, Request};
 use cors_wasm::host::import::{self, SOURCES};
-use cors_wasm::policy::{comma_separated, gateway, Config, Policy};
+use cors_wasm::policy::{comma_separated, Config, Policy, RequestMatch, Rules};
 use cors_wasm::policy::{REPEATED_KEY, SAFELISTED_METHODS};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// `println!` through [`emit`].
 macro_rules! say {
@@ -407,12 +408,8 @@ fn check_tree(name: &str, tree: &Value) -> u8 {
             for warning in &config.warnings {
                 say!("{name}: warning: {warning}");
             }
-            for (policy, value) in config
-                .policies
-                .iter()
-                .zip(tree["policies"].as_array().into_iter().flatten())
-            {
-                say!("{name}: {}: {}", policy.name, describe(policy, value));
+            for policy in &config.policies {
+                say!("{name}: {}: {}", policy.name, describe(policy));
             }
             0
         }
@@ -507,8 +504,7 @@ fn tree_json(tree: &Value) -> (u8, serde_json::Value) {
             let policies: Vec<serde_json::Value> = config
                 .policies
                 .iter()
-                .zip(tree["policies"].as_array().into_iter().flatten())
-                .map(|(p, v)| serde_json::json!({"name": p.name, "summary": describe(p, v)}))
+                .map(|p| serde_json::json!({"name": p.name, "summary": describe(p)}))
                 .collect();
             let warnings = config.warnings.iter().map(ToString::to_string).collect();
             (0, report_json("valid", vec![], warnings, policies))
@@ -550,19 +546,19 @@ fn plugin_config(text: &str) -> Result<Result<Source, Vec<String>>, String> {
     }
 }
 
-/// One line on what a valid policy allows: its validated settings, and its lists in the
-/// words of its configuration (`value`, the policy as written).
-fn describe(policy: &Policy, value: &Value) -> String {
-    let scope = scope(value);
+/// One line on what a valid policy allows, from the validated policy; its lists in the order
+/// they were written.
+fn describe(policy: &Policy) -> String {
+    let scope = scope(&policy.matcher);
     if policy.disabled {
         return format!("{scope}: disabled, no CORS handling");
     }
-    let mut parts = allowed_lists(value);
-    if policy.rules.allow_credentials {
+    let rules = &policy.rules;
+    let mut parts = allowed_lists(rules);
+    if rules.allow_credentials {
         parts.push("credentials".into());
     }
-    let max_age = written(value, "max_age");
-    if !max_age.is_null() {
+    if let Some(max_age) = rules.written.max_age {
         parts.push(format!("max-age {max_age}"));
     }
     for (set, words) in [
@@ -581,66 +577,55 @@ fn describe(policy: &Policy, value: &Value) -> String {
     format!("{scope}: {}", parts.join("; "))
 }
 
-/// Which requests a policy takes: its `match`, as written.
-fn scope(policy: &Value) -> String {
-    match policy.get("match").and_then(Value::as_object) {
-        Some(m) if !m.is_empty() => {
-            let conditions: Vec<String> =
-                m.iter().map(|(k, v)| format!("{k} {}", list(v))).collect();
-            format!("when {}", conditions.join(" and "))
-        }
-        _ => "every request".to_string(),
+/// Which requests a policy takes: its `match`.
+fn scope(matcher: &RequestMatch) -> String {
+    let conditions: Vec<String> = matcher
+        .conditions()
+        .into_iter()
+        .map(|(condition, entries)| format!("{} {}", condition.field(), list(&entries)))
+        .collect();
+    match conditions.is_empty() {
+        true => "every request".to_string(),
+        false => format!("when {}", conditions.join(" and ")),
     }
 }
 
-/// The origins, methods and headers a policy lists, as written.
-fn allowed_lists(policy: &Value) -> Vec<String> {
-    let mut parts = vec![format!(
-        "origins {}",
-        list(written(policy, "allow_origins"))
-    )];
-    if let Some(regexes) = policy.get("allow_origin_regexes") {
-        parts.push(format!("origins matching {}", list(regexes)));
+/// The origins, methods and headers a policy allows.
+fn allowed_lists(rules: &Rules) -> Vec<String> {
+    let written = &rules.written;
+    let mut parts = vec![format!("origins {}", list(&written.origins))];
+    if !written.origin_regexes.is_empty() {
+        parts.push(format!(
+            "origins matching {}",
+            list(&written.origin_regexes)
+        ));
     }
     let safelisted = comma_separated(&SAFELISTED_METHODS);
-    let methods = written(policy, "allow_methods");
-    parts.push(format!("methods {safelisted}{}", extra(methods)));
-    let headers = written(policy, "allow_headers");
-    parts.push(format!("request headers {}", non_empty(headers)));
-    let exposed = written(policy, "expose_headers");
-    parts.push(format!("exposed headers {}", non_empty(exposed)));
+    let methods = listed(rules.methods.any, &rules.rendered.allow_methods);
+    let methods = methods.map_or(String::new(), |m| format!(" and {m}"));
+    parts.push(format!("methods {safelisted}{methods}"));
+    let headers = listed(rules.headers.any, &rules.rendered.allow_headers);
+    parts.push(format!(
+        "request headers {}",
+        headers.as_deref().unwrap_or("none")
+    ));
+    let exposed = listed(false, &rules.rendered.expose_headers);
+    parts.push(format!(
+        "exposed headers {}",
+        exposed.as_deref().unwrap_or("none")
+    ));
     parts
 }
 
-/// A native field's value as the policy writes it: in its `cors` (under the Gateway API's
-/// name for it) when it has one. Null when absent.
-fn written<'v>(policy: &'v Value, native: &str) -> &'v Value {
-    match policy.get("cors") {
-        Some(cors) => gateway::name_in_cors(native).map_or(&Value::Null, |name| &cors[name]),
-        None => &policy[native],
+/// A list the policy renders into a header, in brackets: `[*]` for any.
+fn listed(any: bool, rendered: &Option<Arc<str>>) -> Option<String> {
+    match (any, rendered) {
+        (true, _) => Some("[*]".into()),
+        (false, Some(value)) => Some(format!("[{value}]")),
+        (false, None) => None,
     }
 }
 
-fn list(value: &Value) -> String {
-    let items: Vec<String> = value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
-        .collect();
+fn list(items: &[String]) -> String {
     format!("[{}]", items.join(", "))
-}
-
-fn extra(methods: &Value) -> String {
-    match list(methods).as_str() {
-        "[]" => String::new(),
-        listed => format!(" and {listed}"),
-    }
-}
-
-fn non_empty(value: &Value) -> String {
-    match list(value).as_str() {
-        "[]" => "none".into(),
-        listed => listed.to_string(),
-    }
 }

@@ -13,7 +13,7 @@
 use super::error::{ConfigError, ConfigErrors, ConfigWarning};
 use super::origin::{browser_form, split_scheme, HostRule, OriginPattern, OriginSet, Port};
 use super::read::Object;
-use super::rules::{Rendered, Rules};
+use super::rules::{Rendered, Rules, Written};
 use super::token::{is_token, HeaderSet, MethodSet};
 
 /// The fields of `cors`: an `HTTPCORSFilter`'s.
@@ -36,13 +36,6 @@ const REPLACED: &[(&str, Option<&str>)] = &[
     ("allow_credentials", Some("allowCredentials")),
     ("max_age", Some("maxAge")),
 ];
-
-/// The name inside `cors` of a native field it replaces; `None` for one it has no field for
-/// (`allow_origin_regexes`) or does not replace.
-pub fn name_in_cors(native: &str) -> Option<&'static str> {
-    let (_, name) = REPLACED.iter().find(|(field, _)| *field == native)?;
-    *name
-}
 
 /// The schema's `HTTPMethodWithWildcard` enum, but for `*`.
 const METHODS: [&str; 9] = [
@@ -75,13 +68,16 @@ pub fn read(policy: &Object, errors: &mut ConfigErrors) -> Rules {
     };
     let credentials = cors.bool("allowCredentials", errors).unwrap_or(false);
     let mut warnings = Vec::new();
-    let origins = read_origins(&cors, credentials, errors, &mut warnings);
+    let (origins, written_origins) = read_origins(&cors, credentials, errors, &mut warnings);
     let (methods, method_list) = read_methods(&cors, errors);
     let (headers, header_list) = read_allow_headers(&cors, errors);
     let expose = read_expose_headers(&cors, credentials, errors);
-    let max_age = cors
-        .whole("maxAge", MAX_AGE, errors)
-        .map_or(DEFAULT_MAX_AGE, |(n, _)| n);
+    let written = Written {
+        origins: written_origins,
+        max_age: cors.whole("maxAge", MAX_AGE, errors).map(|(n, _)| n),
+        ..Written::default()
+    };
+    let max_age = written.max_age.unwrap_or(DEFAULT_MAX_AGE);
     let rendered = Rendered {
         allow_methods: (!methods.any)
             .then(|| Rendered::list(&method_list))
@@ -100,6 +96,7 @@ pub fn read(policy: &Object, errors: &mut ConfigErrors) -> Rules {
         headers,
         allow_credentials: credentials,
         rendered,
+        written,
         warnings,
     }
 }
@@ -159,9 +156,11 @@ fn read_origins(
     credentials: bool,
     errors: &mut ConfigErrors,
     warnings: &mut Vec<ConfigWarning>,
-) -> OriginSet {
+) -> (OriginSet, Vec<String>) {
     let mut set = OriginSet::default();
-    for (text, path) in read_set(cors, "allowOrigins", MAX_ORIGINS, true, errors) {
+    let listed = read_set(cors, "allowOrigins", MAX_ORIGINS, true, errors);
+    let written = listed.iter().map(|(text, _)| text.to_string()).collect();
+    for (text, path) in listed {
         let origin = match GatewayOrigin::parse(text) {
             Ok(origin) => origin,
             Err(message) => {
@@ -176,7 +175,7 @@ fn read_origins(
             errors.push(ConfigError::value(path, text, e.message));
         }
     }
-    set
+    (set, written)
 }
 
 /// One entry of `allowOrigins`, per the schema's `CORSOrigin` pattern.

@@ -74,7 +74,38 @@ impl HostPattern {
     }
 }
 
+impl std::fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            HostPattern::Exact(name) => f.write_str(name),
+            HostPattern::Subdomains(suffix) => write!(f, "*.{suffix}"),
+        }
+    }
+}
+
 impl RequestMatch {
+    /// Each condition given, with its entries as text, in `match`'s field order.
+    pub fn conditions(&self) -> Vec<(Condition, Vec<String>)> {
+        let text = |bytes: &Vec<u8>| String::from_utf8_lossy(bytes).into_owned();
+        let routes = self.routes.as_ref().map(|r| r.iter().map(text).collect());
+        let hosts = self
+            .hosts
+            .as_ref()
+            .map(|h| h.iter().map(ToString::to_string).collect());
+        let prefixes = self
+            .path_prefixes
+            .as_ref()
+            .map(|p| p.iter().map(text).collect());
+        [
+            (Condition::Routes, routes),
+            (Condition::Hosts, hosts),
+            (Condition::PathPrefixes, prefixes),
+        ]
+        .into_iter()
+        .filter_map(|(condition, entries)| Some((condition, entries?)))
+        .collect()
+    }
+
     /// No condition: every request fits.
     pub fn is_everything(&self) -> bool {
         self.routes.is_none() && self.hosts.is_none() && self.path_prefixes.is_none()

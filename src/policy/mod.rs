@@ -31,7 +31,7 @@ mod token;
 pub use config::{Config, REPEATED_KEY};
 pub use entry::{Policy, FIELDS, MATCH_FIELDS};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning};
-pub use matcher::{Condition, HostPattern, RequestFacts};
+pub use matcher::{Condition, HostPattern, RequestFacts, RequestMatch};
 pub use origin::{Oversized, Verdict};
 pub use rules::{Rendered, Rules};
 pub use token::{comma_separated, first_of_each, parse_header_list};

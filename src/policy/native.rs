@@ -3,7 +3,7 @@
 use super::error::{ConfigError, ConfigErrors};
 use super::origin::{OriginPattern, OriginSet};
 use super::read::Object;
-use super::rules::{Rendered, Rules};
+use super::rules::{Rendered, Rules, Written};
 use super::table::Table;
 use super::token::{is_token, normalize_method, HeaderSet, MethodSet};
 
@@ -11,10 +11,12 @@ use super::token::{is_token, normalize_method, HeaderSet, MethodSet};
 #[inline(never)]
 pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
     let allow_credentials = obj.bool("allow_credentials", errors).unwrap_or(false);
-    let origins = read_origins(obj, allow_credentials, disabled, errors);
+    let mut written = Written::default();
+    let origins = read_origins(obj, allow_credentials, disabled, &mut written, errors);
     let (methods, method_list) = read_methods(obj, allow_credentials, errors);
     let (headers, header_list) = read_headers(obj, "allow_headers", allow_credentials, errors);
     let (_, expose_list) = read_headers(obj, "expose_headers", allow_credentials, errors);
+    written.max_age = obj.whole("max_age", 0..=86_400, errors).map(|(n, _)| n);
     let rendered = Rendered {
         allow_methods: (!methods.any && methods.beyond_safelisted())
             .then(|| Rendered::list(&method_list))
@@ -23,9 +25,7 @@ pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
             .then(|| Rendered::list(&header_list))
             .flatten(),
         expose_headers: Rendered::list(&expose_list),
-        max_age: obj
-            .whole("max_age", 0..=86_400, errors)
-            .map(|(n, _)| Rendered::max_age(n)),
+        max_age: written.max_age.map(Rendered::max_age),
         ..Rendered::default()
     };
     Rules {
@@ -34,6 +34,7 @@ pub fn read(obj: &Object, disabled: bool, errors: &mut ConfigErrors) -> Rules {
         headers,
         allow_credentials,
         rendered,
+        written,
         warnings: Vec::new(),
     }
 }
@@ -44,6 +45,7 @@ fn read_origins(
     obj: &Object,
     credentials: bool,
     disabled: bool,
+    written: &mut Written,
     errors: &mut ConfigErrors,
 ) -> OriginSet {
     let mut set = OriginSet::default();
@@ -55,6 +57,11 @@ fn read_origins(
     let with_regexes = !regexes.is_empty();
     add_origins(&mut set, origin_list, credentials, with_regexes, errors);
     add_regexes(&mut set, &regexes, errors);
+    written.origins = origin_list
+        .iter()
+        .map(|(text, _)| text.to_string())
+        .collect();
+    written.origin_regexes = regexes.iter().map(|(text, _)| text.to_string()).collect();
     // Judged on what was written: entries that failed to parse are reported already.
     if !disabled && origin_list.is_empty() && !with_regexes {
         require_origins(obj, origins.is_some(), errors);

@@ -14,10 +14,22 @@ pub struct Rules {
     pub allow_credentials: bool,
     /// Every value but `preflight_vary`, which belongs to the policy.
     pub rendered: Rendered,
+    pub written: Written,
     /// What the configuration allows but is nearly always a mistake; [`Config`] collects them.
     ///
     /// [`Config`]: super::Config
     pub warnings: Vec<ConfigWarning>,
+}
+
+/// What the configuration wrote that the sets above keep no order of, or that takes a
+/// default: for telling a user what a policy allows (the checker). Requests never read it.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// `allow_origins` (or `cors.allowOrigins`) in the written order.
+    pub origins: Vec<String>,
+    pub origin_regexes: Vec<String>,
+    /// `max_age` (or `cors.maxAge`) when written: the Gateway API's default of 5 is not.
+    pub max_age: Option<u64>,
 }
 
 /// Header values fixed by the policy, rendered at configure time.
