@@ -13,7 +13,7 @@
 
 use super::origins::{Matcher, Origins};
 use super::{error_at, object, Change, ImportError, Kind};
-use crate::policy::{is_safelisted_method, is_token};
+use crate::policy::{is_safelisted_method, is_token, SAFELISTED_METHODS};
 use serde_json::{json, Value};
 
 /// A `CorsPolicy`, or several merged as Envoy merges them (route over virtual host over
@@ -463,7 +463,7 @@ pub(super) fn refused_methods(methods: &[String]) -> String {
         .into_iter()
         .filter(|m| !allows(m))
         .collect();
-    let mut allowed: Vec<&str> = vec!["GET", "HEAD", "POST"];
+    let mut allowed: Vec<&str> = SAFELISTED_METHODS.to_vec();
     allowed.extend(
         methods
             .iter()
