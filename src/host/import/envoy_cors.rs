@@ -199,82 +199,125 @@ pub fn translate(
         policy: name,
         list: Vec::new(),
     };
-    let head = |extra: Vec<(&str, Option<Value>)>| {
-        let mut fields = vec![("name", Some(json!(name))), ("match", matcher.clone())];
-        fields.extend(extra);
-        object(fields)
-    };
+    let head = vec![("name", Some(json!(name))), ("match", matcher)];
     if !cors.enabled && !cors.shadow {
-        return Ok((head(vec![("disabled", Some(json!(true)))]), Vec::new()));
+        return Ok((disabled(head), Vec::new()));
     }
+    let origins = allowed_origins(cors, at)?;
+    if origins.is_empty() {
+        list_no_origin(cors, &mut changes);
+        return Ok((disabled(head), changes.list));
+    }
+    let fields = policy_fields(cors, &origins, at, &mut changes)?;
+    if cors.enabled {
+        list_enforcement(&mut changes, &fields);
+    } else {
+        changes.list.clear();
+    }
+    Ok((fields.policy(head), changes.list))
+}
+
+/// A policy of `head` (its name and match) that does nothing.
+pub(super) fn disabled(mut head: Vec<(&str, Option<Value>)>) -> Value {
+    head.push(("disabled", Some(json!(true))));
+    object(head)
+}
+
+/// `allow_origin_string_match` as cors-wasm origins and regexes.
+fn allowed_origins(cors: &EnvoyCors, at: &str) -> Result<Origins, ImportError> {
     let mut origins = Origins::default();
     for (i, (m, ignore_case)) in cors.origins.iter().flatten().enumerate() {
         origins
             .add(m, *ignore_case)
             .map_err(|e| error_at(&format!("{at}: allow_origin_string_match[{i}]"), e))?;
     }
-    let forward = cors.forward.unwrap_or(true);
-    if origins.is_empty() {
-        // No origin is allowed: Envoy changes nothing but answering preflights itself when
-        // told not to forward them.
-        if !forward && cors.enabled {
-            changes.add(
-                Kind::DeniedPreflight,
-                "no origin is allowed, and preflights were answered 200 without \
-                 Access-Control-Allow-Origin; now they reach the upstream",
-            );
-        }
-        return Ok((head(vec![("disabled", Some(json!(true)))]), changes.list));
+    Ok(origins)
+}
+
+/// No origin is allowed: Envoy changes nothing but answering preflights itself when told not
+/// to forward them.
+fn list_no_origin(cors: &EnvoyCors, changes: &mut Changes) {
+    if !cors.forward.unwrap_or(true) && cors.enabled {
+        changes.add(
+            Kind::DeniedPreflight,
+            "no origin is allowed, and preflights were answered 200 without \
+             Access-Control-Allow-Origin; now they reach the upstream",
+        );
     }
+}
+
+/// The fields of the policy allowing `origins`: what cors-wasm refuses is an error, what it
+/// imports otherwise than Envoy did is a change.
+fn policy_fields(
+    cors: &EnvoyCors,
+    origins: &Origins,
+    at: &str,
+    changes: &mut Changes,
+) -> Result<Fields, ImportError> {
     let credentials = cors.credentials.unwrap_or(false);
-    let private_network = cors.private_network.unwrap_or(false);
-    let (allow_origins, regexes) = origin_fields(&origins, credentials, at, &mut changes)?;
+    let (allow_origins, regexes) = origin_fields(origins, credentials, at, changes)?;
     let methods = token_list(cors.methods.as_deref(), "allow_methods", at, false)?;
     let headers = token_list(cors.headers.as_deref(), "allow_headers", at, true)?;
     let expose = token_list(cors.expose.as_deref(), "expose_headers", at, true)?;
-    let methods = star_with_credentials(methods, credentials, "allow_methods", &mut changes);
-    let headers = star_with_credentials(headers, credentials, "allow_headers", &mut changes);
-    let headers = with_authorization_for_star(headers);
+    let methods = star_with_credentials(methods, credentials, "allow_methods", changes);
+    let headers = star_with_credentials(headers, credentials, "allow_headers", changes);
     if credentials && expose.iter().any(|h| h == "*") {
         return Err(error_at(
             at,
             "expose_headers \"*\" with allow_credentials: browsers read it as a header named \"*\"; list the headers",
         ));
     }
-    let max_age = max_age(cors.max_age.as_deref(), at, &mut changes)?;
-    if cors.enabled {
-        list_enforcement(&mut changes, &methods, &headers, forward, private_network);
-        if !expose.is_empty() {
-            changes.add(
-                Kind::ExposeOnPreflight,
-                "allowed preflights carried Access-Control-Expose-Headers; now only other \
-                 responses do (browsers read it there only)",
-            );
-        }
-    } else {
-        changes.list.clear();
+    Ok(Fields {
+        allow_origins,
+        regexes,
+        methods,
+        headers: with_authorization_for_star(headers),
+        expose,
+        credentials,
+        private_network: cors.private_network.unwrap_or(false),
+        max_age: max_age(cors.max_age.as_deref(), at, changes)?,
+        preflight_status: 200,
+        forward: cors.forward.unwrap_or(true),
+        report_only: !cors.enabled,
+    })
+}
+
+/// An imported policy's fields after its name and match.
+pub(super) struct Fields {
+    pub allow_origins: Vec<String>,
+    pub regexes: Vec<String>,
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    pub expose: Vec<String>,
+    pub credentials: bool,
+    pub private_network: bool,
+    pub max_age: Option<u64>,
+    pub preflight_status: u64,
+    pub forward: bool,
+    pub report_only: bool,
+}
+
+impl Fields {
+    /// The policy: `head`, then each field that does not say the policy language's default.
+    pub fn policy(self, mut head: Vec<(&str, Option<Value>)>) -> Value {
+        let list = |items: Vec<String>| (!items.is_empty()).then(|| json!(items));
+        let yes = |on: bool| on.then_some(json!(true));
+        let status = self.preflight_status;
+        head.extend([
+            ("allow_origins", list(self.allow_origins)),
+            ("allow_origin_regexes", list(self.regexes)),
+            ("allow_methods", list(self.methods)),
+            ("allow_headers", list(self.headers)),
+            ("expose_headers", list(self.expose)),
+            ("allow_credentials", yes(self.credentials)),
+            ("allow_private_network", yes(self.private_network)),
+            ("max_age", self.max_age.map(|n| json!(n))),
+            ("preflight_status", (status != 204).then_some(json!(status))),
+            ("forward_unmatched_preflights", yes(self.forward)),
+            ("report_only", yes(self.report_only)),
+        ]);
+        object(head)
     }
-    let list = |items: Vec<String>| (!items.is_empty()).then(|| json!(items));
-    let policy = head(vec![
-        ("allow_origins", list(allow_origins)),
-        ("allow_origin_regexes", list(regexes)),
-        ("allow_methods", list(methods)),
-        ("allow_headers", list(headers)),
-        ("expose_headers", list(expose)),
-        ("allow_credentials", credentials.then_some(json!(true))),
-        (
-            "allow_private_network",
-            private_network.then_some(json!(true)),
-        ),
-        ("max_age", max_age.map(|n| json!(n))),
-        ("preflight_status", Some(json!(200))),
-        (
-            "forward_unmatched_preflights",
-            forward.then_some(json!(true)),
-        ),
-        ("report_only", (!cors.enabled).then_some(json!(true))),
-    ]);
-    Ok((policy, changes.list))
 }
 
 /// The changes being listed for one policy.
@@ -396,38 +439,32 @@ pub(super) fn with_authorization_for_star(mut headers: Vec<String>) -> Vec<Strin
 }
 
 /// The changes of enforcing what Envoy only echoed: methods, headers, private network, the
-/// origin of a preflight; and the two every policy brings (Vary, the upstream's headers).
-fn list_enforcement(
-    changes: &mut Changes,
-    methods: &[String],
-    headers: &[String],
-    forward: bool,
-    private_network: bool,
-) {
-    let now = if forward {
+/// origin of a preflight; and those of the responses.
+fn list_enforcement(changes: &mut Changes, fields: &Fields) {
+    let now = if fields.forward {
         "now they go to the upstream (forward_unmatched_preflights)"
     } else {
         "now 403"
     };
-    if !methods.iter().any(|m| m == "*") {
+    if !fields.methods.iter().any(|m| m == "*") {
         changes.add(
             Kind::PreflightMethod,
             format!(
                 "preflights asking {} were answered 200; {now}, as it is not in allow_methods",
-                refused_methods(methods)
+                refused_methods(&fields.methods)
             ),
         );
     }
-    if !headers.iter().any(|h| h == "*") {
+    if !fields.headers.iter().any(|h| h == "*") {
         changes.add(
             Kind::PreflightHeaders,
             format!(
                 "preflights asking {} were answered 200; {now}, as it is not in allow_headers",
-                refused_headers(headers)
+                refused_headers(&fields.headers)
             ),
         );
     }
-    if !private_network {
+    if !fields.private_network {
         changes.add(
             Kind::PrivateNetwork,
             format!(
@@ -436,13 +473,19 @@ fn list_enforcement(
             ),
         );
     }
-    if !forward {
+    if !fields.forward {
         changes.add(
             Kind::DeniedPreflight,
             "preflights from disallowed origins were answered 200 without \
              Access-Control-Allow-Origin; now 403",
         );
     }
+    list_responses(changes, !fields.expose.is_empty());
+}
+
+/// The two changes every policy brings (Vary, the upstream's headers), and that of exposed
+/// headers on preflights.
+fn list_responses(changes: &mut Changes, exposes: bool) {
     changes.add(
         Kind::Vary,
         "responses now carry Vary: Origin (preflight answers also \
@@ -453,6 +496,13 @@ fn list_enforcement(
         "an upstream's Access-Control-* headers reached disallowed origins; now removed from \
          every response",
     );
+    if exposes {
+        changes.add(
+            Kind::ExposeOnPreflight,
+            "allowed preflights carried Access-Control-Expose-Headers; now only other \
+             responses do (browsers read it there only)",
+        );
+    }
 }
 
 /// The methods a preflight may ask that `methods` does not allow, the common ones by name
