@@ -9,10 +9,10 @@
 //! whatever the origin. `Access-Control-Allow-Origin` is `*` (the default), a fixed string
 //! sent to everyone, or the request's origin when it is allowed (`true`, a regex, a list).
 
-use super::envoy_cors::{max_age, refused_headers, refused_methods, token_list};
-use super::envoy_cors::{with_authorization_for_star, Changes};
+use super::envoy_cors::{disabled, max_age, refused_headers, refused_methods, token_list};
+use super::envoy_cors::{with_authorization_for_star, Changes, Fields};
 use super::origins::{Matcher, Origins};
-use super::{error_at, object, Import, ImportError, Kind};
+use super::{error_at, Import, ImportError, Kind};
 use serde_json::{json, Map, Value};
 
 const NAME: &str = "express";
@@ -66,20 +66,10 @@ enum Allowed {
 }
 
 fn translate(options: &Map<String, Value>, changes: &mut Changes) -> Result<Value, ImportError> {
-    let credentials = options.get("credentials") == Some(&json!(true));
-    if let Some(value) = options.get("credentials") {
-        value
-            .as_bool()
-            .ok_or_else(|| error_at("credentials", "expected true or false"))?;
-    }
-    let allowed = origin(options.get("origin"))?;
+    let credentials = flag(options, "credentials")?;
     let head = vec![("name", Some(json!(NAME)))];
-    let (allow_origins, regexes, credentials) = match allowed {
-        Allowed::Nothing => {
-            let mut fields = head;
-            fields.push(("disabled", Some(json!(true))));
-            return Ok(object(fields));
-        }
+    let origins = match origin(options.get("origin"))? {
+        Allowed::Nothing => return Ok(disabled(head)),
         Allowed::Every { echoed } => every_origin(echoed, credentials, changes)?,
         Allowed::Fixed(origins) => {
             changes.at = "origin";
@@ -92,6 +82,18 @@ fn translate(options: &Map<String, Value>, changes: &mut Changes) -> Result<Valu
         }
         Allowed::Some(origins) => (origins.exact, origins.regexes, credentials),
     };
+    let fields = read_fields(options, origins, changes)?;
+    list_changes(changes, &fields);
+    Ok(fields.policy(head))
+}
+
+/// The policy's fields: `origins` as read from `origin` and `credentials`, then the other
+/// options; what cors-wasm refuses is an error, what it imports otherwise is a change.
+fn read_fields(
+    options: &Map<String, Value>,
+    (allow_origins, regexes, credentials): OriginFields,
+    changes: &mut Changes,
+) -> Result<Fields, ImportError> {
     let methods = list_option(options.get("methods"), "methods")?;
     let methods = token_list(
         Some(&methods.unwrap_or(DEFAULT_METHODS.into())),
@@ -109,32 +111,24 @@ fn translate(options: &Map<String, Value>, changes: &mut Changes) -> Result<Valu
         ));
     }
     changes.at = "maxAge";
-    let max_age = max_age(
-        max_age_text(options.get("maxAge"))?.as_deref(),
-        "maxAge",
-        changes,
-    )?;
-    let status = preflight_status(options.get("optionsSuccessStatus"))?;
-    let proceed = flag(options, "preflightContinue")?;
-    list_changes(changes, &methods, &headers, &expose, status, proceed);
-    let list = |items: Vec<String>| (!items.is_empty()).then(|| json!(items));
-    let mut fields = head;
-    fields.extend([
-        ("allow_origins", list(allow_origins)),
-        ("allow_origin_regexes", list(regexes)),
-        ("allow_methods", list(methods)),
-        ("allow_headers", list(headers)),
-        ("expose_headers", list(expose)),
-        ("allow_credentials", credentials.then_some(json!(true))),
-        ("max_age", max_age.map(|n| json!(n))),
-        ("preflight_status", (status != 204).then_some(json!(status))),
-        (
-            "forward_unmatched_preflights",
-            proceed.then_some(json!(true)),
-        ),
-    ]);
-    Ok(object(fields))
+    let max_age_text = max_age_text(options.get("maxAge"))?;
+    Ok(Fields {
+        allow_origins,
+        regexes,
+        methods,
+        headers,
+        expose,
+        credentials,
+        private_network: false,
+        max_age: max_age(max_age_text.as_deref(), "maxAge", changes)?,
+        preflight_status: preflight_status(options.get("optionsSuccessStatus"))?,
+        forward: flag(options, "preflightContinue")?,
+        report_only: false,
+    })
 }
+
+/// `allow_origins`, `allow_origin_regexes`, and whether credentials are allowed with them.
+type OriginFields = (Vec<String>, Vec<String>, bool);
 
 /// `*` (or `true`, echoing) for every origin: cors-wasm answers `*`, which it refuses with
 /// credentials; `cors` sent `*` with credentials too, which browsers refuse to credentialed
@@ -143,7 +137,7 @@ fn every_origin(
     echoed: bool,
     credentials: bool,
     changes: &mut Changes,
-) -> Result<(Vec<String>, Vec<String>, bool), ImportError> {
+) -> Result<OriginFields, ImportError> {
     if echoed && credentials {
         return Err(error_at(
             "origin",
@@ -331,24 +325,8 @@ fn flag(options: &Map<String, Value>, key: &str) -> Result<bool, ImportError> {
 
 /// What every imported `cors` policy changes: preflights are checked, other `OPTIONS`
 /// requests reach the app, headers go to allowed origins only, `Vary` is complete.
-fn list_changes(
-    changes: &mut Changes,
-    methods: &[String],
-    headers: &[String],
-    expose: &[String],
-    status: u64,
-    proceed: bool,
-) {
-    let now = if proceed {
-        "now they go on to your app"
-    } else {
-        "now 403"
-    };
-    let answered = if proceed {
-        "went on to your app (preflightContinue)".to_string()
-    } else {
-        format!("were answered {status}")
-    };
+fn list_changes(changes: &mut Changes, fields: &Fields) {
+    let (status, proceed) = (fields.preflight_status, fields.forward);
     if proceed {
         changes.at = "preflightContinue";
         changes.add(
@@ -356,23 +334,41 @@ fn list_changes(
             format!("preflightContinue: allowed preflights went on to your app; now the filter answers them {status}"),
         );
     }
+    list_refused_preflights(changes, fields);
+    list_plain_options(changes, status, proceed);
+    list_responses(changes, !fields.expose.is_empty());
+}
+
+/// The preflights `cors` answered (or let go on) whatever they asked, which are now refused.
+fn list_refused_preflights(changes: &mut Changes, fields: &Fields) {
+    let (now, answered) = if fields.forward {
+        (
+            "now they go on to your app",
+            "went on to your app (preflightContinue)".to_string(),
+        )
+    } else {
+        (
+            "now 403",
+            format!("were answered {}", fields.preflight_status),
+        )
+    };
     changes.at = "methods";
-    if !methods.iter().any(|m| m == "*") {
+    if !fields.methods.iter().any(|m| m == "*") {
         changes.add(
             Kind::PreflightMethod,
             format!(
                 "preflights asking {} {answered}; {now}",
-                refused_methods(methods)
+                refused_methods(&fields.methods)
             ),
         );
     }
     changes.at = "allowedHeaders";
-    if !headers.iter().any(|h| h == "*") {
+    if !fields.headers.iter().any(|h| h == "*") {
         changes.add(
             Kind::PreflightHeaders,
             format!(
                 "preflights asking {} {answered}; {now}",
-                refused_headers(headers)
+                refused_headers(&fields.headers)
             ),
         );
     }
@@ -386,6 +382,10 @@ fn list_changes(
         Kind::DeniedPreflight,
         format!("preflights from disallowed origins {answered} (without Access-Control-Allow-Origin); {now}"),
     );
+}
+
+/// `OPTIONS` requests that are no preflights, and the preflight headers sent to every origin.
+fn list_plain_options(changes: &mut Changes, status: u64, proceed: bool) {
     let plain = if proceed {
         "every OPTIONS request got cors's preflight headers, also without Origin or \
          Access-Control-Request-Method; now only preflights do"
@@ -403,8 +403,12 @@ fn list_changes(
         "Access-Control-Allow-Methods, -Allow-Headers, -Max-Age, -Allow-Credentials and \
          -Expose-Headers were sent whatever the origin; now only to allowed origins",
     );
+}
+
+/// Exposed headers on preflights, `Vary`, and the app's own `Access-Control-*` headers.
+fn list_responses(changes: &mut Changes, exposes: bool) {
     changes.at = "exposedHeaders";
-    if !expose.is_empty() {
+    if exposes {
         changes.add(
             Kind::ExposeOnPreflight,
             "preflight answers carried Access-Control-Expose-Headers; now only other responses \
