@@ -347,6 +347,8 @@ fn untouched() -> EnvoyCors {
     }
 }
 
+/// A virtual host's policies: one a group of its domains when its routes have the same (or
+/// none), else one a route, by the route's name or by the domains and the route's prefix.
 fn plan_vhost(
     vhost: &Value,
     vh_at: &str,
@@ -354,38 +356,19 @@ fn plan_vhost(
     plan: &mut Plan,
 ) -> Result<(), ImportError> {
     let name = vhost["name"].as_str().unwrap_or("vhost");
+    let groups = host_groups(vhost);
     if routes.iter().all(|r| r.cors.is_none()) {
         // Kept in front of broader domains' policies only (see `Plan::finish`).
-        for (rank, hosts) in host_groups(vhost).unwrap_or_default() {
-            plan.add(&untouched(), vh_at, name, host_match(&hosts), Some(rank))?;
-        }
-        return Ok(());
+        let groups = groups.unwrap_or_default();
+        return plan_by_host(&untouched(), &groups, vh_at, name, plan);
     }
-    let groups = host_groups(vhost);
-    let first = routes[0].cors.as_ref();
-    let uniform = routes.iter().all(|r| same(r.cors.as_ref(), first));
-    if let (true, Some(cors), Ok(groups)) = (uniform, first, &groups) {
-        for (rank, hosts) in groups {
-            plan.add(cors, vh_at, name, host_match(hosts), Some(*rank))?;
-        }
-        return Ok(());
+    if let (Some(cors), Ok(groups)) = (uniform_policy(routes), &groups) {
+        return plan_by_host(cors, groups, vh_at, name, plan);
     }
     if routes.iter().all(|r| r.value["name"].is_string()) {
-        let hosts = groups
-            .as_ref()
-            .ok()
-            .filter(|g| g.len() == 1)
-            .map(|g| g[0].1.clone());
-        for route in routes {
-            let route_name = route.value["name"].as_str().unwrap_or_default();
-            let mut matcher = json!({"routes": [route_name]});
-            if let Some(Some(hosts)) = &hosts {
-                matcher["hosts"] = json!(hosts);
-            }
-            let cors = route.cors.clone().unwrap_or_else(untouched);
-            plan.add(&cors, &route.at, route_name, matcher, None)?;
-        }
-        return Ok(());
+        let hosts = groups.ok().filter(|g| g.len() == 1);
+        let hosts = hosts.and_then(|g| g.into_iter().next()?.1);
+        return plan_by_route_name(routes, hosts.as_deref(), plan);
     }
     let groups = groups.map_err(|domain| {
         error_at(
@@ -396,6 +379,59 @@ fn plan_vhost(
             ),
         )
     })?;
+    plan_by_prefix(routes, &groups, name, plan)
+}
+
+/// The policy every route has, when they all have the same.
+fn uniform_policy<'a>(routes: &'a [Route]) -> Option<&'a EnvoyCors> {
+    let first = routes.first()?.cors.as_ref()?;
+    routes
+        .iter()
+        .all(|r| same(r.cors.as_ref(), Some(first)))
+        .then_some(first)
+}
+
+/// `cors` as one policy a group of domains.
+fn plan_by_host(
+    cors: &EnvoyCors,
+    groups: &[HostGroup],
+    at: &str,
+    name: &str,
+    plan: &mut Plan,
+) -> Result<(), ImportError> {
+    for (rank, hosts) in groups {
+        plan.add(cors, at, name, host_match(hosts), Some(*rank))?;
+    }
+    Ok(())
+}
+
+/// One policy a route, matched by the route's name (and by `hosts`, the virtual host's
+/// domains when they are one group).
+fn plan_by_route_name(
+    routes: &[Route],
+    hosts: Option<&[String]>,
+    plan: &mut Plan,
+) -> Result<(), ImportError> {
+    for route in routes {
+        let route_name = route.value["name"].as_str().unwrap_or_default();
+        let mut matcher = json!({"routes": [route_name]});
+        if let Some(hosts) = hosts {
+            matcher["hosts"] = json!(hosts);
+        }
+        let cors = route.cors.clone().unwrap_or_else(untouched);
+        plan.add(&cors, &route.at, route_name, matcher, None)?;
+    }
+    Ok(())
+}
+
+/// One policy a route and group of domains, matched by the domains and the route's prefix
+/// (which an unnamed route must match by alone), in the routes' order.
+fn plan_by_prefix(
+    routes: &[Route],
+    groups: &[HostGroup],
+    name: &str,
+    plan: &mut Plan,
+) -> Result<(), ImportError> {
     for route in routes {
         let prefix = route_prefix(route.value).ok_or_else(|| {
             error_at(
@@ -405,7 +441,7 @@ fn plan_vhost(
             )
         })?;
         let cors = route.cors.clone().unwrap_or_else(untouched);
-        for (rank, hosts) in &groups {
+        for (rank, hosts) in groups {
             let mut matcher = host_match(hosts);
             matcher["path_prefixes"] = json!([prefix]);
             plan.add(&cors, &route.at, name, matcher, Some(*rank))?;
