@@ -46,6 +46,16 @@ const BODY: &[&str] = &[
 const SHORT_WITH_VALUE: &[&str] = &["-X", "-H", "-b", "-A", "-e", "-d", "-F"];
 
 pub fn parse(command: &str) -> Result<Request, String> {
+    let mut words = curl_words(command)?;
+    let mut options = Options::default();
+    while let Some(word) = words.next() {
+        options.read(word, &mut words)?;
+    }
+    options.request()
+}
+
+/// The command's words after `curl`; a copy for Windows cmd, or another command, is an error.
+fn curl_words(command: &str) -> Result<std::vec::IntoIter<Vec<u8>>, String> {
     if command.contains("^\"") {
         return Err(
             "--curl: this is a copy for Windows cmd (^\"...^\"); copy as cURL (bash)".into(),
@@ -53,12 +63,29 @@ pub fn parse(command: &str) -> Result<Request, String> {
     }
     let mut words = words(command)?.into_iter();
     match words.next() {
-        Some(curl) if curl == b"curl" || curl.ends_with(b"/curl") => {}
-        _ => return Err("--curl: the command must start with curl".into()),
+        Some(curl) if curl == b"curl" || curl.ends_with(b"/curl") => Ok(words),
+        _ => Err("--curl: the command must start with curl".into()),
     }
-    let (mut method, mut url, mut body, mut globoff) = (None, None, false, false);
-    let mut headers = Vec::new();
-    while let Some(word) = words.next() {
+}
+
+/// What the command's options say of the request.
+#[derive(Default)]
+struct Options {
+    method: Option<String>,
+    url: Option<String>,
+    headers: Vec<Vec<u8>>,
+    /// A body is sent: the method is POST unless one is given.
+    body: bool,
+    globoff: bool,
+}
+
+impl Options {
+    /// One word of the command, with its option's value taken from `words` when not attached.
+    fn read(
+        &mut self,
+        word: Vec<u8>,
+        words: &mut impl Iterator<Item = Vec<u8>>,
+    ) -> Result<(), String> {
         let (option, attached) = split_short(word);
         let mut value = |option: &str| match attached.clone() {
             Some(value) => Ok(value),
@@ -67,21 +94,22 @@ pub fn parse(command: &str) -> Result<Request, String> {
                 .ok_or_else(|| format!("--curl: {option} needs a value")),
         };
         let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+        let headers = &mut self.headers;
         match option.as_str() {
-            "-X" | "--request" => method = Some(text(value(&option)?)),
+            "-X" | "--request" => self.method = Some(text(value(&option)?)),
             "-H" | "--header" => headers.push(value(&option)?),
             "-b" | "--cookie" => headers.push([b"Cookie: ".to_vec(), value(&option)?].concat()),
             "-A" | "--user-agent" => {
                 headers.push([b"User-Agent: ".to_vec(), value(&option)?].concat())
             }
             "-e" | "--referer" => headers.push([b"Referer: ".to_vec(), value(&option)?].concat()),
-            "--url" => url = Some(text(value(&option)?)),
-            "-I" | "--head" => method = Some("HEAD".into()),
-            "-G" | "--get" => method = Some("GET".into()),
-            "-g" | "--globoff" => globoff = true,
+            "--url" => self.url = Some(text(value(&option)?)),
+            "-I" | "--head" => self.method = Some("HEAD".into()),
+            "-G" | "--get" => self.method = Some("GET".into()),
+            "-g" | "--globoff" => self.globoff = true,
             option if BODY.contains(&option) => {
                 value(option)?;
-                body = true;
+                self.body = true;
             }
             flag if FLAGS.contains(&flag) => {}
             option if option.starts_with('-') && option.len() > 1 => {
@@ -92,19 +120,26 @@ pub fn parse(command: &str) -> Result<Request, String> {
                     "--curl: {option:?} joins several commands; give one, or save them as HAR for --har"
                 ))
             }
-            _ if url.is_some() => return Err(format!("--curl: a second URL {option:?}")),
-            _ => url = Some(option),
+            _ if self.url.is_some() => return Err(format!("--curl: a second URL {option:?}")),
+            _ => self.url = Some(option),
         }
+        Ok(())
     }
-    let url = url.ok_or("--curl: the command has no URL")?;
-    // Chromium and Safari escape curl's URL globbing characters, which curl then unescapes.
-    let url = if globoff { url } else { unglob(&url) };
-    let method = method.unwrap_or_else(|| if body { "POST" } else { "GET" }.to_string());
-    let mut request = Request::from_line(&format!("{method} {url}"), &[])?;
-    for header in headers {
-        request.add_header(&header)?;
+
+    /// The request, once every word is read.
+    fn request(self) -> Result<Request, String> {
+        let url = self.url.ok_or("--curl: the command has no URL")?;
+        // Chromium and Safari escape curl's URL globbing characters, which curl then unescapes.
+        let url = if self.globoff { url } else { unglob(&url) };
+        let method = self
+            .method
+            .unwrap_or_else(|| if self.body { "POST" } else { "GET" }.to_string());
+        let mut request = Request::from_line(&format!("{method} {url}"), &[])?;
+        for header in self.headers {
+            request.add_header(&header)?;
+        }
+        Ok(request)
     }
-    Ok(request)
 }
 
 /// The command's words, as bash splits them: `$'...'` decoded, a backslash at the end of a
