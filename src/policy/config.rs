@@ -191,16 +191,41 @@ fn root_error(message: String) -> ConfigErrors {
 
 #[inline(never)]
 fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Arc<Policy>> {
+    let Some(items) = policy_list(root, errors) else {
+        return Vec::new();
+    };
+    let mut policies: Vec<Arc<Policy>> = Vec::with_capacity(items.len());
+    // Each name and the index of its policy. A table of the type `native` keeps origins in:
+    // each type of table is another copy of the table's code in the module.
+    let mut names: Table<String, usize> = Table::default();
+    for (i, item) in items.iter().enumerate() {
+        let item_path = format!("policies[{i}]");
+        let Some(policy) = Policy::read(item, &item_path, i, errors) else {
+            continue;
+        };
+        match names.get(&policy.name) {
+            Some(&first) => errors.push(repeated_name(items, first, i, &policy.name)),
+            None => {
+                names.insert(policy.name.clone(), i);
+            }
+        }
+        policies.push(Arc::new(policy));
+    }
+    policies
+}
+
+/// `policies`: a list of 1 to `MAX_POLICIES` entries, or its error.
+fn policy_list<'a>(root: &Object<'a>, errors: &mut ConfigErrors) -> Option<&'a [Value]> {
     let Some((value, path)) = root.get("policies") else {
         errors.push(ConfigError::new(
             "policies",
             format!("is required; a minimal configuration is {MINIMAL}"),
         ));
-        return Vec::new();
+        return None;
     };
     let Value::Array(items) = value else {
         errors.push(wrong_type(&path, "a list", value));
-        return Vec::new();
+        return None;
     };
     if items.is_empty() || items.len() > MAX_POLICIES {
         errors.push(ConfigError::new(
@@ -210,48 +235,35 @@ fn read_policies(root: &Object, errors: &mut ConfigErrors) -> Vec<Arc<Policy>> {
                 items.len()
             ),
         ));
-        return Vec::new();
+        return None;
     }
-    let mut policies: Vec<Arc<Policy>> = Vec::with_capacity(items.len());
-    // Each name and the index of its policy. A table of the type `native` keeps origins in:
-    // each type of table is another copy of the table's code in the module.
-    let mut names: Table<String, usize> = Table::default();
-    // Whether policies[i] writes its name, or has the default one.
-    let written = |i: usize| {
-        let name = items.get(i).and_then(|item| item.get("name"));
+    Some(items)
+}
+
+/// The error of policies[i] named `name` as policies[first] is. It goes where the user wrote
+/// the name: a default one has no path.
+fn repeated_name(items: &[Value], first: usize, i: usize, name: &str) -> ConfigError {
+    // Whether policies[index] writes its name, or has the default one.
+    let written = |index: usize| {
+        let name = items.get(index).and_then(|item| item.get("name"));
         name.is_some_and(Value::is_string)
     };
-    for (i, item) in items.iter().enumerate() {
-        let item_path = format!("policies[{i}]");
-        let Some(policy) = Policy::read(item, &item_path, i, errors) else {
-            continue;
-        };
-        let name_path = |index: usize| format!("policies[{index}].name");
-        // The error goes where the user wrote the name: a default one has no path.
-        match names
-            .get(&policy.name)
-            .map(|&first| (first, written(first)))
-        {
-            Some((first, true)) if written(i) => errors.push(ConfigError::value(
-                name_path(i),
-                &policy.name,
-                format!("already the name of policies[{first}]"),
-            )),
-            Some((first, false)) => errors.push(ConfigError::value(
-                name_path(i),
-                &policy.name,
-                format!("already the default name of policies[{first}], which has no name"),
-            )),
-            Some((first, _)) => errors.push(ConfigError::value(
-                name_path(first),
-                &policy.name,
-                format!("the default name of policies[{i}], which has no name"),
-            )),
-            None => {
-                names.insert(policy.name.clone(), i);
-            }
-        }
-        policies.push(Arc::new(policy));
+    let name_path = |index: usize| format!("policies[{index}].name");
+    match (written(first), written(i)) {
+        (true, true) => ConfigError::value(
+            name_path(i),
+            name,
+            format!("already the name of policies[{first}]"),
+        ),
+        (false, _) => ConfigError::value(
+            name_path(i),
+            name,
+            format!("already the default name of policies[{first}], which has no name"),
+        ),
+        (true, false) => ConfigError::value(
+            name_path(first),
+            name,
+            format!("the default name of policies[{i}], which has no name"),
+        ),
     }
-    policies
 }
