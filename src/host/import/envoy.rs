@@ -255,7 +255,8 @@ fn without_repeats(
             return Err(error_at(
                 &at,
                 format!(
-                    "its policy differs from that of {first_at}, and both apply to the same                      requests: cors-wasm cannot tell listeners apart; import them one at a time"
+                    "its policy differs from that of {first_at}, and both apply to the same \
+                     requests: cors-wasm cannot tell listeners apart; import them one at a time"
                 ),
             ));
         }
