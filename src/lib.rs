@@ -11,14 +11,15 @@
 //!                               proxy_wasm: Envoy, Istio, any proxy-wasm host (.wasm)
 //!                               envoy_module: Envoy's dynamic modules (native .so)
 //!                               explain: the checker's explain mode (no proxy at all)
+//!                               import: the checker's importers of others' CORS
 //! ```
 //!
 //! - [`encoding`]: bytes into one tree (serde_json's `Value`); knows no policy.
 //! - [`policy`]: the policy language; reads the tree, reports every error with its path.
 //! - [`cors`]: what a request gets, as data; reads headers through [`cors::RequestView`].
 //! - [`host`]: the proxy-wasm glue (built for wasm32), the Envoy dynamic-module glue
-//!   (built natively, its `unsafe` code all in `host::envoy_module::ffi`) and the checker's
-//!   explain mode (native): the only code that knows a host. What the proxy hosts do alike
+//!   (built natively, its `unsafe` code all in `host::envoy_module::ffi`), the checker's
+//!   explain mode and its importers (native): the only code that knows a host. What the proxy hosts do alike
 //!   (configure, decide and log) is `host::steps`.
 //!
 //! Imports point down this list only: a host uses the decisions and the policy, the
