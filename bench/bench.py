@@ -310,6 +310,11 @@ def main():
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory table (RSS at 1 and 4 workers), written into --out's memory section")
     parser.add_argument("--memory-rounds", type=int, default=3, help="Envoys per variant and worker count")
+    parser.add_argument("--instructions-only", action="store_true",
+                        help="only callgrind's instructions per request of the wasm floor, cors-wasm and each "
+                             "--candidate module, side by side in one run; printed, not written")
+    parser.add_argument("--keep-dumps", metavar="DIR",
+                        help="with --instructions-only: keep callgrind's dumps in DIR, for callgrind_annotate")
     args = parser.parse_args()
 
     # Stopped (Ctrl-C, kill), it still stops every process it started: Processes' exit runs.
@@ -317,13 +322,17 @@ def main():
     workdir = tempfile.mkdtemp(prefix="cors-wasm-bench-")
     try:
         with Processes() as procs:
-            if args.memory_only:
+            if args.instructions_only:
+                counts = count_wasm_instructions(procs, args, start_nginx(procs, workdir), workdir)
+            elif args.memory_only:
                 memory = measure_memory(procs, args, start_nginx(procs, workdir), workdir)
             else:
                 results = measure(procs, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if args.memory_only and args.candidate:
+    if args.instructions_only:
+        print("\n".join(candidate_instruction_lines(counts)))
+    elif args.memory_only and args.candidate:
         print("\n".join(candidate_memory_lines(memory)))
     elif args.memory_only:
         lines = memory_lines(memory, args)
@@ -705,12 +714,27 @@ def count_instructions(procs, args, upstream, workdir, requests=2000):
 
 def count_wasm_instructions(procs, args, upstream, workdir, requests=2000):
     """The same count for the wasm floor and cors-wasm, side by side in one run: V8's machine
-    code is counted like Envoy's own."""
-    variants = [
-        ("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None),
-        ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream), None),
-    ]
+    code is counted like Envoy's own. With --instructions-only, each wasm --candidate too."""
+    modules = [("cors-wasm", args.module)]
+    if args.instructions_only:
+        modules += [c.split("=", 1) for c in args.candidate]
+    variants = [("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None)] + [
+        (name, envoy_config([wasm_filter(os.path.abspath(path), {"policies": [POLICY]})], upstream), None)
+        for name, path in modules]
     return callgrind_counts(procs, args, variants, workdir, requests)[0]
+
+
+def candidate_instruction_lines(counts):
+    """`--instructions-only`: each variant's instructions per request against the floor's."""
+    lines = ["| scenario | variant | instructions per request | x wasm floor | more than the floor |",
+             "|---|---|---:|---:|---:|"]
+    for scenario in ("actual", "preflight"):
+        floor = counts[("wasm floor", scenario)]["total"]
+        for (name, counted), split in counts.items():
+            if counted == scenario:
+                lines.append(f"| {scenario} | {name} | {split['total']:,.0f} | {split['total'] / floor:.3f} | "
+                             f"{split['total'] - floor:+,.0f} |")
+    return lines
 
 
 def callgrind_counts(procs, args, variants, workdir, requests):
@@ -744,6 +768,9 @@ def callgrind_counts(procs, args, variants, workdir, requests):
             subprocess.run(["callgrind_control", "--dump", str(envoy.process.pid)], check=True, capture_output=True)
             dump = wait_for_new_file(out + ".*", before)
             counts[(name, scenario)] = {k: v / requests for k, v in callgrind_split(dump).items()}
+            if getattr(args, "keep_dumps", None):
+                os.makedirs(args.keep_dumps, exist_ok=True)
+                shutil.copy(dump, os.path.join(args.keep_dumps, os.path.basename(out) + f".{scenario}"))
         conn.close()
         envoy.process.kill()
         envoy.process.wait()
