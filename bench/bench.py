@@ -721,14 +721,15 @@ def count_wasm_instructions(procs, args, upstream, workdir, requests=2000):
     variants = [("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None)] + [
         (name, envoy_config([wasm_filter(os.path.abspath(path), {"policies": [POLICY]})], upstream), None)
         for name, path in modules]
-    return callgrind_counts(procs, args, variants, workdir, requests)[0]
+    scenarios = ("actual", "no Origin", "preflight") if args.instructions_only else ("actual", "preflight")
+    return callgrind_counts(procs, args, variants, workdir, requests, scenarios)[0]
 
 
 def candidate_instruction_lines(counts):
     """`--instructions-only`: each variant's instructions per request against the floor's."""
     lines = ["| scenario | variant | instructions per request | x wasm floor | more than the floor |",
              "|---|---|---:|---:|---:|"]
-    for scenario in ("actual", "preflight"):
+    for scenario in SCENARIOS:
         floor = counts[("wasm floor", scenario)]["total"]
         for (name, counted), split in counts.items():
             if counted == scenario:
@@ -737,7 +738,7 @@ def candidate_instruction_lines(counts):
     return lines
 
 
-def callgrind_counts(procs, args, variants, workdir, requests):
+def callgrind_counts(procs, args, variants, workdir, requests, scenarios=("actual", "preflight")):
     """Instructions per request of each variant (name, config, library), actual and preflight,
     and the answers each gave."""
     counts = {}
@@ -757,7 +758,7 @@ def callgrind_counts(procs, args, variants, workdir, requests):
                 response.read()
             return response
 
-        for scenario in ("actual", "preflight"):
+        for scenario in scenarios:
             method, headers = SCENARIOS[scenario]
             answers[(name, scenario)] = send(method, headers, 200).getheaders()  # and warm up
             subprocess.run(["callgrind_control", "--instr=on", str(envoy.process.pid)], check=True, capture_output=True)
@@ -770,7 +771,8 @@ def callgrind_counts(procs, args, variants, workdir, requests):
             counts[(name, scenario)] = {k: v / requests for k, v in callgrind_split(dump).items()}
             if getattr(args, "keep_dumps", None):
                 os.makedirs(args.keep_dumps, exist_ok=True)
-                shutil.copy(dump, os.path.join(args.keep_dumps, os.path.basename(out) + f".{scenario}"))
+                suffix = scenario.replace(" ", "-")
+                shutil.copy(dump, os.path.join(args.keep_dumps, os.path.basename(out) + f".{suffix}"))
         conn.close()
         envoy.process.kill()
         envoy.process.wait()

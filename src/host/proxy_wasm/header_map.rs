@@ -79,27 +79,16 @@ fn length_bit(length: usize) -> u64 {
 }
 
 /// `a == b`, by words: slices' `==` is the C library's `memcmp`, which wasi-libc's does byte
-/// by byte, and header names are compared on every request. No bytes are copied: V8 makes a
-/// call of every `memory.copy`, however short.
+/// by byte, and header names are compared on every request.
 pub fn same(a: &[u8], b: &[u8]) -> bool {
-    /// The first and the last `N` bytes of each, which overlap when the length is under 2N.
-    fn ends<const N: usize>(a: &[u8], b: &[u8]) -> bool {
-        a.first_chunk::<N>() == b.first_chunk::<N>() && a.last_chunk::<N>() == b.last_chunk::<N>()
-    }
-    if a.len() != b.len() {
-        return false;
-    }
-    match a.len() {
-        0 => true,
-        1 => a.first() == b.first(),
-        2..4 => ends::<2>(a, b),
-        4..8 => ends::<4>(a, b),
-        _ => {
-            let (words, _) = a.as_chunks::<8>();
-            let (other, _) = b.as_chunks::<8>();
-            words.iter().zip(other).all(|(x, y)| x == y) && ends::<8>(a, b)
-        }
-    }
+    let (a_words, a_rest) = a.as_chunks::<8>();
+    let (b_words, b_rest) = b.as_chunks::<8>();
+    a.len() == b.len()
+        && a_words
+            .iter()
+            .zip(b_words)
+            .all(|(x, y)| u64::from_ne_bytes(*x) == u64::from_ne_bytes(*y))
+        && a_rest.iter().zip(b_rest).all(|(x, y)| x == y)
 }
 
 /// Pairs in the same serialization, for a local reply's headers.
