@@ -175,9 +175,10 @@ mod tests {
     fn picks_the_first_value_of_each_name_in_one_pass() {
         let long = "x".repeat(70);
         let other_long = "y".repeat(70);
+        // `:scheme` has the length of `:method`, and comes first.
         let map = HeaderMap::parse(serialize(&[
-            (":method", "OPTIONS"),
             (":scheme", "https"),
+            (":method", "OPTIONS"),
             ("origin", "https://a.example"),
             (&other_long, "2"),
             ("origin", "https://b.example"),

@@ -316,3 +316,37 @@ fn read_header_map(map: Map) -> HeaderMap {
         HeaderMap::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::header_map::{serialize, HeaderMap};
+    use super::HostRequest;
+    use crate::cors::RequestView;
+    use std::borrow::Cow;
+
+    #[test]
+    fn a_request_reads_every_header_from_its_one_map() {
+        let pairs = [
+            (":scheme", "https"),
+            (":method", "OPTIONS"),
+            ("origin", "https://a.example"),
+            ("x-custom", "1"),
+            ("origin", "https://b.example"),
+        ];
+        let bytes = serialize(pairs.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+        let map = HeaderMap::parse(bytes).unwrap();
+        let request = HostRequest::of(&map);
+        assert_eq!(
+            request.header("origin").as_deref(),
+            Some(&b"https://a.example"[..])
+        );
+        assert!(matches!(
+            request.header_ref(":method"),
+            Some(Cow::Borrowed(b"OPTIONS"))
+        ));
+        // A name no decision reads today is found by a scan of the map.
+        assert_eq!(request.header("x-custom").as_deref(), Some(&b"1"[..]));
+        assert_eq!(request.header(":path"), None);
+        assert_eq!(request.header_ref("vary"), None);
+    }
+}
