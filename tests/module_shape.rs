@@ -13,8 +13,9 @@ const MAX_FUNCTION_BYTES: usize = 5_000;
 fn no_function_is_larger_than_the_allocators() {
     let module = std::fs::read(support::fresh::module_path()).expect("the built module");
     let sizes = function_sizes(&module);
+    // The whole module (970 functions since build.sh's INLINE_THRESHOLD), not a stub.
     assert!(
-        sizes.len() > 1000,
+        sizes.len() > 900,
         "the module has {} functions",
         sizes.len()
     );

@@ -85,7 +85,7 @@ pub fn evaluate(config: &Config, request: &impl RequestView) -> Evaluation {
 fn decide(policy: &Arc<Policy>, request: &impl RequestView) -> (Outcome, Action) {
     // Asked first: absent from actual requests, so cheap for them; and when present, the
     // preflight's other headers, Origin included, come in one read of the whole map.
-    let requested_method = request.header(header::REQUEST_METHOD);
+    let requested_method = request.header_ref(header::REQUEST_METHOD);
     if requested_method.is_some() {
         request.expect_more_headers();
     }
@@ -93,8 +93,8 @@ fn decide(policy: &Arc<Policy>, request: &impl RequestView) -> (Outcome, Action)
         return (Outcome::NoOrigin, decorate(policy, AllowedOrigin::NoOrigin));
     };
     if let Some(method) = requested_method {
-        if request.header(header::METHOD).as_deref() == Some(b"OPTIONS") {
-            return preflight::decide(policy, origin, method, request);
+        if request.header_ref(header::METHOD).as_deref() == Some(b"OPTIONS") {
+            return preflight::decide(policy, origin, &method, request);
         }
     }
     match policy.rules.origins.judge(&origin) {

@@ -116,9 +116,11 @@ pub fn timing_allow_origin<'o>(
 
 /// `Access-Control-Allow-Methods` on a preflight: the requested method when the policy
 /// allows any (it was checked to be a token, so ASCII), else the policy's list, if any.
-pub fn allow_methods(policy: &Policy, requested: Vec<u8>) -> Option<(&'static str, HeaderValue)> {
+pub fn allow_methods(policy: &Policy, requested: &[u8]) -> Option<(&'static str, HeaderValue)> {
     let value = if policy.rules.methods.any {
-        String::from_utf8(requested).ok().map(HeaderValue::Owned)
+        String::from_utf8(requested.to_vec())
+            .ok()
+            .map(HeaderValue::Owned)
     } else {
         shared(&policy.rules.rendered.allow_methods)
     };

@@ -6,16 +6,17 @@ use super::header::{self, Answer, HeaderValue};
 use super::outcome::{Denial, Outcome};
 use super::request::RequestView;
 use super::response::AllowedOrigin;
-use crate::policy::{parse_header_list, Policy, Verdict};
+use crate::policy::{header_names, is_header_list, Policy, Verdict};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub fn decide(
     policy: &Arc<Policy>,
     origin: Vec<u8>,
-    method: Vec<u8>,
+    method: &[u8],
     request: &impl RequestView,
 ) -> (Outcome, Action) {
-    match check(policy, &origin, &method, request) {
+    match check(policy, &origin, method, request) {
         Ok(granted) => {
             let response = granted.response(policy, origin, method);
             (Outcome::PreflightAllowed, Action::Respond(response))
@@ -40,6 +41,7 @@ pub fn decide(
 
 /// What an allowed preflight asked for.
 struct Granted {
+    /// The requested header names, for a policy that allows any (none otherwise).
     headers: Vec<String>,
     private_network: bool,
 }
@@ -57,19 +59,23 @@ fn check(
     if !policy.rules.methods.allows(method) {
         return Err(Denial::Method(method.to_vec()));
     }
-    let headers = match request.header(header::REQUEST_HEADERS) {
-        None => Vec::new(),
-        Some(value) => parse_header_list(&value).ok_or(Denial::MalformedRequestHeaders(value))?,
-    };
-    if let Some(name) = headers
-        .iter()
-        .find(|name| !policy.rules.headers.allows(name))
-    {
-        return Err(Denial::Header(name.clone()));
+    // Checked in place: the names are copied only for a policy that answers with them.
+    let requested = request.header_ref(header::REQUEST_HEADERS);
+    let requested = requested.as_deref().unwrap_or_default();
+    if !is_header_list(requested) {
+        return Err(Denial::MalformedRequestHeaders(requested.to_vec()));
     }
+    if let Some(name) = header_names(requested).find(|name| !policy.rules.headers.allows(name)) {
+        return Err(Denial::Header(name.into_owned()));
+    }
+    let headers = if policy.rules.headers.any {
+        header_names(requested).map(Cow::into_owned).collect()
+    } else {
+        Vec::new()
+    };
     // <https://wicg.github.io/private-network-access/#headers>
     let private_network = request
-        .header(header::REQUEST_PRIVATE_NETWORK)
+        .header_ref(header::REQUEST_PRIVATE_NETWORK)
         .is_some_and(|v| v.eq_ignore_ascii_case(b"true"));
     if private_network && !policy.allow_private_network {
         return Err(Denial::PrivateNetwork);
@@ -82,7 +88,7 @@ fn check(
 
 impl Granted {
     /// The filter's answer, one header at a time from [`header`].
-    fn response(self, policy: &Policy, origin: Vec<u8>, method: Vec<u8>) -> LocalResponse {
+    fn response(self, policy: &Policy, origin: Vec<u8>, method: &[u8]) -> LocalResponse {
         let allowed = match AllowedOrigin::allowed(policy, origin) {
             AllowedOrigin::Allowed(origin) => Some(HeaderValue::Owned(origin)),
             AllowedOrigin::NoOrigin | AllowedOrigin::Denied => None,

@@ -34,7 +34,7 @@ pub use error::{ConfigError, ConfigErrors, ConfigWarning};
 pub use matcher::{Condition, HostPattern, RequestFacts, RequestMatch};
 pub use origin::{Oversized, Verdict};
 pub use rules::{Rendered, Rules};
-pub use token::{comma_separated, first_of_each, parse_header_list};
+pub use token::{comma_separated, first_of_each, header_names, is_header_list, parse_header_list};
 pub use token::{is_safelisted_method, is_token, SAFELISTED_METHODS};
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Methods and header names: RFC 9110 tokens, and the sets a policy allows.
 
 use super::table::Set;
+use std::borrow::Cow;
 
 /// `items` joined by ", ", as header values list them. Ours rather than `join`, whose code
 /// the module would carry once per item type (1.2 KB each).
@@ -15,29 +16,42 @@ pub fn comma_separated<S: AsRef<str>>(items: &[S]) -> String {
     out
 }
 
-/// `tchar` of <https://www.rfc-editor.org/rfc/rfc9110#name-tokens>.
+/// Tokens of <https://www.rfc-editor.org/rfc/rfc9110#name-tokens>: one or more `tchar`.
 pub fn is_token(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.iter().all(|&b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        })
+    !s.is_empty() && s.iter().all(|&b| TCHAR[usize::from(b)])
+}
+
+/// Whether each byte is a `tchar`: looked up, since a preflight's method and header names
+/// are checked byte by byte.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < table.len() {
+        table[byte] = is_tchar(byte as u8);
+        byte += 1;
+    }
+    table
+};
+
+const fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
 }
 
 /// Methods the Fetch standard upper-cases when it normalizes a method
@@ -140,23 +154,38 @@ pub fn first_of_each(names: &[String]) -> Vec<&str> {
         .collect()
 }
 
-/// The names in an `Access-Control-Request-Headers` value, lower-cased. Elements are
-/// separated by commas with optional white space; empty elements are skipped
-/// (RFC 9110 §5.6.1). `None` when an element is not a token.
+/// The elements of a list header such as `Access-Control-Request-Headers`: separated by
+/// commas with optional white space; empty elements are skipped (RFC 9110 §5.6.1).
+fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|element| !element.is_empty())
+}
+
+/// Whether every element of an `Access-Control-Request-Headers` value is a token.
+pub fn is_header_list(value: &[u8]) -> bool {
+    list_elements(value).all(is_token)
+}
+
+/// The names in an `Access-Control-Request-Headers` value that [`is_header_list`],
+/// lower-cased: borrowed when they are already, as browsers send them.
+pub fn header_names(value: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
+    list_elements(value).filter_map(|name| {
+        if name.iter().any(u8::is_ascii_uppercase) {
+            String::from_utf8(name.to_ascii_lowercase())
+                .ok()
+                .map(Cow::Owned)
+        } else {
+            std::str::from_utf8(name).ok().map(Cow::Borrowed)
+        }
+    })
+}
+
+/// The names in an `Access-Control-Request-Headers` value, lower-cased; `None` when an
+/// element is not a token.
 pub fn parse_header_list(value: &[u8]) -> Option<Vec<String>> {
-    let mut names = Vec::new();
-    for element in value.split(|&b| b == b',') {
-        let name = element.trim_ascii();
-        if name.is_empty() {
-            continue;
-        }
-        if !is_token(name) {
-            return None;
-        }
-        // A token is ASCII, so this conversion cannot fail.
-        names.push(String::from_utf8(name.to_ascii_lowercase()).ok()?);
-    }
-    Some(names)
+    is_header_list(value).then(|| header_names(value).map(Cow::into_owned).collect())
 }
 
 #[cfg(test)]
@@ -224,6 +253,30 @@ mod tests {
         assert_eq!(first_of_each(&names), ["x-b", "x-a", "x-c"]);
         assert_eq!(first_of_each(&vec!["x-a".to_string(); 12_000]), ["x-a"]);
         assert!(first_of_each(&[]).is_empty());
+    }
+
+    #[test]
+    fn header_names_are_borrowed_unless_they_need_lower_casing() {
+        let value = b"x-a, X-B,,content-type";
+        assert!(is_header_list(value));
+        let names: Vec<Cow<str>> = header_names(value).collect();
+        assert_eq!(names, ["x-a", "x-b", "content-type"]);
+        assert!(matches!(names[0], Cow::Borrowed("x-a")));
+        assert!(matches!(&names[1], Cow::Owned(name) if name == "x-b"));
+        assert!(matches!(names[2], Cow::Borrowed("content-type")));
+        assert!(is_header_list(b""));
+        assert!(is_header_list(b" , ,"));
+        assert!(!is_header_list(b"x-a, x b"));
+        assert!(!is_header_list(b"x-a,\xff"));
+    }
+
+    #[test]
+    fn token_bytes_are_exactly_rfc_9110_tchar() {
+        let tchar =
+            b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        for byte in 0..=255u8 {
+            assert_eq!(is_token(&[byte]), tchar.contains(&byte), "{byte:#x}");
+        }
     }
 
     #[test]

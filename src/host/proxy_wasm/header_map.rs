@@ -25,12 +25,16 @@ impl HeaderMap {
             return Some(HeaderMap::default());
         }
         let count = u32_at(&bytes, 0)?;
-        let mut end = count.checked_mul(8)?.checked_add(4)?;
-        for i in 0..count.checked_mul(2)? {
-            let size = u32_at(&bytes, 4 + i * 4)?;
-            end = end.checked_add(size)?.checked_add(1)?;
-        }
-        (end <= bytes.len()).then_some(HeaderMap { bytes, count })
+        let sizes_end = count.checked_mul(8)?.checked_add(4)?;
+        let (sizes, []) = bytes.get(4..sizes_end)?.as_chunks::<4>() else {
+            return None;
+        };
+        // Each name and value, and its NUL.
+        let data = sizes.iter().try_fold(0u64, |total, size| {
+            total.checked_add(u64::from(u32::from_le_bytes(*size)) + 1)
+        })?;
+        let room = bytes.len() - sizes_end;
+        (data <= room as u64).then_some(HeaderMap { bytes, count })
     }
 
     /// The names and values, in order; names are lower-case as Envoy keeps them.
@@ -44,8 +48,47 @@ impl HeaderMap {
 
     /// The first value of a header.
     pub fn first(&self, name: &[u8]) -> Option<&[u8]> {
-        self.pairs().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.pairs().find(|(n, _)| same(n, name)).map(|(_, v)| v)
     }
+
+    /// The first value of each of `names`, found in one pass over the map: a name whose
+    /// length none of `names` has is passed over at the cost of a bit test.
+    pub fn first_values<const N: usize>(&self, names: &[&str; N]) -> [Option<&[u8]>; N] {
+        let lengths = names
+            .iter()
+            .fold(0, |lengths, n| lengths | length_bit(n.len()));
+        let mut found = [None; N];
+        for (name, value) in self.pairs() {
+            if lengths & length_bit(name.len()) == 0 {
+                continue;
+            }
+            let slot = names
+                .iter()
+                .position(|n| n.len() == name.len() && same(n.as_bytes(), name));
+            if let Some(first) = slot.and_then(|i| found.get_mut(i)) {
+                first.get_or_insert(value);
+            }
+        }
+        found
+    }
+}
+
+/// A bit for each length up to 62, one for all the longer.
+fn length_bit(length: usize) -> u64 {
+    1 << length.min(63)
+}
+
+/// `a == b`, by words: slices' `==` is the C library's `memcmp`, which wasi-libc's does byte
+/// by byte, and header names are compared on every request.
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    let (a_words, a_rest) = a.as_chunks::<8>();
+    let (b_words, b_rest) = b.as_chunks::<8>();
+    a.len() == b.len()
+        && a_words
+            .iter()
+            .zip(b_words)
+            .all(|(x, y)| u64::from_ne_bytes(*x) == u64::from_ne_bytes(*y))
+        && a_rest.iter().zip(b_rest).all(|(x, y)| x == y)
 }
 
 /// Pairs in the same serialization, for a local reply's headers.
@@ -77,6 +120,7 @@ pub struct Pairs<'a> {
 }
 
 impl<'a> Pairs<'a> {
+    #[inline]
     fn take(&mut self, size: u32) -> Option<&'a [u8]> {
         let (item, rest) = self.data.split_at_checked(size as usize)?;
         self.data = rest.get(1..)?;
@@ -87,6 +131,7 @@ impl<'a> Pairs<'a> {
 impl<'a> Iterator for Pairs<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let ([n0, n1, n2, n3, v0, v1, v2, v3], rest) = self.sizes.split_first_chunk::<8>()?;
         self.sizes = rest;
@@ -98,7 +143,7 @@ impl<'a> Iterator for Pairs<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::HeaderMap;
+    use super::{same, HeaderMap};
 
     fn serialize(pairs: &[(&str, &str)]) -> Vec<u8> {
         let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
@@ -124,6 +169,52 @@ mod tests {
         assert_eq!(map.first(b"vary"), Some(&b"Accept"[..]));
         assert_eq!(map.first(b"origin"), None);
         assert_eq!(HeaderMap::parse(Vec::new()).unwrap().pairs().count(), 0);
+    }
+
+    #[test]
+    fn picks_the_first_value_of_each_name_in_one_pass() {
+        let long = "x".repeat(70);
+        let other_long = "y".repeat(70);
+        // `:scheme` has the length of `:method`, and comes first.
+        let map = HeaderMap::parse(serialize(&[
+            (":scheme", "https"),
+            (":method", "OPTIONS"),
+            ("origin", "https://a.example"),
+            (&other_long, "2"),
+            ("origin", "https://b.example"),
+            (&long, "1"),
+            ("x-origin", "no"),
+        ]))
+        .unwrap();
+        let names = [":method", "origin", "vary", long.as_str(), ":path"];
+        let found = map.first_values(&names);
+        assert_eq!(
+            found,
+            [
+                Some(&b"OPTIONS"[..]),
+                Some(b"https://a.example"),
+                None,
+                Some(b"1"),
+                None
+            ]
+        );
+        assert_eq!(HeaderMap::default().first_values(&names), [None; 5]);
+    }
+
+    #[test]
+    fn same_compares_every_byte_at_every_length() {
+        for len in 0..40usize {
+            let a: Vec<u8> = (0..len as u8).map(|b| b'a' + b % 26).collect();
+            assert!(same(&a, &a.clone()), "{len}");
+            assert!(!same(&a, &a[..len.saturating_sub(1)]) || len == 0, "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same(&a, &b), "{len} {at}");
+            }
+        }
+        assert!(!same(b"a\0", b"a"));
+        assert!(!same(b"", b"\0"));
     }
 
     #[test]
