@@ -341,6 +341,7 @@ fn a_host_call_that_fails_is_logged_and_never_kills_the_vm() {
         "proxy_set_tick_period_milliseconds",
         "proxy_define_metric",
         "proxy_get_property",
+        "proxy_get_header_map_value",
         "proxy_get_header_map_pairs",
         "proxy_send_local_response",
         "proxy_replace_header_map_value",

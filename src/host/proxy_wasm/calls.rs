@@ -108,6 +108,24 @@ pub fn buffer(kind: u32) -> Result<Option<Vec<u8>>, Status> {
     }
 }
 
+/// The first value of a header; `None` when the map has none.
+pub fn header(map: Map, name: &str) -> Result<Option<Vec<u8>>, Status> {
+    let (mut data, mut size) = (std::ptr::null_mut(), 0usize);
+    // SAFETY: the host reads the name, borrowed; on success it wrote a pointer to memory it
+    // allocated through our proxy_on_memory_allocate, and its size.
+    let code = unsafe {
+        abi::proxy_get_header_map_value(map as u32, name.as_ptr(), name.len(), &mut data, &mut size)
+    };
+    match status(code) {
+        Err(NOT_FOUND) => Ok(None),
+        result => {
+            result?;
+            // SAFETY: as above; a null pointer is an empty value.
+            Ok(Some(unsafe { owned(data, size) }.unwrap_or_default()))
+        }
+    }
+}
+
 /// A whole header map, serialized (`header_map::HeaderMap` reads it); empty when the host
 /// gave nothing.
 pub fn header_map_pairs(map: Map) -> Result<Vec<u8>, Status> {
@@ -236,6 +254,13 @@ mod abi {
             data: *mut *mut u8,
             size: *mut usize,
         ) -> u32;
+        pub fn proxy_get_header_map_value(
+            map: u32,
+            key: *const u8,
+            key_size: usize,
+            data: *mut *mut u8,
+            size: *mut usize,
+        ) -> u32;
         pub fn proxy_get_header_map_pairs(map: u32, data: *mut *mut u8, size: *mut usize) -> u32;
         pub fn proxy_replace_header_map_value(
             map: u32,
@@ -306,6 +331,15 @@ mod abi {
     pub unsafe fn proxy_get_buffer_bytes(
         _: u32,
         _: usize,
+        _: usize,
+        _: *mut *mut u8,
+        _: *mut usize,
+    ) -> u32 {
+        UNIMPLEMENTED
+    }
+    pub unsafe fn proxy_get_header_map_value(
+        _: u32,
+        _: *const u8,
         _: usize,
         _: *mut *mut u8,
         _: *mut usize,
@@ -383,6 +417,7 @@ mod tests {
 
     #[test]
     fn natively_every_call_is_unimplemented_not_a_panic() {
+        assert_eq!(header(Map::RequestHeaders, "origin"), Err(Status(12)));
         assert_eq!(header_map_pairs(Map::RequestHeaders), Err(Status(12)));
         assert_eq!(buffer(PLUGIN_CONFIGURATION), Err(Status(12)));
         assert_eq!(send_local_response(204, &[]), Err(Status(12)));

@@ -50,32 +50,6 @@ impl HeaderMap {
     pub fn first(&self, name: &[u8]) -> Option<&[u8]> {
         self.pairs().find(|(n, _)| same(n, name)).map(|(_, v)| v)
     }
-
-    /// The first value of each of `names`, found in one pass over the map: a name whose
-    /// length none of `names` has is passed over at the cost of a bit test.
-    pub fn first_values<const N: usize>(&self, names: &[&str; N]) -> [Option<&[u8]>; N] {
-        let lengths = names
-            .iter()
-            .fold(0, |lengths, n| lengths | length_bit(n.len()));
-        let mut found = [None; N];
-        for (name, value) in self.pairs() {
-            if lengths & length_bit(name.len()) == 0 {
-                continue;
-            }
-            let slot = names
-                .iter()
-                .position(|n| n.len() == name.len() && same(n.as_bytes(), name));
-            if let Some(first) = slot.and_then(|i| found.get_mut(i)) {
-                first.get_or_insert(value);
-            }
-        }
-        found
-    }
-}
-
-/// A bit for each length up to 62, one for all the longer.
-fn length_bit(length: usize) -> u64 {
-    1 << length.min(63)
 }
 
 /// `a == b`, by words: slices' `==` is the C library's `memcmp`, which wasi-libc's does byte
@@ -169,36 +143,6 @@ mod tests {
         assert_eq!(map.first(b"vary"), Some(&b"Accept"[..]));
         assert_eq!(map.first(b"origin"), None);
         assert_eq!(HeaderMap::parse(Vec::new()).unwrap().pairs().count(), 0);
-    }
-
-    #[test]
-    fn picks_the_first_value_of_each_name_in_one_pass() {
-        let long = "x".repeat(70);
-        let other_long = "y".repeat(70);
-        // `:scheme` has the length of `:method`, and comes first.
-        let map = HeaderMap::parse(serialize(&[
-            (":scheme", "https"),
-            (":method", "OPTIONS"),
-            ("origin", "https://a.example"),
-            (&other_long, "2"),
-            ("origin", "https://b.example"),
-            (&long, "1"),
-            ("x-origin", "no"),
-        ]))
-        .unwrap();
-        let names = [":method", "origin", "vary", long.as_str(), ":path"];
-        let found = map.first_values(&names);
-        assert_eq!(
-            found,
-            [
-                Some(&b"OPTIONS"[..]),
-                Some(b"https://a.example"),
-                None,
-                Some(b"1"),
-                None
-            ]
-        );
-        assert_eq!(HeaderMap::default().first_values(&names), [None; 5]);
     }
 
     #[test]

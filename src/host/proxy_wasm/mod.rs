@@ -11,15 +11,16 @@ mod header_map;
 mod metrics;
 
 use super::steps::{self, Level, Log};
-use crate::cors::{header, Action, AllowedOrigin, Edit, LocalResponse, RequestView, ResponsePlan};
+use crate::cors::{Action, AllowedOrigin, Edit, LocalResponse, RequestView, ResponsePlan};
 use crate::policy::Config;
 use ::proxy_wasm::traits::{Context, HttpContext, RootContext};
 use ::proxy_wasm::types::{Action as HostAction, ContextType};
 use calls::Map;
-use header_map::{same, HeaderMap};
+use header_map::HeaderMap;
 use log::error;
 use metrics::Counters;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 ::proxy_wasm::main! {{
@@ -172,8 +173,7 @@ impl HttpContext for CorsHttp {
         let Some(config) = &self.config else {
             return HostAction::Continue;
         };
-        let headers = read_header_map(Map::RequestHeaders);
-        let evaluation = steps::decide(config, &HostRequest::of(&headers), &HostLog);
+        let evaluation = steps::decide(config, &HostRequest::default(), &HostLog);
         self.counters.count(&evaluation);
         if let Some(line) = steps::record(config, &evaluation) {
             // Envoy keeps it as filter state `wasm.cors_wasm`; failing to is not a reason
@@ -213,56 +213,33 @@ impl HttpContext for CorsHttp {
     }
 }
 
-/// The request's headers from one read of the whole map, made before anything is decided.
-/// Each host call costs Envoy far more than its work: a single read that finds a value makes
-/// Envoy call back into the module for its memory, as a map read does once. Read one by one,
-/// a preflight took a single read and a map read, 10,000 instructions more in Envoy than the
-/// map read alone; an actual request two single reads, about what the map read costs
-/// (bench/analysis.md). The first value of each header a decision reads is picked out in the
-/// same pass.
-struct HostRequest<'m> {
-    map: &'m HeaderMap,
-    picked: [Option<&'m [u8]>; PICKED.len()],
+/// The request's headers, one host call each, until the decision expects several more (a
+/// preflight, or policies matching on host or path): then from one read of the whole map.
+/// Each call costs Envoy more than its work, and one that hands back a value makes Envoy call
+/// back into the module for its memory. Read this way, an actual request and a request
+/// without `Origin` make the wasm floor's two reads, and a preflight its read of
+/// `Access-Control-Request-Method` and then the map; the map read first made every request
+/// pay for it (bench/analysis.md).
+#[derive(Default)]
+struct HostRequest {
+    all: OnceCell<HeaderMap>,
 }
 
-/// The headers a decision reads.
-static PICKED: [&str; 7] = [
-    header::METHOD,
-    header::AUTHORITY,
-    header::PATH,
-    header::ORIGIN,
-    header::REQUEST_METHOD,
-    header::REQUEST_HEADERS,
-    header::REQUEST_PRIVATE_NETWORK,
-];
-
-impl<'m> HostRequest<'m> {
-    fn of(map: &'m HeaderMap) -> HostRequest<'m> {
-        HostRequest {
-            map,
-            picked: map.first_values(&PICKED),
-        }
-    }
-
-    /// The first value, as Envoy's single-header read gives it.
-    fn value(&self, name: &str) -> Option<&'m [u8]> {
-        let slot = PICKED
-            .iter()
-            .position(|n| n.len() == name.len() && same(n.as_bytes(), name.as_bytes()));
-        match slot {
-            Some(slot) => self.picked.get(slot).copied().flatten(),
-            None => self.map.first(name.as_bytes()),
-        }
-    }
-}
-
-impl RequestView for HostRequest<'_> {
+impl RequestView for HostRequest {
     fn header(&self, name: &str) -> Option<Vec<u8>> {
-        self.value(name).map(<[u8]>::to_vec)
+        self.header_ref(name).map(Cow::into_owned)
     }
 
     fn header_ref(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        self.value(name).map(Cow::Borrowed)
+        if let Some(all) = self.all.get() {
+            // The first value, as Envoy's single-header read gives it.
+            return all.first(name.as_bytes()).map(Cow::Borrowed);
+        }
+        let value = calls::header(Map::RequestHeaders, name).unwrap_or_else(|status| {
+            error!("cors-wasm: the host refused to read request header {name}: {status}");
+            None
+        });
+        value.map(Cow::Owned)
     }
 
     fn route_name(&self) -> Option<Vec<u8>> {
@@ -270,6 +247,11 @@ impl RequestView for HostRequest<'_> {
             error!("cors-wasm: the host refused to read the route name: {status}");
             None
         })
+    }
+
+    fn expect_more_headers(&self) {
+        self.all
+            .get_or_init(|| read_header_map(Map::RequestHeaders));
     }
 }
 
@@ -323,9 +305,10 @@ mod tests {
     use super::HostRequest;
     use crate::cors::RequestView;
     use std::borrow::Cow;
+    use std::cell::OnceCell;
 
     #[test]
-    fn a_request_reads_every_header_from_its_one_map() {
+    fn once_the_map_is_read_every_header_comes_from_it() {
         let pairs = [
             (":scheme", "https"),
             (":method", "OPTIONS"),
@@ -335,7 +318,11 @@ mod tests {
         ];
         let bytes = serialize(pairs.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
         let map = HeaderMap::parse(bytes).unwrap();
-        let request = HostRequest::of(&map);
+        let request = HostRequest {
+            all: OnceCell::from(map),
+        };
+        // Natively every host call fails: each value here is the map's.
+        request.expect_more_headers();
         assert_eq!(
             request.header("origin").as_deref(),
             Some(&b"https://a.example"[..])
@@ -344,7 +331,6 @@ mod tests {
             request.header_ref(":method"),
             Some(Cow::Borrowed(b"OPTIONS"))
         ));
-        // A name no decision reads today is found by a scan of the map.
         assert_eq!(request.header("x-custom").as_deref(), Some(&b"1"[..]));
         assert_eq!(request.header(":path"), None);
         assert_eq!(request.header_ref("vary"), None);
