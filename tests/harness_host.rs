@@ -145,6 +145,41 @@ fn an_actual_response_is_decorated_in_the_response_map() {
     );
 }
 
+/// The header reads each kind of request makes, which bench/analysis.md weighs ("the reading
+/// order"): an actual request and one without `Origin` make the wasm floor's two single reads
+/// (`Access-Control-Request-Method`, then `Origin`) and one of the response map; a preflight
+/// one single read, then the whole request map, and none of the reply it sends.
+#[test]
+fn requests_read_their_headers_one_by_one_and_a_preflight_reads_the_map_once() {
+    let mut host = configured();
+    let (value, map) = ("proxy_get_header_map_value", "proxy_get_header_map_pairs");
+    let cases = [
+        (
+            vec![(":method", "GET"), ("origin", APP)],
+            vec![value, value, map],
+        ),
+        (vec![(":method", "GET")], vec![value, value, map]),
+        (
+            vec![
+                (":method", "OPTIONS"),
+                ("origin", APP),
+                ("access-control-request-method", "PUT"),
+            ],
+            vec![value, map],
+        ),
+    ];
+    for (request, reads) in cases {
+        host.state_mut().calls.clear();
+        let upstream = Reply::Upstream(headers(&[(":status", "200")]));
+        host.exchange(headers(&request), upstream).unwrap();
+        let calls = host.state().calls.iter().map(String::as_str);
+        let made: Vec<&str> = calls
+            .filter(|c| c.starts_with("proxy_get_header_map"))
+            .collect();
+        assert_eq!(made, reads, "{request:?}");
+    }
+}
+
 #[test]
 fn a_denied_preflight_is_logged_at_debug_level() {
     let mut host = configured();

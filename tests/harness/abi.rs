@@ -59,7 +59,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_log",
         |mut c: C, level: i32, ptr: i32, size: i32| {
-            if let Some(status) = refused(&c, "proxy_log") {
+            if let Some(status) = refused(&mut c, "proxy_log") {
                 return Ok(status);
             }
             let message = read(&mut c, "proxy_log", ptr, size)?;
@@ -72,7 +72,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         },
     )?;
     l.func_wrap("env", "proxy_get_log_level", |mut c: C, ret: i32| {
-        if let Some(status) = refused(&c, "proxy_get_log_level") {
+        if let Some(status) = refused(&mut c, "proxy_get_log_level") {
             return Ok(status);
         }
         let level = c.data().log_level;
@@ -83,7 +83,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_current_time_nanoseconds",
         |mut c: C, ret: i32| {
-            if let Some(status) = refused(&c, "proxy_get_current_time_nanoseconds") {
+            if let Some(status) = refused(&mut c, "proxy_get_current_time_nanoseconds") {
                 return Ok(status);
             }
             write(
@@ -99,7 +99,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_set_tick_period_milliseconds",
         |mut c: C, ms: i32| {
-            if let Some(status) = refused(&c, "proxy_set_tick_period_milliseconds") {
+            if let Some(status) = refused(&mut c, "proxy_set_tick_period_milliseconds") {
                 return Ok(status);
             }
             c.data_mut().tick_period_ms = ms as u32;
@@ -107,7 +107,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         },
     )?;
     l.func_wrap("env", "proxy_set_effective_context", |mut c: C, id: i32| {
-        if let Some(status) = refused(&c, "proxy_set_effective_context") {
+        if let Some(status) = refused(&mut c, "proxy_set_effective_context") {
             return Ok(status);
         }
         c.data_mut().effective_context = Some(id as u32);
@@ -117,7 +117,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_buffer_bytes",
         |mut c: C, kind: i32, start: i32, max: i32, ret_ptr: i32, ret_size: i32| {
-            if let Some(status) = refused(&c, "proxy_get_buffer_bytes") {
+            if let Some(status) = refused(&mut c, "proxy_get_buffer_bytes") {
                 return Ok(status);
             }
             let buffer = match kind {
@@ -140,7 +140,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_property",
         |mut c: C, path_ptr: i32, path_size: i32, ret_ptr: i32, ret_size: i32| {
-            if let Some(status) = refused(&c, "proxy_get_property") {
+            if let Some(status) = refused(&mut c, "proxy_get_property") {
                 return Ok(status);
             }
             let path = read(&mut c, "proxy_get_property", path_ptr, path_size)?;
@@ -155,7 +155,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_set_property",
         |mut c: C, path_ptr: i32, path_size: i32, value_ptr: i32, value_size: i32| {
-            if let Some(status) = refused(&c, "proxy_set_property") {
+            if let Some(status) = refused(&mut c, "proxy_set_property") {
                 return Ok(status);
             }
             let path = read(&mut c, "proxy_set_property", path_ptr, path_size)?;
@@ -176,7 +176,7 @@ fn proxy(l: &mut Linker<State>) -> Result<()> {
          headers_ptr: i32,
          headers_size: i32,
          grpc_status: i32| {
-            if let Some(status) = refused(&c, "proxy_send_local_response") {
+            if let Some(status) = refused(&mut c, "proxy_send_local_response") {
                 return Ok(status);
             }
             let f = "proxy_send_local_response";
@@ -208,7 +208,7 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_header_map_pairs",
         |mut c: C, kind: i32, ret_ptr: i32, ret_size: i32| {
-            if let Some(status) = refused(&c, "proxy_get_header_map_pairs") {
+            if let Some(status) = refused(&mut c, "proxy_get_header_map_pairs") {
                 return Ok(status);
             }
             let Some(map) = header_map(c.data_mut(), kind) else {
@@ -229,7 +229,7 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_set_header_map_pairs",
         |mut c: C, kind: i32, ptr: i32, size: i32| {
-            if let Some(status) = refused(&c, "proxy_set_header_map_pairs") {
+            if let Some(status) = refused(&mut c, "proxy_set_header_map_pairs") {
                 return Ok(status);
             }
             let f = "proxy_set_header_map_pairs";
@@ -250,7 +250,7 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_get_header_map_value",
         |mut c: C, kind: i32, key_ptr: i32, key_size: i32, ret_ptr: i32, ret_size: i32| {
-            if let Some(status) = refused(&c, "proxy_get_header_map_value") {
+            if let Some(status) = refused(&mut c, "proxy_get_header_map_value") {
                 return Ok(status);
             }
             let f = "proxy_get_header_map_value";
@@ -270,7 +270,7 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_replace_header_map_value",
         |mut c: C, kind: i32, key_ptr: i32, key_size: i32, value_ptr: i32, value_size: i32| {
-            if let Some(status) = refused(&c, "proxy_replace_header_map_value") {
+            if let Some(status) = refused(&mut c, "proxy_replace_header_map_value") {
                 return Ok(status);
             }
             let f = "proxy_replace_header_map_value";
@@ -297,7 +297,7 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_add_header_map_value",
         |mut c: C, kind: i32, key_ptr: i32, key_size: i32, value_ptr: i32, value_size: i32| {
-            if let Some(status) = refused(&c, "proxy_add_header_map_value") {
+            if let Some(status) = refused(&mut c, "proxy_add_header_map_value") {
                 return Ok(status);
             }
             let f = "proxy_add_header_map_value";
@@ -314,7 +314,7 @@ fn headers(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_remove_header_map_value",
         |mut c: C, kind: i32, key_ptr: i32, key_size: i32| {
-            if let Some(status) = refused(&c, "proxy_remove_header_map_value") {
+            if let Some(status) = refused(&mut c, "proxy_remove_header_map_value") {
                 return Ok(status);
             }
             let f = "proxy_remove_header_map_value";
@@ -334,7 +334,7 @@ fn metrics(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_define_metric",
         |mut c: C, kind: i32, name_ptr: i32, name_size: i32, ret: i32| {
-            if let Some(status) = refused(&c, "proxy_define_metric") {
+            if let Some(status) = refused(&mut c, "proxy_define_metric") {
                 return Ok(status);
             }
             let f = "proxy_define_metric";
@@ -368,7 +368,7 @@ fn metrics(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_increment_metric",
         |mut c: C, id: i32, offset: i64| {
-            if let Some(status) = refused(&c, "proxy_increment_metric") {
+            if let Some(status) = refused(&mut c, "proxy_increment_metric") {
                 return Ok(status);
             }
             let Some(metric) = c.data_mut().metrics.get_mut(id as u32 as usize) else {
@@ -388,7 +388,7 @@ fn metrics(l: &mut Linker<State>) -> Result<()> {
         "env",
         "proxy_record_metric",
         |mut c: C, id: i32, value: i64| {
-            if let Some(status) = refused(&c, "proxy_record_metric") {
+            if let Some(status) = refused(&mut c, "proxy_record_metric") {
                 return Ok(status);
             }
             let Some(metric) = c.data_mut().metrics.get_mut(id as u32 as usize) else {
@@ -399,7 +399,7 @@ fn metrics(l: &mut Linker<State>) -> Result<()> {
         },
     )?;
     l.func_wrap("env", "proxy_get_metric", |mut c: C, id: i32, ret: i32| {
-        if let Some(status) = refused(&c, "proxy_get_metric") {
+        if let Some(status) = refused(&mut c, "proxy_get_metric") {
             return Ok(status);
         }
         let Some(metric) = c.data().metrics.get(id as u32 as usize) else {
@@ -469,7 +469,9 @@ fn wasi(l: &mut Linker<State>) -> Result<()> {
 }
 
 /// The status a test told the host to answer this function with, instead of doing it.
-fn refused(c: &C, f: &str) -> Option<i32> {
+/// Records the call (`State::calls`), and says whether the host refuses it.
+fn refused(c: &mut C, f: &str) -> Option<i32> {
+    c.data_mut().calls.push(f.to_string());
     c.data().refuse.get(f).copied()
 }
 
