@@ -85,8 +85,9 @@ pub struct State {
     /// Host functions that answer with this status instead of doing their work, as a host
     /// that refuses a call does (`proxy_get_header_map_value` -> 2, BadArgument).
     pub refuse: HashMap<String, i32>,
-    /// The host calls the module made that a test can refuse, in order.
-    pub calls: Vec<String>,
+    /// Once a test sets it, the host calls the module makes that a test can refuse, in
+    /// order (`None` keeps long runs from growing it).
+    pub calls: Option<Vec<&'static str>>,
 }
 
 impl State {
